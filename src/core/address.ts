@@ -1,0 +1,70 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+
+/**
+ * Canonical addresses. One string form for every kind of WhatsApp party so the database, the API and
+ * the adapters agree:
+ *   phone  `+16505551234`          (E.164)
+ *   group  `120363025246125486@g.us`
+ *   lid    `123456789012345@lid`   (WhatsApp hidden id; shows up as group participants / senders)
+ *   bsuid  `bsuid:US.13491208655302741918` (Meta business-scoped user id, users without a number)
+ *   other  `…@newsletter`, `status@broadcast` kept verbatim
+ */
+export type Address =
+  | { kind: 'phone'; value: string }
+  | { kind: 'group'; value: string }
+  | { kind: 'lid'; value: string }
+  | { kind: 'bsuid'; value: string }
+  | { kind: 'other'; value: string };
+
+const JID = /^([^@\s]+)@(c\.us|s\.whatsapp\.net|g\.us|lid|newsletter|broadcast)$/;
+
+/**
+ * Parses an address as a tenant or a provider wrote it. Phone numbers must be valid E.164 numbers
+ * (a leading `+` is optional for bare digits, as WhatsApp ids carry none). Returns null when the
+ * input is not an address.
+ */
+export function parseAddress(input: string): Address | null {
+  const s = input.trim();
+  if (s.length === 0 || s.length > 128) return null;
+  if (s.startsWith('bsuid:')) {
+    const id = s.slice(6);
+    return /^[A-Za-z0-9._-]{4,100}$/.test(id) ? { kind: 'bsuid', value: `bsuid:${id}` } : null;
+  }
+  const jid = JID.exec(s);
+  if (jid) {
+    const [, user, server] = jid as unknown as [string, string, string];
+    if (server === 'c.us' || server === 's.whatsapp.net') {
+      // `user` may carry a device suffix (`123:4`), which is not part of the number.
+      return phoneFromDigits(user.split(':')[0] ?? '');
+    }
+    if (server === 'g.us') return /^[0-9-]{5,64}$/.test(user) ? { kind: 'group', value: s } : null;
+    if (server === 'lid') return /^\d{5,64}$/.test(user) ? { kind: 'lid', value: s } : null;
+    return { kind: 'other', value: s };
+  }
+  if (/^\+?[0-9 ().-]{6,24}$/.test(s)) return phoneFromDigits(s.replace(/[^0-9]/g, ''));
+  return null;
+}
+
+function phoneFromDigits(digits: string): Address | null {
+  if (!/^\d{6,15}$/.test(digits)) return null;
+  const parsed = parsePhoneNumberFromString(`+${digits}`);
+  if (!parsed || !parsed.isPossible()) return null;
+  return { kind: 'phone', value: parsed.number };
+}
+
+/** Canonical string form, or null when the input is not an address. */
+export function normalizeAddress(input: string): string | null {
+  return parseAddress(input)?.value ?? null;
+}
+
+/** Digits without `+`, as the Cloud API `to` field and WhatsApp ids want them. */
+export function phoneDigits(canonical: string): string {
+  return canonical.replace(/^\+/, '');
+}
+
+/** WAHA / whatsapp-web.js chat id for a canonical address. */
+export function toChatId(canonical: string): string {
+  const a = parseAddress(canonical);
+  if (!a) throw new Error(`not an address: ${canonical}`);
+  return a.kind === 'phone' ? `${phoneDigits(a.value)}@c.us` : a.value;
+}

