@@ -147,10 +147,9 @@ export function createUltramsgSimulator(opts: UltramsgSimOptions) {
       mentionedIds: [],
       time: Math.floor(Date.now() / 1000),
     };
-    void emit(inst, 'message_create', { ...base, data });
+    // Each webhook is posted only after the previous one was answered, so they never arrive out of order.
+    let chain: Promise<unknown> = emit(inst, 'message_create', { ...base, data });
     const acks: [keyof typeof delays, string][] = [['server', 'server'], ['device', 'device'], ['read', 'read']];
-    // Each ack is posted only after the previous one was answered, so they never arrive out of order.
-    let chain: Promise<unknown> = Promise.resolve();
     for (const [key, ack] of acks) {
       later(delays[key], () => {
         chain = chain.then(() => emit(inst, 'message_ack', { ...base, data: { ...data, ack } }));
