@@ -95,7 +95,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     persistent: true,
     createPostgresUser: isRoot,
     postgresFlags: flags,
-    initdbFlags: ['--encoding=UTF8'],
+    // Throw-away test clusters trust loopback so per-test roles need no passwords.
+    initdbFlags: ['--encoding=UTF8', ...(opts.ephemeral ? ['--auth-host=trust'] : [])],
     onLog: (m: string) => opts.log(m.trimEnd()),
     onError: (m: unknown) => opts.log(String(m)),
   });

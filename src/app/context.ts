@@ -1,0 +1,23 @@
+import type { Logger as PinoLogger } from 'pino';
+import type { Config } from '../core/config.js';
+import type { Clock } from '../core/runtime.js';
+import type { Vault } from '../crypto/vault.js';
+import type { Db } from '../db/db.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import type { JwtVerifier } from '../identity/jwt.js';
+
+/**
+ * Everything a request handler or worker needs, built once in the composition root
+ * (`src/app/root.ts`) and passed down explicitly. Functions take `(ctx, params)`.
+ */
+export interface AppContext {
+  config: Readonly<Config>;
+  db: Db;
+  logger: PinoLogger;
+  clock: Clock;
+  vault: Vault;
+  providers: ProviderRegistry;
+  /** Outbound HTTP to providers and tenant endpoints (injected so tests can observe it). */
+  fetch: typeof fetch;
+  jwt: JwtVerifier | undefined;
+}

@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import pino from 'pino';
+import type { Config } from '../core/config.js';
+import { systemClock, type Clock } from '../core/runtime.js';
+import { generateMasterKey, Vault } from '../crypto/vault.js';
+import { openDatabase, type Database } from '../db/db.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.js';
+import { appUrlFrom, migrate } from '../db/migrate.js';
+import { createJwtVerifier } from '../identity/jwt.js';
+import { createProviderRegistry } from '../providers/registry.js';
+import type { AppContext } from './context.js';
+
+/**
+ * The composition root: the one place that turns configuration into live parts (database, vault,
+ * providers, logger) and wires them into an `AppContext`. Nothing is created at import time.
+ */
+export interface Runtime {
+  ctx: AppContext;
+  database: Database;
+  ownerUrl: string;
+  appUrl: string;
+  embedded: EmbeddedPostgres | undefined;
+  /** True when the master key was generated on this start (first run, development only). */
+  generatedMasterKey: boolean;
+  close(): Promise<void>;
+}
+
+// Header and field names whose values never reach a log line.
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  '*.credentials',
+  '*.password',
+  '*.secret',
+  '*.token',
+  '*.accessToken',
+  '*.apiKey',
+  '*.appSecret',
+];
+
+export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): pino.Logger {
+  return pino(
+    {
+      level: config.logLevel,
+      redact: { paths: REDACT, censor: '[redacted]' },
+      serializers: {
+        // Per-channel webhook URLs carry an unguessable token: log the route, not the token.
+        req: (req: { method: string; url: string; hostname?: string; ip?: string }) => ({
+          method: req.method,
+          url: req.url.replace(/^(\/webhooks\/[a-z-]+\/)[^/?]+/, '$1[token]').replace(/([?&](hub\.verify_token|token)=)[^&]*/g, '$1[redacted]'),
+          host: req.hostname,
+          ip: req.ip,
+        }),
+      },
+    },
+    destination,
+  );
+}
+
+async function readOrCreate(file: string, make: () => string): Promise<{ value: string; created: boolean }> {
+  if (existsSync(file)) return { value: (await readFile(file, 'utf8')).trim(), created: false };
+  await writeFile(file, make() + '\n', { mode: 0o600 });
+  return { value: (await readFile(file, 'utf8')).trim(), created: true };
+}
+
+async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    const { rowCount } = await c.query('select 1 from pg_database where datname = $1', [name]);
+    if (rowCount === 0) await c.query(`create database ${name}`);
+  } finally {
+    await c.end();
+  }
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+export interface RuntimeOptions {
+  logger?: pino.Logger;
+  clock?: Clock;
+  fetch?: typeof fetch;
+  /** Skip migrations (the `doctor` command inspects, it does not change). */
+  migrate?: boolean;
+}
+
+export async function createRuntime(config: Readonly<Config>, opts: RuntimeOptions = {}): Promise<Runtime> {
+  const logger = opts.logger ?? createLogger(config);
+  const dataDir = resolve(config.dataDir);
+  let embedded: EmbeddedPostgres | undefined;
+  let ownerUrl: string;
+  let appPassword = config.dbAppPassword;
+  if (config.databaseUrl) {
+    ownerUrl = config.databaseUrl;
+  } else {
+    await mkdir(dataDir, { recursive: true });
+    embedded = await startEmbeddedPostgres({
+      dir: join(dataDir, 'postgres'),
+      port: config.embeddedPgPort,
+      log: (line) => logger.debug({ component: 'embedded-postgres' }, line),
+    });
+    ownerUrl = await ensureDatabase(embedded.adminUrl, 'switchboard');
+    appPassword ??= (await readOrCreate(join(dataDir, 'app-db-password'), () => randomBytes(18).toString('base64url'))).value;
+  }
+
+  let masterKey = config.masterKey;
+  let generatedMasterKey = false;
+  if (!masterKey) {
+    // Development only (config refuses production without MASTER_KEY).
+    await mkdir(dataDir, { recursive: true });
+    const k = await readOrCreate(join(dataDir, 'master.key'), generateMasterKey);
+    masterKey = Buffer.from(k.value, 'base64');
+    generatedMasterKey = k.created;
+    logger.warn(
+      { file: join(dataDir, 'master.key') },
+      'MASTER_KEY is not set: using a key generated for this development instance. Set MASTER_KEY in production and keep it safe; losing it loses every stored provider credential.',
+    );
+  }
+
+  try {
+    if (opts.migrate !== false) await migrate(ownerUrl, { appRole: config.dbAppRole, appPassword, logger });
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+  const appUrl = config.appDatabaseUrl ?? appUrlFrom(ownerUrl, config.dbAppRole, appPassword);
+  const database = openDatabase(appUrl, config.dbPoolSize, (err) => logger.warn({ err: err.message }, 'database connection lost'));
+  const clock = opts.clock ?? systemClock;
+  const fetchImpl = opts.fetch ?? fetch;
+  const ctx: AppContext = {
+    config,
+    db: database.db,
+    logger,
+    clock,
+    vault: new Vault(masterKey, config.previousMasterKeys),
+    providers: createProviderRegistry({ fetch: fetchImpl, logger, clock }),
+    fetch: fetchImpl,
+    jwt: createJwtVerifier(config.jwt),
+  };
+  return {
+    ctx,
+    database,
+    ownerUrl,
+    appUrl,
+    embedded,
+    generatedMasterKey,
+    close: async () => {
+      await database.close();
+      await embedded?.stop();
+    },
+  };
+}

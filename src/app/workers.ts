@@ -1,0 +1,19 @@
+import type { AppContext } from './context.js';
+
+/**
+ * Background roles run by `switchboard work` (and `start`). Each starts its loop and returns a stop
+ * function that resolves once in-flight work is finished or handed back. Features register here.
+ */
+export type Worker = { name: string; start(ctx: AppContext): () => Promise<void> };
+
+export const WORKERS: Worker[] = [];
+
+export function startWorkers(ctx: AppContext): () => Promise<void> {
+  const stops = WORKERS.map((w) => {
+    ctx.logger.info({ worker: w.name }, 'worker started');
+    return w.start(ctx);
+  });
+  return async () => {
+    await Promise.all(stops.map((s) => s()));
+  };
+}

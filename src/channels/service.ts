@@ -1,0 +1,242 @@
+import { randomBytes } from 'node:crypto';
+import { Value } from '@sinclair/typebox/value';
+import { sql } from 'kysely';
+import type { AppContext } from '../app/context.js';
+import { AppError, notFound, ProviderError } from '../core/errors.js';
+import { checkEgress } from '../core/egress.js';
+import { newId } from '../core/ids.js';
+import { withTenant, type TenantId, type Tx } from '../db/db.js';
+import type { ChannelsTable } from '../db/schema.js';
+import { audit, type Actor } from '../audit/audit.js';
+import { effectiveLimits } from '../tenants/limits.js';
+import type { ProviderDefinition, ProviderId } from '../providers/types.js';
+import { publicBaseUrl } from '../app/urls.js';
+
+export const MASK = '********';
+
+type ChannelRow = Omit<ChannelsTable, 'created_at' | 'updated_at' | 'status' | 'settings' | 'health'> & {
+  status: 'active' | 'disabled';
+  settings: Record<string, unknown>;
+  health: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+};
+
+export interface ChannelInput {
+  name: string;
+  provider: string;
+  credentials: Record<string, unknown>;
+  rate_per_second?: number;
+  burst?: number;
+  daily_limit?: number | null;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyDef = ProviderDefinition<any>;
+const secretNames = (def: AnyDef) => new Set(def.credentials.fields.filter((f) => f.secret).map((f) => f.name));
+
+export function channelView(ctx: AppContext, c: ChannelRow) {
+  const def = ctx.providers.definition(c.provider);
+  const credentials: Record<string, unknown> = { ...c.settings };
+  for (const name of secretNames(def)) credentials[name] = MASK;
+  const base = publicBaseUrl(ctx.config);
+  return {
+    id: c.id,
+    name: c.name,
+    provider: c.provider as ProviderId,
+    external_id: c.external_id,
+    status: c.status,
+    credentials,
+    rate_per_second: c.rate_per_second,
+    burst: c.burst,
+    daily_limit: c.daily_limit,
+    webhook_url: c.provider === 'cloud-api' ? `${base}/webhooks/cloud-api` : `${base}/webhooks/${c.provider}/${c.webhook_token}`,
+    health: c.health,
+    created_at: c.created_at.toISOString(),
+    updated_at: c.updated_at.toISOString(),
+  };
+}
+
+function validateCredentials(def: AnyDef, creds: unknown): Record<string, unknown> {
+  if (!Value.Check(def.credentials.schema, creds)) {
+    const errors = [...Value.Errors(def.credentials.schema, creds)].slice(0, 20).map((e) => ({ path: `/credentials${e.path}`, message: e.message }));
+    throw new AppError('validation_failed', `credentials do not fit the ${def.id} provider`, { details: { errors } });
+  }
+  return creds as Record<string, unknown>;
+}
+
+async function checkUrls(ctx: AppContext, def: AnyDef, creds: Record<string, unknown>): Promise<void> {
+  for (const f of def.credentials.fields) {
+    const v = creds[f.name];
+    if (f.kind === 'url' && typeof v === 'string') await checkEgress(v, `credentials.${f.name}`, ctx.config.egressAllowPrivate);
+  }
+}
+
+/** Live connection test; maps provider failures to the answers an operator can act on. */
+export async function testConnection(ctx: AppContext, def: AnyDef, ref: { tenantId: string; channelId: string; credentials: unknown }) {
+  try {
+    return await ctx.providers.adapter(def.id).testConnection(ref);
+  } catch (err) {
+    if (err instanceof ProviderError) {
+      if (err.kind === 'unauthorized' || err.kind === 'not_found' || err.kind === 'invalid_request') {
+        throw new AppError('channel_credentials_rejected', `${def.displayName} rejected the credentials: ${err.message}`, { details: { provider_code: err.providerCode } });
+      }
+      throw new AppError('channel_unreachable', `${def.displayName} could not be reached: ${err.message}`);
+    }
+    throw err;
+  }
+}
+
+function seal(ctx: AppContext, def: AnyDef, tenantId: string, channelId: string, creds: Record<string, unknown>) {
+  const secrets = secretNames(def);
+  const secret: Record<string, unknown> = {};
+  const settings: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(creds)) (secrets.has(k) ? secret : settings)[k] = v;
+  return { secrets_enc: ctx.vault.encrypt(JSON.stringify(secret), { tenantId, recordId: channelId }), settings };
+}
+
+/** Decrypted credentials of a channel, for adapters. Never log or return the result. */
+export function openCredentials(ctx: AppContext, c: { tenant_id: string; id: string; secrets_enc: string; settings: unknown }): Record<string, unknown> {
+  const secret = JSON.parse(ctx.vault.decrypt(c.secrets_enc, { tenantId: c.tenant_id, recordId: c.id })) as Record<string, unknown>;
+  return { ...(c.settings as Record<string, unknown>), ...secret };
+}
+
+async function assertExternalIdFree(tx: Tx, provider: string, externalId: string, except: string | null): Promise<void> {
+  const { rows } = await sql<{ taken: boolean }>`select sb_external_id_taken(${provider}, ${externalId}, ${except}) as taken`.execute(tx);
+  if (rows[0]?.taken) throw new AppError('external_id_taken', `another channel already uses ${provider} line ${externalId}`);
+}
+
+export async function createChannel(ctx: AppContext, actor: Actor, tenantId: TenantId, p: ChannelInput) {
+  const def = ctx.providers.definition(p.provider);
+  const creds = validateCredentials(def, p.credentials);
+  await checkUrls(ctx, def, creds);
+  const externalId = def.credentials.externalId(creds);
+  const id = newId('chn');
+  // Cheap checks first, so a doomed request never reaches the provider.
+  await withTenant(ctx.db, tenantId, async (tx) => {
+    const limits = await effectiveLimits(tx, tenantId);
+    if (limits.max_channels !== null) {
+      const { count } = await tx.selectFrom('channels').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+      if (Number(count) >= limits.max_channels) throw new AppError('plan_limit_reached', `the plan allows ${limits.max_channels} channels`);
+    }
+    await assertExternalIdFree(tx, def.id, externalId, null);
+  });
+  const health = await testConnection(ctx, def, { tenantId, channelId: id, credentials: creds });
+  const sealed = seal(ctx, def, tenantId, id, creds);
+  return withTenant(ctx.db, tenantId, async (tx) => {
+    await assertExternalIdFree(tx, def.id, externalId, null);
+    let row: ChannelRow;
+    try {
+      row = (await tx
+        .insertInto('channels')
+        .values({
+          tenant_id: tenantId,
+          id,
+          name: p.name,
+          provider: def.id,
+          external_id: externalId,
+          secrets_enc: sealed.secrets_enc,
+          settings: JSON.stringify(sealed.settings),
+          webhook_token: randomBytes(24).toString('base64url'),
+          rate_per_second: p.rate_per_second ?? def.rateDefaults.perSecond,
+          burst: p.burst ?? def.rateDefaults.burst,
+          daily_limit: p.daily_limit ?? null,
+          health: JSON.stringify({ ok: true, checked_at: ctx.clock.now().toISOString(), detail: health.detail ?? null }),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow()) as ChannelRow;
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw new AppError('external_id_taken', `another channel already uses ${def.id} line ${externalId}`);
+      throw err;
+    }
+    await audit(tx, { tenantId, actor, action: 'channel.created', targetType: 'channel', targetId: id, details: { name: p.name, provider: def.id, external_id: externalId } });
+    return channelView(ctx, row);
+  });
+}
+
+export async function findChannel(tx: Tx, id: string): Promise<ChannelRow> {
+  const row = await tx.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw notFound('channel');
+  return row as ChannelRow;
+}
+
+export const listChannels = (ctx: AppContext, tenantId: TenantId, limit: number, before?: string) =>
+  withTenant(ctx.db, tenantId, async (tx) => {
+    let q = tx.selectFrom('channels').selectAll().orderBy('id', 'desc').limit(limit + 1);
+    if (before) q = q.where('id', '<', before);
+    return (await q.execute()) as ChannelRow[];
+  });
+
+export const getChannel = (ctx: AppContext, tenantId: TenantId, id: string) =>
+  withTenant(ctx.db, tenantId, async (tx) => channelView(ctx, await findChannel(tx, id)));
+
+export interface ChannelPatch {
+  name?: string;
+  status?: 'active' | 'disabled';
+  credentials?: Record<string, unknown>;
+  rate_per_second?: number;
+  burst?: number;
+  daily_limit?: number | null;
+}
+
+export async function updateChannel(ctx: AppContext, actor: Actor, tenantId: TenantId, id: string, patch: ChannelPatch) {
+  const current = await withTenant(ctx.db, tenantId, (tx) => findChannel(tx, id));
+  const def = ctx.providers.definition(current.provider);
+  let sealed: { secrets_enc: string; settings: Record<string, unknown> } | undefined;
+  let externalId = current.external_id;
+  if (patch.credentials) {
+    // Secret fields left out (or sent back masked) keep their stored value.
+    const merged = { ...openCredentials(ctx, current), ...Object.fromEntries(Object.entries(patch.credentials).filter(([, v]) => v !== MASK)) };
+    const creds = validateCredentials(def, merged);
+    await checkUrls(ctx, def, creds);
+    externalId = def.credentials.externalId(creds);
+    await testConnection(ctx, def, { tenantId, channelId: id, credentials: creds });
+    sealed = seal(ctx, def, tenantId, id, creds);
+  }
+  return withTenant(ctx.db, tenantId, async (tx) => {
+    if (externalId !== current.external_id) await assertExternalIdFree(tx, def.id, externalId, id);
+    const row = (await tx
+      .updateTable('channels')
+      .set({
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.status !== undefined ? { status: patch.status } : {}),
+        ...(patch.rate_per_second !== undefined ? { rate_per_second: patch.rate_per_second } : {}),
+        ...(patch.burst !== undefined ? { burst: patch.burst } : {}),
+        ...(patch.daily_limit !== undefined ? { daily_limit: patch.daily_limit } : {}),
+        ...(sealed ? { secrets_enc: sealed.secrets_enc, settings: JSON.stringify(sealed.settings), external_id: externalId } : {}),
+        updated_at: new Date(),
+      })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow()) as ChannelRow;
+    const { credentials: _c, ...rest } = patch;
+    await audit(tx, { tenantId, actor, action: 'channel.updated', targetType: 'channel', targetId: id, details: { ...rest, credentials_changed: Boolean(patch.credentials) } });
+    return channelView(ctx, row);
+  });
+}
+
+export async function deleteChannel(ctx: AppContext, actor: Actor, tenantId: TenantId, id: string): Promise<void> {
+  await withTenant(ctx.db, tenantId, async (tx) => {
+    const row = await findChannel(tx, id);
+    await tx.deleteFrom('channels').where('id', '=', id).execute();
+    await audit(tx, { tenantId, actor, action: 'channel.deleted', targetType: 'channel', targetId: id, details: { name: row.name, provider: row.provider } });
+  });
+}
+
+/** Health check on demand (and from the periodic checker): stores and returns the result. */
+export async function checkChannelHealth(ctx: AppContext, tenantId: TenantId, id: string) {
+  const row = await withTenant(ctx.db, tenantId, (tx) => findChannel(tx, id));
+  const def = ctx.providers.definition(row.provider);
+  let health: Record<string, unknown>;
+  try {
+    const r = await testConnection(ctx, def, { tenantId, channelId: id, credentials: openCredentials(ctx, row) });
+    health = { ok: true, checked_at: ctx.clock.now().toISOString(), detail: r.detail ?? null };
+  } catch (err) {
+    const e = err as AppError;
+    health = { ok: false, checked_at: ctx.clock.now().toISOString(), code: e.code ?? 'internal_error', detail: e.message };
+  }
+  return withTenant(ctx.db, tenantId, async (tx) => {
+    const updated = (await tx.updateTable('channels').set({ health: JSON.stringify(health) }).where('id', '=', id).returningAll().executeTakeFirstOrThrow()) as ChannelRow;
+    return channelView(ctx, updated);
+  });
+}

@@ -1,0 +1,117 @@
+import { userInfo } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Command } from './main.js';
+import type { Config } from '../core/config.js';
+import { args, need, print, table, UsageError } from './io.js';
+import { createRuntime, type Runtime } from '../app/root.js';
+import { cliActor } from '../audit/audit.js';
+import { createTenant, getTenantAsAdmin, listTenants, updateTenantAsAdmin } from '../tenants/service.js';
+import { createApiKey, revokeApiKey } from '../identity/key-service.js';
+import { channelView, createChannel, listChannels } from '../channels/service.js';
+import { createUser } from '../members/service.js';
+import { generateApiKey } from '../identity/api-keys.js';
+import { newId } from '../core/ids.js';
+import { asTenantId } from '../db/db.js';
+import { SCOPES } from '../identity/scopes.js';
+
+const actor = () => cliActor(userInfo().username);
+
+/** Opens a runtime for a one-shot command and always closes it. */
+async function withRuntime<T>(config: Readonly<Config>, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const rt = await createRuntime(config, { logger: undefined });
+  try {
+    return await fn(rt);
+  } finally {
+    await rt.close();
+  }
+}
+
+const quiet = (c: Readonly<Config>): Readonly<Config> => ({ ...c, logLevel: c.logLevel === 'info' ? 'warn' : c.logLevel });
+
+export const adminCommands: Record<string, Command> = {
+  'superadmin create': async (config, argv) => {
+    const { values } = args(argv, { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' } });
+    const email = need(values.email, 'email');
+    const generated = values.password === undefined;
+    const password = values.password ?? randomBytes(12).toString('base64url');
+    if (password.length < 12) throw new UsageError('--password must be at least 12 characters');
+    const user = await withRuntime(quiet(config), (rt) => createUser(rt.ctx, { email, password, name: values.name, superadmin: true }));
+    print(values.json, { ...user, ...(generated ? { password } : {}) }, () =>
+      `superadmin ${user.email} created (${user.id})` + (generated ? `\npassword (shown once): ${password}` : ''),
+    );
+  },
+  'superadmin key': async (config, argv) => {
+    const { values } = args(argv, { name: { type: 'string' } });
+    const { key, hash, hint } = generateApiKey('admin');
+    const id = newId('key');
+    await withRuntime(quiet(config), (rt) =>
+      rt.ctx.db.insertInto('admin_keys').values({ id, name: values.name ?? 'cli', hint, key_hash: hash }).execute(),
+    );
+    print(values.json, { id, name: values.name ?? 'cli', key }, () => `superadmin key ${id} (shown once):\n${key}`);
+  },
+  'tenants create': async (config, argv) => {
+    const { values } = args(argv, { slug: { type: 'string' }, name: { type: 'string' }, plan: { type: 'string' } });
+    const t = await withRuntime(quiet(config), (rt) =>
+      createTenant(rt.ctx, actor(), { slug: need(values.slug, 'slug'), name: values.name ?? need(values.slug, 'slug'), plan: values.plan }),
+    );
+    print(values.json, t, () => `tenant ${t.slug} created (${t.id}, plan ${t.plan})`);
+  },
+  'tenants list': async (config, argv) => {
+    const { values } = args(argv, {});
+    const rows = await withRuntime(quiet(config), (rt) => listTenants(rt.ctx, { limit: 1000 }));
+    print(values.json, rows, () => table(rows as unknown as Record<string, unknown>[], ['id', 'slug', 'name', 'status', 'plan']));
+  },
+  'tenants suspend': (config, argv) => setStatus(config, argv, 'suspended'),
+  'tenants activate': (config, argv) => setStatus(config, argv, 'active'),
+  'keys create': async (config, argv) => {
+    const { values } = args(argv, { tenant: { type: 'string' }, name: { type: 'string' }, scopes: { type: 'string' }, mode: { type: 'string' } });
+    const scopes = values.scopes ? values.scopes.split(',').map((s) => s.trim()) : ['*'];
+    for (const s of scopes) if (s !== '*' && !(SCOPES as readonly string[]).includes(s)) throw new UsageError(`unknown scope ${s}; scopes: *, ${SCOPES.join(', ')}`);
+    if (values.mode && values.mode !== 'live' && values.mode !== 'test') throw new UsageError('--mode is live or test');
+    const k = await withRuntime(quiet(config), async (rt) => {
+      const t = await getTenantAsAdmin(rt.ctx, need(values.tenant, 'tenant'));
+      return createApiKey(rt.ctx, actor(), asTenantId(t.id), { name: values.name ?? 'cli', scopes, mode: values.mode as 'live' | undefined });
+    });
+    print(values.json, k, () => `API key ${k.id} for scopes ${k.scopes.join(',')} (shown once):\n${k.key}`);
+  },
+  'keys revoke': async (config, argv) => {
+    const { values, positionals } = args(argv, { tenant: { type: 'string' } });
+    const id = positionals[0];
+    if (!id) throw new UsageError('name the key id to revoke');
+    const k = await withRuntime(quiet(config), async (rt) => {
+      const t = await getTenantAsAdmin(rt.ctx, need(values.tenant, 'tenant'));
+      return revokeApiKey(rt.ctx, actor(), asTenantId(t.id), id);
+    });
+    print(values.json, k, () => `API key ${id} revoked`);
+  },
+  'channels list': async (config, argv) => {
+    const { values } = args(argv, { tenant: { type: 'string' } });
+    const rows = await withRuntime(quiet(config), async (rt) => {
+      const t = await getTenantAsAdmin(rt.ctx, need(values.tenant, 'tenant'));
+      return (await listChannels(rt.ctx, asTenantId(t.id), 1000)).map((c) => channelView(rt.ctx, c));
+    });
+    print(values.json, rows, () => table(rows as unknown as Record<string, unknown>[], ['id', 'name', 'provider', 'external_id', 'status']));
+  },
+  'channels add': async (config, argv) => {
+    const { values } = args(argv, { tenant: { type: 'string' }, provider: { type: 'string' }, name: { type: 'string' }, credentials: { type: 'string' } });
+    let credentials: Record<string, unknown>;
+    try {
+      credentials = JSON.parse(need(values.credentials, 'credentials')) as Record<string, unknown>;
+    } catch {
+      throw new UsageError('--credentials must be a JSON object');
+    }
+    const c = await withRuntime(quiet(config), async (rt) => {
+      const t = await getTenantAsAdmin(rt.ctx, need(values.tenant, 'tenant'));
+      return createChannel(rt.ctx, actor(), asTenantId(t.id), { name: need(values.name, 'name'), provider: need(values.provider, 'provider'), credentials });
+    });
+    print(values.json, c, () => `channel ${c.id} (${c.provider} ${c.external_id}) connected\nwebhook URL for the provider: ${c.webhook_url}`);
+  },
+};
+
+async function setStatus(config: Readonly<Config>, argv: string[], status: 'active' | 'suspended'): Promise<void> {
+  const { values, positionals } = args(argv, {});
+  const ref = positionals[0];
+  if (!ref) throw new UsageError('name the tenant (slug or id)');
+  const t = await withRuntime(quiet(config), (rt) => updateTenantAsAdmin(rt.ctx, actor(), ref, { status }));
+  print(values.json, t, () => `tenant ${t.slug} is ${t.status}`);
+}

@@ -1,0 +1,92 @@
+import { ConfigError, parseConfig, readEnvironment, type Config } from '../core/config.js';
+import { AppError } from '../core/errors.js';
+import { UsageError } from './io.js';
+import { adminCommands } from './admin.js';
+import { serverCommands } from './server.js';
+import { doctor } from './doctor.js';
+import { vaultRotate } from './vault.js';
+import { simulate } from './simulate.js';
+
+export type Command = (config: Readonly<Config>, argv: string[]) => Promise<number | void>;
+
+const HELP = `switchboard — multi-tenant WhatsApp gateway
+
+Usage: switchboard <command> [options]     (from the repo: npm run -s switchboard -- <command>)
+
+  start [--port N] [--demo]     serve HTTP and run the workers (embedded PostgreSQL when DATABASE_URL is unset)
+  serve [--port N]              HTTP only (API, webhooks, docs)
+  work                          workers only (delivery scheduler, event delivery)
+  migrate                       apply database migrations
+  doctor                        check config, database, role privileges and row-level security
+  superadmin create --email E [--password P] [--name N] [--json]
+  superadmin key [--name N] [--json]          create a superadmin API key (shown once)
+  tenants create --slug S --name N [--plan P] [--json]
+  tenants list [--json]
+  tenants suspend|activate <slug|id>
+  keys create --tenant <slug|id> [--name N] [--scopes a,b] [--mode live|test] [--json]
+  keys revoke --tenant <slug|id> <key_id>
+  channels list --tenant <slug|id> [--json]
+  channels add --tenant <slug|id> --provider P --name N --credentials '<json>' [--json]
+  vault rotate                  re-encrypt every secret under MASTER_KEY (old keys in MASTER_KEY_PREVIOUS)
+  simulate <cloud-api|waha|ultramsg|sandbox> [--port N]   run a provider simulator for local development
+
+Configuration comes from the environment and ./.env; see docs/configuration.md.`;
+
+const COMMANDS: Record<string, Command> = {
+  ...serverCommands,
+  ...adminCommands,
+  doctor,
+  'vault rotate': vaultRotate,
+  simulate,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, second] = argv;
+  if (!first || first === 'help' || first === '--help' || first === '-h') {
+    process.stdout.write(HELP + '\n');
+    return first ? 0 : 1;
+  }
+  const two = `${first} ${second ?? ''}`;
+  const [name, rest] = COMMANDS[two] ? [two, argv.slice(2)] : [first, argv.slice(1)];
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`unknown command "${argv.join(' ')}"\n\n${HELP}\n`);
+    return 2;
+  }
+  let config: Readonly<Config>;
+  try {
+    config = parseConfig(readEnvironment());
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 78; // EX_CONFIG
+    }
+    throw err;
+  }
+  try {
+    return (await command(config, rest)) ?? 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n(see: switchboard help)\n`);
+      return 2;
+    }
+    if (err instanceof AppError) {
+      process.stderr.write(`error (${err.code}): ${err.message}\n`);
+      const errors = err.details?.errors;
+      if (Array.isArray(errors)) for (const e of errors) process.stderr.write(`  ${JSON.stringify(e)}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // Long-running commands (start/serve/work) never resolve; one-shots exit here.
+    process.exit(code);
+  },
+  (err) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,14 @@
+import type { Command } from './main.js';
+import { args, UsageError } from './io.js';
+
+/** `switchboard simulate <provider> --port N`: a provider simulator for local development. */
+export const simulate: Command = async (_config, argv) => {
+  const { values, positionals } = args(argv, { port: { type: 'string' } });
+  const port = Number(values.port ?? 0);
+  const provider = positionals[0];
+  const { startSimulator } = await import('../providers/simulators.js');
+  if (!provider) throw new UsageError('name a provider: cloud-api, waha, ultramsg or sandbox');
+  const { url, describe } = await startSimulator(provider, port);
+  process.stdout.write(`${provider} simulator listening on ${url}\n${describe}\n`);
+  await new Promise(() => undefined);
+};

@@ -1,0 +1,31 @@
+import type { Command } from './main.js';
+import { createRuntime } from '../app/root.js';
+import { listTenants } from '../tenants/service.js';
+import { withTenant, asTenantId } from '../db/db.js';
+import { SEALED_COLUMNS } from '../crypto/sealed-columns.js';
+import { progress } from './progress.js';
+
+/**
+ * `switchboard vault rotate`: re-encrypts every sealed secret that is not under the current
+ * MASTER_KEY. Run it after setting MASTER_KEY to the new key and MASTER_KEY_PREVIOUS to the old one;
+ * when it reports zero left, the old key can be dropped. Safe to re-run; works tenant by tenant.
+ */
+export const vaultRotate: Command = async (config) => {
+  const rt = await createRuntime({ ...config, logLevel: 'warn' });
+  let rotated = 0;
+  try {
+    const tenants = await listTenants(rt.ctx, { limit: 1_000_000 });
+    const bar = progress('re-encrypting', tenants.length);
+    for (const t of tenants) {
+      const tenantId = asTenantId(t.id);
+      await withTenant(rt.ctx.db, tenantId, async (tx) => {
+        for (const col of SEALED_COLUMNS) rotated += await col.rotate(tx, rt.ctx.vault);
+      });
+      bar.tick();
+    }
+    bar.done();
+  } finally {
+    await rt.close();
+  }
+  process.stdout.write(`${rotated} secret(s) re-encrypted under key ${rt.ctx.vault.currentKeyId}\n`);
+};

@@ -1,0 +1,57 @@
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { DB } from './schema.js';
+
+/** A tenant id that has been taken from a verified credential (never from request input). */
+export type TenantId = string & { readonly __brand: 'TenantId' };
+export const asTenantId = (id: string): TenantId => id as TenantId;
+
+export type Db = Kysely<DB>;
+export type Tx = Transaction<DB>;
+
+// int8 → number (counts); timestamps stay Date.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export interface Database {
+  db: Db;
+  pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+export function openDatabase(url: string, poolSize: number, onError?: (err: Error) => void): Database {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
+  // An idle client losing its connection (server restart) must not crash the process.
+  pool.on('error', (err) => onError?.(err));
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return { db, pool, close: () => db.destroy() };
+}
+
+/**
+ * Runs `fn` in a transaction scoped to one tenant: `app.tenant_id` is set transaction-locally
+ * (`set_config(…, true)`), so it ends with the transaction and cannot leak to the next borrower of
+ * the pooled connection. Row-level security does the rest.
+ */
+export function withTenant<T>(db: Db, tenantId: TenantId, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (tx) => {
+    await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(tx);
+    return fn(tx);
+  });
+}
+
+/** Superadmin transaction: may read platform-readable tenant tables across tenants. */
+export function withPlatform<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (tx) => {
+    await sql`select set_config('app.platform', 'on', true)`.execute(tx);
+    return fn(tx);
+  });
+}
+
+/** PostgreSQL / connection errors that mean "database unavailable right now" (→ 503). */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (!e || typeof e !== 'object') return false;
+  const codes = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '53300'];
+  if (e.code && codes.includes(e.code)) return true;
+  const m = e.message ?? '';
+  return /Connection terminated|timeout exceeded when trying to connect|connection timeout|Client has encountered a connection error/i.test(m);
+}

@@ -1,0 +1,57 @@
+import pg from 'pg';
+
+/**
+ * Reads the catalog (not a hand-kept list) to prove the tenancy invariants: every table with a
+ * `tenant_id` column (and `tenants` itself) has RLS enabled and forced, `tenant_id` leads its
+ * primary key, and the app role is neither superuser, BYPASSRLS, nor owner of any table.
+ * Used by `switchboard doctor` and by the test suite.
+ */
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export async function tenancyChecks(ownerUrl: string, appRole: string): Promise<Check[]> {
+  const c = new pg.Client({ connectionString: ownerUrl });
+  await c.connect();
+  try {
+    const checks: Check[] = [];
+    const role = (await c.query<{ rolsuper: boolean; rolbypassrls: boolean }>('select rolsuper, rolbypassrls from pg_roles where rolname = $1', [appRole])).rows[0];
+    checks.push({ name: `app role ${appRole} exists`, ok: Boolean(role), detail: role ? 'present' : 'missing: run `switchboard migrate`' });
+    if (role) {
+      checks.push({ name: 'app role is not superuser', ok: !role.rolsuper, detail: role.rolsuper ? 'SUPERUSER bypasses row-level security' : 'ok' });
+      checks.push({ name: 'app role lacks BYPASSRLS', ok: !role.rolbypassrls, detail: role.rolbypassrls ? 'BYPASSRLS set' : 'ok' });
+    }
+    const owned = (await c.query<{ relname: string }>(
+      `select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = 'public' and c.relkind in ('r','p') and pg_get_userbyid(c.relowner) = $1`, [appRole])).rows;
+    checks.push({ name: 'app role owns no table', ok: owned.length === 0, detail: owned.length ? owned.map((r) => r.relname).join(', ') : 'ok' });
+    const tables = (await c.query<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean; pk_first: string | null }>(
+      `select c.relname, c.relrowsecurity, c.relforcerowsecurity,
+              (select a.attname from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+                where i.indrelid = c.oid and i.indisprimary) as pk_first
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = 'public' and c.relkind in ('r','p')
+         and (c.relname = 'tenants' or exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped))
+       order by c.relname`)).rows;
+    for (const t of tables) {
+      const keyCol = t.relname === 'tenants' ? 'id' : 'tenant_id';
+      const problems = [
+        !t.relrowsecurity && 'RLS not enabled',
+        !t.relforcerowsecurity && 'RLS not forced',
+        t.pk_first !== keyCol && `primary key starts with ${t.pk_first ?? 'nothing'}, not ${keyCol}`,
+      ].filter(Boolean);
+      checks.push({ name: `tenant table ${t.relname}`, ok: problems.length === 0, detail: problems.join('; ') || 'RLS enabled and forced, tenant_id leads the key' });
+    }
+    return checks;
+  } finally {
+    await c.end();
+  }
+}
+
+/** Names of every tenant table, from the catalog. */
+export async function tenantTables(ownerUrl: string): Promise<string[]> {
+  const checks = await tenancyChecks(ownerUrl, '__none__');
+  return checks.filter((c) => c.name.startsWith('tenant table ')).map((c) => c.name.slice('tenant table '.length));
+}

@@ -1,0 +1,128 @@
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { AppContext } from '../app/context.js';
+import { AppError } from '../core/errors.js';
+import type { TenantId } from '../db/db.js';
+import { authenticate, checkCsrf, type Principal } from '../identity/authenticate.js';
+import type { Scope } from '../identity/scopes.js';
+import { classify, ProblemSchema, sendProblem } from './problem.js';
+import { ERROR_CODES } from '../core/errors.js';
+import { registerRoutes } from './routes.js';
+import { ApiRateLimiter } from './rate-limit.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call: a tenant credential, a superadmin credential, anyone. Default: tenant. */
+    auth?: 'tenant' | 'admin' | 'public';
+    /** Scope a tenant credential must hold. */
+    scope?: Scope;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/** The tenant of an authenticated tenant-route request (set by the auth hook, never from input). */
+export function tenantOf(req: FastifyRequest): TenantId {
+  const p = req.principal;
+  if (!p || p.kind === 'superadmin') throw new AppError('unauthenticated');
+  return p.tenantId;
+}
+
+/**
+ * Builds the HTTP app without listening, so tests drive it with `inject()` and the CLI decides
+ * where it listens.
+ */
+export async function buildApp(ctx: AppContext): Promise<App> {
+  const app = Fastify({
+    loggerInstance: ctx.logger,
+    bodyLimit: ctx.config.bodyLimitBytes,
+    trustProxy: true,
+    disableRequestLogging: false,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
+    requestIdHeader: 'x-request-id',
+    genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  app.decorateRequest('principal', null);
+  await app.register(cookie);
+  app.addSchema(ProblemSchema);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Switchboard API',
+        version: '0.1.0',
+        description:
+          'Multi-tenant WhatsApp gateway. Authenticate with `Authorization: Bearer <API key>` (or `X-API-Key`), a JWT with a `tenant_id` claim, or a dashboard session. Errors are RFC 9457 problem documents; see the `code` member.',
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'Tenant API key `sb_live_…` / `sb_test_…`, or a JWT' },
+          adminKey: { type: 'http', scheme: 'bearer', description: 'Superadmin key `sb_admin_…`' },
+          session: { type: 'apiKey', in: 'cookie', name: 'sb_session' },
+        },
+      },
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const limiter = new ApiRateLimiter();
+  app.addHook('onRequest', async (req) => {
+    const mode = req.routeOptions.config?.auth ?? (req.routeOptions.url ? 'tenant' : 'public');
+    if (mode === 'public') return;
+    const principal = await authenticate(ctx, req);
+    if (!principal) throw new AppError('unauthenticated', 'send an API key as `Authorization: Bearer <key>`');
+    req.principal = principal;
+    if (mode === 'admin') {
+      if (principal.kind !== 'superadmin') throw new AppError('forbidden', 'this endpoint is for superadmins');
+    } else {
+      if (principal.kind === 'superadmin') throw new AppError('forbidden', 'use a tenant credential for tenant endpoints');
+      const scope = req.routeOptions.config?.scope;
+      if (scope && !principal.scopes.has(scope)) {
+        throw new AppError('insufficient_scope', `this operation needs the ${scope} scope`, { details: { required_scope: scope } });
+      }
+      await limiter.check(ctx, principal.tenantId);
+    }
+    checkCsrf(principal, req);
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const appErr = classify(err);
+    if (appErr.code === 'internal_error') req.log.error({ err }, 'unhandled error');
+    else if (appErr.code === 'service_unavailable') req.log.warn({ err: (err as Error).message }, 'database unavailable');
+    return sendProblem(reply, appErr, req);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(reply, new AppError('route_not_found', `no route for ${req.method} ${req.url.split('?')[0]}`), req),
+  );
+
+  app.get('/healthz', { config: { auth: 'public' }, schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { auth: 'public' }, schema: { hide: true } }, async (_req, reply) => {
+    try {
+      await ctx.db.selectNoFrom((eb) => eb.val(1).as('one')).execute();
+      return { status: 'ready' };
+    } catch {
+      return reply.status(503).send({ status: 'unavailable', reason: 'database' });
+    }
+  });
+  app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/errors', { config: { auth: 'public' }, schema: { hide: true } }, async () => ERROR_CODES);
+
+  await registerRoutes(app, ctx);
+  return app;
+}

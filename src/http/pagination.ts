@@ -1,0 +1,26 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import { AppError } from '../core/errors.js';
+
+/** Cursor pagination over sortable ids, newest first. The cursor is the last id seen, opaque. */
+export const PageQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 200, description: 'next_cursor from the previous page' })),
+};
+
+export const Page = <T extends TSchema>(item: T) =>
+  Type.Object({ data: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+
+export function decodeCursor(cursor: string | undefined): string | undefined {
+  if (!cursor) return undefined;
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^[a-z]{3}_[0-9A-Z]{26}$/.test(id)) throw new AppError('validation_failed', 'cursor is not valid');
+  return id;
+}
+
+/** Call with limit+1 rows fetched; trims the extra row and makes the next cursor from the last id. */
+export function toPage<R extends { id: string }, O>(rows: R[], limit: number, map: (r: R) => O): { data: O[]; next_cursor: string | null } {
+  const more = rows.length > limit;
+  const page = more ? rows.slice(0, limit) : rows;
+  const last = page[page.length - 1];
+  return { data: page.map(map), next_cursor: more && last ? Buffer.from(last.id, 'utf8').toString('base64url') : null };
+}

@@ -1,0 +1,16 @@
+import type { App } from './app.js';
+import type { AppContext } from '../app/context.js';
+import { adminTenantRoutes } from '../tenants/admin-routes.js';
+import { tenantRoutes } from '../tenants/tenant-routes.js';
+import { auditRoutes } from '../audit/routes.js';
+import { apiKeyRoutes } from '../identity/key-routes.js';
+import { authRoutes } from '../identity/auth-routes.js';
+import { memberRoutes } from '../members/routes.js';
+import { channelRoutes } from '../channels/routes.js';
+
+/** Every feature's routes, in one list: a new feature adds one line. */
+export async function registerRoutes(app: App, ctx: AppContext): Promise<void> {
+  for (const register of [authRoutes, tenantRoutes, adminTenantRoutes, auditRoutes, apiKeyRoutes, memberRoutes, channelRoutes]) {
+    register(app, ctx);
+  }
+}

@@ -1,0 +1,97 @@
+import type { AppContext } from '../app/context.js';
+import { AppError, notFound } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { withTenant, type TenantId, type Tx } from '../db/db.js';
+import type { Role } from '../db/schema.js';
+import { audit, type Actor } from '../audit/audit.js';
+import { hashPassword } from '../identity/passwords.js';
+
+export interface MemberView {
+  user_id: string;
+  email: string;
+  name: string;
+  role: Role;
+  created_at: string;
+}
+
+/** Users are global identities; creating one is not tenant-scoped (an e-mail is one person). */
+export async function createUser(ctx: AppContext, p: { email: string; password: string; name?: string; superadmin?: boolean }) {
+  const existing = await ctx.db.selectFrom('users').select('id').where((eb) => eb(eb.fn('lower', ['email']), '=', p.email.toLowerCase())).executeTakeFirst();
+  if (existing) throw new AppError('conflict', 'a user with this e-mail exists');
+  const id = newId('usr');
+  await ctx.db.insertInto('users').values({ id, email: p.email, name: p.name ?? '', password_hash: await hashPassword(p.password), is_superadmin: p.superadmin ?? false }).execute();
+  return { id, email: p.email, name: p.name ?? '', is_superadmin: p.superadmin ?? false };
+}
+
+export const findUserByEmail = (ctx: AppContext, email: string) =>
+  ctx.db.selectFrom('users').selectAll().where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase())).executeTakeFirst();
+
+async function memberRows(tx: Tx) {
+  return tx
+    .selectFrom('memberships')
+    .innerJoin('users', 'users.id', 'memberships.user_id')
+    .select(['users.id as user_id', 'users.email', 'users.name', 'memberships.role', 'memberships.created_at'])
+    .orderBy('users.id', 'desc');
+}
+
+const view = (r: { user_id: string; email: string; name: string; role: Role; created_at: Date }): MemberView => ({ ...r, created_at: r.created_at.toISOString() });
+
+export const listMembers = (ctx: AppContext, tenantId: TenantId, limit: number, before?: string) =>
+  withTenant(ctx.db, tenantId, async (tx) => {
+    let q = (await memberRows(tx)).limit(limit + 1);
+    if (before) q = q.where('users.id', '<', before);
+    return (await q.execute()).map((r) => ({ id: r.user_id, ...view(r) }));
+  });
+
+export async function getMember(ctx: AppContext, tenantId: TenantId, userId: string): Promise<MemberView> {
+  const r = await withTenant(ctx.db, tenantId, async (tx) => (await memberRows(tx)).where('users.id', '=', userId).executeTakeFirst());
+  if (!r) throw notFound('member');
+  return view(r);
+}
+
+/** Adds a member; creates the user when the e-mail is new (then a password is required). */
+export async function addMember(ctx: AppContext, actor: Actor, tenantId: TenantId, p: { email: string; role: Role; name?: string; password?: string }): Promise<MemberView> {
+  let user = await findUserByEmail(ctx, p.email);
+  if (!user) {
+    if (!p.password) throw new AppError('validation_failed', 'a password is required for a new user', { details: { errors: [{ path: '/password', message: 'required for a new user' }] } });
+    await createUser(ctx, { email: p.email, password: p.password, name: p.name });
+    user = (await findUserByEmail(ctx, p.email))!;
+  } else if (p.password) {
+    // Never let one tenant set the password of a person who already exists (maybe in another tenant).
+    throw new AppError('conflict', 'this user exists; add them without a password');
+  }
+  const userId = user.id;
+  return withTenant(ctx.db, tenantId, async (tx) => {
+    const exists = await tx.selectFrom('memberships').select('user_id').where('user_id', '=', userId).executeTakeFirst();
+    if (exists) throw new AppError('conflict', 'already a member');
+    await tx.insertInto('memberships').values({ tenant_id: tenantId, user_id: userId, role: p.role }).execute();
+    await audit(tx, { tenantId, actor, action: 'member.added', targetType: 'user', targetId: userId, details: { email: p.email, role: p.role } });
+    return view((await (await memberRows(tx)).where('users.id', '=', userId).executeTakeFirstOrThrow()));
+  });
+}
+
+async function assertNotLastOwner(tx: Tx, userId: string): Promise<void> {
+  const owners = await tx.selectFrom('memberships').select('user_id').where('role', '=', 'owner').execute();
+  if (owners.length === 1 && owners[0]!.user_id === userId) throw new AppError('conflict', 'a tenant keeps at least one owner');
+}
+
+export async function updateMember(ctx: AppContext, actor: Actor, tenantId: TenantId, userId: string, role: Role): Promise<MemberView> {
+  return withTenant(ctx.db, tenantId, async (tx) => {
+    const cur = await tx.selectFrom('memberships').select('role').where('user_id', '=', userId).executeTakeFirst();
+    if (!cur) throw notFound('member');
+    if (cur.role === 'owner' && role !== 'owner') await assertNotLastOwner(tx, userId);
+    await tx.updateTable('memberships').set({ role }).where('user_id', '=', userId).execute();
+    await audit(tx, { tenantId, actor, action: 'member.role_changed', targetType: 'user', targetId: userId, details: { from: cur.role, to: role } });
+    return view(await (await memberRows(tx)).where('users.id', '=', userId).executeTakeFirstOrThrow());
+  });
+}
+
+export async function removeMember(ctx: AppContext, actor: Actor, tenantId: TenantId, userId: string): Promise<void> {
+  await withTenant(ctx.db, tenantId, async (tx) => {
+    const cur = await tx.selectFrom('memberships').select('role').where('user_id', '=', userId).executeTakeFirst();
+    if (!cur) throw notFound('member');
+    if (cur.role === 'owner') await assertNotLastOwner(tx, userId);
+    await tx.deleteFrom('memberships').where('user_id', '=', userId).execute();
+    await audit(tx, { tenantId, actor, action: 'member.removed', targetType: 'user', targetId: userId });
+  });
+}

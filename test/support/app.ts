@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import { parseConfig, type Config } from '../../src/core/config.js';
+import { systemClock } from '../../src/core/runtime.js';
+import { Vault } from '../../src/crypto/vault.js';
+import { openDatabase, type Database } from '../../src/db/db.js';
+import { buildApp, type App } from '../../src/http/app.js';
+import { createJwtVerifier } from '../../src/identity/jwt.js';
+import { createProviderRegistry } from '../../src/providers/registry.js';
+import { generateApiKey } from '../../src/identity/api-keys.js';
+import { newId } from '../../src/core/ids.js';
+import type { AppContext } from '../../src/app/context.js';
+import { createTestDatabase, TEST_APP_ROLE, type TestDatabase } from './db.js';
+
+export interface TestApp {
+  app: App;
+  ctx: AppContext;
+  database: Database;
+  testDb: TestDatabase;
+  /** Superadmin key for /admin routes. */
+  adminKey: string;
+  /** Every log line the app wrote, for "no secret in any log line" checks. */
+  logs: string[];
+  /** Creates a tenant with an owner-scoped (`*`) API key through the admin API. */
+  tenant(slug?: string, plan?: string): Promise<{ id: string; slug: string; key: string }>;
+  close(): Promise<void>;
+}
+
+/** The real app on a fresh, migrated database, connected as the non-owner app role. */
+export async function startTestApp(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestApp> {
+  const testDb = await createTestDatabase();
+  const config = parseConfig(
+    { MASTER_KEY: randomBytes(32).toString('base64'), EGRESS_ALLOW_PRIVATE: 'true', LOG_LEVEL: 'debug', DB_APP_ROLE: TEST_APP_ROLE, DB_POOL_SIZE: '10', ...env },
+    overrides,
+  );
+  const logs: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
+  const database = openDatabase(testDb.appUrl, config.dbPoolSize);
+  const ctx: AppContext = {
+    config,
+    db: database.db,
+    logger,
+    clock: systemClock,
+    vault: new Vault(config.masterKey!, config.previousMasterKeys),
+    providers: createProviderRegistry({ fetch, logger, clock: systemClock, timeoutMs: 3000 }),
+    fetch,
+    jwt: createJwtVerifier(config.jwt),
+  };
+  const app = await buildApp(ctx);
+  await app.ready();
+  const { key: adminKey, hash, hint } = generateApiKey('admin');
+  await database.db.insertInto('admin_keys').values({ id: newId('key'), name: 'test', hint, key_hash: hash }).execute();
+  let n = 0;
+  return {
+    app,
+    ctx,
+    database,
+    testDb,
+    adminKey,
+    logs,
+    async tenant(slug = `t${++n}-${randomBytes(3).toString('hex')}`, plan = 'unlimited') {
+      const t = await app.inject({ method: 'POST', url: '/admin/tenants', headers: { authorization: `Bearer ${adminKey}` }, payload: { slug, name: slug, plan } });
+      if (t.statusCode !== 201) throw new Error(`tenant create failed: ${t.body}`);
+      const id = t.json().id as string;
+      const { createApiKey } = await import('../../src/identity/key-service.js');
+      const { asTenantId } = await import('../../src/db/db.js');
+      const k = await createApiKey(ctx, { type: 'system', id: null, ip: null }, asTenantId(id), { name: 'test' });
+      return { id, slug, key: k.key };
+    },
+    async close() {
+      await app.close();
+      await database.close();
+      await testDb.drop();
+    },
+  };
+}
+
+export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
