@@ -1,11 +1,15 @@
 import pg from 'pg';
 
 /**
- * Reads the catalog (not a hand-kept list) to prove the tenancy invariants: every table with a
- * `tenant_id` column (and `tenants` itself) has RLS enabled and forced, `tenant_id` leads its
- * primary key, and the app role is neither superuser, BYPASSRLS, nor owner of any table.
+ * Reads the catalog (not a hand-kept list of tenant tables) to prove the tenancy invariants: every
+ * table in the schema is a tenant table — RLS enabled and forced, `tenant_id` leading its primary
+ * key — unless it is one of the few control-plane tables below, which hold no tenant's data and are
+ * read before any tenant is known. A new table is therefore a tenant table unless someone decides
+ * otherwise here, in review. The app role must be neither superuser, BYPASSRLS, nor owner.
  * Used by `switchboard doctor` and by the test suite.
  */
+export const CONTROL_PLANE_TABLES = ['schema_migrations', 'plans', 'users', 'dashboard_sessions', 'admin_keys'];
+
 export interface Check {
   name: string;
   ok: boolean;
@@ -33,8 +37,8 @@ export async function tenancyChecks(ownerUrl: string, appRole: string): Promise<
                 where i.indrelid = c.oid and i.indisprimary) as pk_first
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
        where n.nspname = 'public' and c.relkind in ('r','p')
-         and (c.relname = 'tenants' or exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped))
-       order by c.relname`)).rows;
+         and not (c.relname = any($1))
+       order by c.relname`, [CONTROL_PLANE_TABLES])).rows;
     for (const t of tables) {
       const keyCol = t.relname === 'tenants' ? 'id' : 'tenant_id';
       const problems = [

@@ -50,7 +50,6 @@ export async function buildApp(ctx: AppContext): Promise<App> {
     loggerInstance: ctx.logger,
     bodyLimit: ctx.config.bodyLimitBytes,
     trustProxy: true,
-    disableRequestLogging: false,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
     requestIdHeader: 'x-request-id',
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,

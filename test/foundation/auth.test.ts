@@ -1,0 +1,117 @@
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { SignJWT } from 'jose';
+import { startTestApp, bearer, type TestApp } from '../support/app.js';
+import { generateApiKey } from '../../src/identity/api-keys.js';
+
+const JWT_SECRET = 'test-jwt-secret-0123456789abcdefghijklmnop';
+let t: TestApp;
+let a: { id: string; slug: string; key: string };
+before(async () => {
+  t = await startTestApp({ JWT_SECRET });
+  a = await t.tenant();
+});
+after(() => t.close());
+
+async function expectProblem(headers: Record<string, string>, status: number, code: string, url = '/v1/tenant', method = 'GET') {
+  const r = await t.app.inject({ method: method as 'GET', url, headers });
+  assert.equal(r.statusCode, status, `${code}: ${r.body}`);
+  assert.match(String(r.headers['content-type']), /^application\/problem\+json/);
+  assert.equal(r.json().code, code);
+  assert.equal(r.json().status, status);
+}
+
+test('no credential → 401', () => expectProblem({}, 401, 'unauthenticated'));
+test('wrong checksum → 401 without a database lookup', async () => {
+  const good = a.key;
+  const last = good.at(-1) === 'a' ? 'b' : 'a';
+  await expectProblem(bearer(good.slice(0, -1) + last), 401, 'api_key_malformed');
+});
+test('well-formed but unknown key → 401', () => expectProblem(bearer(generateApiKey('live').key), 401, 'invalid_credentials'));
+test('X-API-Key header works like Bearer', async () => {
+  const r = await t.app.inject({ url: '/v1/tenant', headers: { 'x-api-key': a.key } });
+  assert.equal(r.statusCode, 200);
+});
+
+test('revoked key → 401, expired key → 401', async () => {
+  const k = (await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(a.key), payload: { name: 'short' } })).json();
+  assert.equal((await t.app.inject({ url: '/v1/tenant', headers: bearer(k.key) })).statusCode, 200);
+  const del = await t.app.inject({ method: 'DELETE', url: `/v1/api-keys/${k.id}`, headers: bearer(a.key) });
+  assert.equal(del.statusCode, 200);
+  assert.ok(del.json().revoked_at);
+  await expectProblem(bearer(k.key), 401, 'api_key_revoked');
+  const e = (await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(a.key), payload: { name: 'exp', expires_at: new Date(Date.now() + 1500).toISOString() } })).json();
+  assert.equal((await t.app.inject({ url: '/v1/tenant', headers: bearer(e.key) })).statusCode, 200);
+  await new Promise((r) => setTimeout(r, 1600));
+  await expectProblem(bearer(e.key), 401, 'api_key_expired');
+});
+
+test('wrong scope → 403 naming the scope', async () => {
+  const k = (await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(a.key), payload: { name: 'ro', scopes: ['channels:read'] } })).json();
+  assert.equal((await t.app.inject({ url: '/v1/channels', headers: bearer(k.key) })).statusCode, 200);
+  const r = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(k.key), payload: { name: 'escalate' } });
+  assert.equal(r.statusCode, 403);
+  assert.equal(r.json().code, 'insufficient_scope');
+  assert.equal(r.json().required_scope, 'keys:write');
+});
+
+test("a suspended tenant's keys → 403; reactivated → 200; audit records both", async () => {
+  const s = await t.tenant();
+  const admin = bearer(t.adminKey);
+  assert.equal((await t.app.inject({ method: 'PATCH', url: `/admin/tenants/${s.slug}`, headers: admin, payload: { status: 'suspended' } })).statusCode, 200);
+  await expectProblem(bearer(s.key), 403, 'tenant_suspended');
+  assert.equal((await t.app.inject({ method: 'PATCH', url: `/admin/tenants/${s.id}`, headers: admin, payload: { status: 'active' } })).statusCode, 200);
+  assert.equal((await t.app.inject({ url: '/v1/tenant', headers: bearer(s.key) })).statusCode, 200);
+  const log = (await t.app.inject({ url: `/admin/audit-log?tenant=${s.id}`, headers: admin })).json();
+  const actions = log.data.map((e: { action: string }) => e.action);
+  assert.ok(actions.includes('tenant.suspended') && actions.includes('tenant.reactivated'), actions.join(','));
+});
+
+test('tenant keys cannot reach /admin, admin keys cannot reach /v1', async () => {
+  await expectProblem(bearer(a.key), 403, 'forbidden', '/admin/tenants');
+  await expectProblem(bearer(t.adminKey), 403, 'forbidden', '/v1/tenant');
+});
+
+test('JWT with a tenant_id claim acts as that tenant; a forged or claim-less one is rejected', async () => {
+  const secret = new TextEncoder().encode(JWT_SECRET);
+  const good = await new SignJWT({ tenant_id: a.id, scope: 'tenant:read' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(secret);
+  const r = await t.app.inject({ url: '/v1/tenant', headers: bearer(good) });
+  assert.equal(r.statusCode, 200, r.body);
+  assert.equal(r.json().id, a.id);
+  // Scope from the claim is enforced.
+  assert.equal((await t.app.inject({ url: '/v1/channels', headers: bearer(good) })).statusCode, 403);
+  const forged = await new SignJWT({ tenant_id: a.id }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(new TextEncoder().encode('x'.repeat(40)));
+  await expectProblem(bearer(forged), 401, 'token_invalid');
+  const noClaim = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(secret);
+  await expectProblem(bearer(noClaim), 401, 'token_invalid');
+  // Query or body fields naming another tenant change nothing (Evolution #2435).
+  const other = await t.tenant();
+  const q = await t.app.inject({ url: `/v1/tenant?tenant_id=${other.id}&instanceName=${other.slug}`, headers: bearer(good) });
+  assert.equal(q.json().id, a.id);
+});
+
+test('dashboard session: login by tenant slug, CSRF required for writes, subdomain never grants access', async () => {
+  await t.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(a.key), payload: { email: 'owner@acme.example', role: 'admin', password: 'correct horse battery' } });
+  const bad = await t.app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'owner@acme.example', password: 'wrong password!', tenant: a.slug } });
+  assert.equal(bad.statusCode, 401);
+  const other = await t.tenant();
+  const notMember = await t.app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'owner@acme.example', password: 'correct horse battery', tenant: other.slug } });
+  assert.equal(notMember.statusCode, 401, 'a subdomain / slug of another tenant grants nothing');
+  const login = await t.app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'owner@acme.example', password: 'correct horse battery', tenant: a.slug } });
+  assert.equal(login.statusCode, 200, login.body);
+  const cookie = String(login.headers['set-cookie']);
+  assert.match(cookie, /HttpOnly/i);
+  const session = cookie.split(';')[0]!;
+  const csrf = login.json().csrf_token as string;
+  assert.equal((await t.app.inject({ url: '/v1/tenant', headers: { cookie: session } })).json().id, a.id);
+  const noCsrf = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: { cookie: session }, payload: { name: 'x' } });
+  assert.equal(noCsrf.statusCode, 403);
+  assert.equal(noCsrf.json().code, 'csrf_failed');
+  const withCsrf = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: { cookie: session, 'x-csrf-token': csrf }, payload: { name: 'x' } });
+  assert.equal(withCsrf.statusCode, 201, withCsrf.body);
+  // Admin role lacks tenant:write.
+  const patch = await t.app.inject({ method: 'PATCH', url: '/v1/tenant', headers: { cookie: session, 'x-csrf-token': csrf }, payload: { name: 'nope' } });
+  assert.equal(patch.statusCode, 403);
+  await t.app.inject({ method: 'POST', url: '/auth/logout', headers: { cookie: session } });
+  assert.equal((await t.app.inject({ url: '/v1/tenant', headers: { cookie: session } })).statusCode, 401);
+});

@@ -1,0 +1,20 @@
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestApp, bearer, type TestApp } from '../support/app.js';
+
+let t: TestApp;
+before(async () => {
+  t = await startTestApp();
+});
+after(() => t.close());
+
+test('health, openapi and an admin-created tenant with a working key', async () => {
+  assert.equal((await t.app.inject({ url: '/healthz' })).statusCode, 200);
+  assert.equal((await t.app.inject({ url: '/readyz' })).json().status, 'ready');
+  const spec = (await t.app.inject({ url: '/openapi.json' })).json();
+  assert.equal(spec.openapi, '3.1.0');
+  const a = await t.tenant('acme');
+  const me = await t.app.inject({ url: '/v1/tenant', headers: bearer(a.key) });
+  assert.equal(me.statusCode, 200, me.body);
+  assert.equal(me.json().slug, 'acme');
+});
