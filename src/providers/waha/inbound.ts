@@ -37,9 +37,15 @@ export function secondsToDate(v: unknown): Date | undefined {
  * The WAHA chat id of a message. For messages we sent `from` may be our own id, so the chat is the
  * recipient (`to`) or the chat embedded in the serialized id.
  */
+/** `fromMe`, or when an old/abridged payload omits it, the `true_`/`false_` prefix of the id. */
+function isFromMe(p: Rec): boolean {
+  if (typeof p.fromMe === 'boolean') return p.fromMe;
+  return typeof p.id === 'string' && p.id.startsWith('true_');
+}
+
 function chatJid(p: Rec): string | undefined {
   const from = str(p.from);
-  if (p.fromMe !== true) return from;
+  if (!isFromMe(p)) return from;
   const fromId = typeof p.id === 'string' ? parseSerializedId(p.id)?.chat : undefined;
   if (isGroupJid(from)) return from;
   return fromId ?? str(p.to) ?? from;
@@ -50,7 +56,7 @@ export function toCanonicalMessage(p: unknown, me?: WahaMe): CanonicalMessage | 
   const jid = chatJid(p);
   const chat = canonicalAddress(jid);
   if (!chat || !jid) return undefined;
-  const fromMe = p.fromMe === true;
+  const fromMe = isFromMe(p);
   const group = isGroupJid(jid);
   // Outside groups the peer is the conversation; in groups the writer is `participant` (often @lid).
   const from = group ? (canonicalAddress(p.participant) ?? canonicalAddress(p.author) ?? chat) : chat;

@@ -41,6 +41,11 @@ export interface WahaReads {
   messages(ch: ChannelRef<WahaCredentials>, chat: string, page?: Page & { downloadMedia?: boolean }): Promise<CanonicalMessage[]>;
   contacts(ch: ChannelRef<WahaCredentials>, page?: Page): Promise<WahaContact[]>;
   groups(ch: ChannelRef<WahaCredentials>, page?: Page): Promise<WahaGroup[]>;
+  /**
+   * Whether a phone number is on WhatsApp, and the chat id WhatsApp really uses for it (it differs
+   * from the dialled number for some Brazilian numbers, the "9th digit" quirk).
+   */
+  checkExists(ch: ChannelRef<WahaCredentials>, phone: string): Promise<{ exists: boolean; address?: string }>;
 }
 
 /** `"x@c.us"` or WEBJS `{_serialized: "x@c.us"}`. */
@@ -121,6 +126,16 @@ export function createReads(deps: ProviderDeps): WahaReads {
         out.push({ id, ...(subject ? { subject } : {}), participants });
       }
       return out;
+    },
+    async checkExists(ch, phone) {
+      const res = await wahaCall(deps, ch, {
+        method: 'GET',
+        path: '/api/contacts/check-exists',
+        query: { phone: phone.replace(/\D/g, ''), session: ch.credentials.sessionName },
+      });
+      const body = isRecord(res.json) ? res.json : {};
+      const address = body.numberExists === true ? canonicalAddress(str(body.chatId)) : undefined;
+      return { exists: body.numberExists === true, ...(address ? { address } : {}) };
     },
   };
 }

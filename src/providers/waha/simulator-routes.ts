@@ -284,6 +284,19 @@ function readRoutes(model: WahaModel, auth: Auth, working: (n: unknown) => SimSe
     },
     {
       method: 'GET',
+      path: '/api/contacts/check-exists',
+      handler: auth((req) => {
+        const errors = [typeof req.query.session !== 'string' ? 'session must be a string' : '', typeof req.query.phone !== 'string' || !/^\d{5,20}$/.test(req.query.phone) ? 'phone must be a number string' : ''].filter(Boolean);
+        if (errors.length) return badRequest(errors);
+        const s = working(req.query.session);
+        if (isResponse(s)) return s;
+        // Numbers starting 000 stand for "not on WhatsApp" in the simulator.
+        const phone = req.query.phone!;
+        return { status: 200, json: phone.startsWith('000') ? { numberExists: false } : { numberExists: true, chatId: `${phone}@c.us` } };
+      }),
+    },
+    {
+      method: 'GET',
       path: '/api/:session/groups',
       handler: auth((req) => {
         const s = working(req.params.session);
