@@ -1,0 +1,136 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { App } from '../http/app.js';
+import type { AppContext } from '../app/context.js';
+import { AppError } from '../core/errors.js';
+import { verifyChallenge } from '../providers/cloud-api/webhook.js';
+import type { RawWebhook } from '../providers/types.js';
+import { openCredentials } from '../channels/service.js';
+import { sql } from 'kysely';
+import { RouteCache, type RoutedChannel } from './routing.js';
+import { cloudApiShare, keptHeaders, putInbox, recordReject } from './inbox.js';
+import { InlineProcessor } from './normalise.js';
+
+const Ack = Type.Object({ ok: Type.Boolean(), accepted: Type.Integer({ description: 'Inbox rows stored (one per routed line)' }) });
+const Problem = Type.Ref('Problem');
+const responses = { 200: Ack, 400: Problem, 401: Problem, 404: Problem, 413: Problem, 503: Problem };
+/** Providers whose URL token is their only authentication (no body signature). */
+const TOKEN_ONLY = new Set(['ultramsg']);
+const TOKEN_PROVIDERS = ['waha', 'ultramsg', 'sandbox'] as const;
+
+function rawOf(req: FastifyRequest): RawWebhook {
+  const headers: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  return { headers, body, query: (req.query ?? {}) as Record<string, string | undefined> };
+}
+
+const isJson = (b: Buffer): boolean => {
+  try {
+    JSON.parse(b.toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Webhook ingress: route → verify → commit to the inbox → 200 → process. Registered in its own
+ * encapsulated scope so the raw bytes are kept for every content type (signatures are over bytes,
+ * and a malformed JSON body must reach the handler instead of failing in a parser).
+ */
+export function inboundRoutes(app: App, ctx: AppContext): void {
+  const routes = new RouteCache(ctx);
+  const inline = new InlineProcessor(ctx);
+  app.addHook('onClose', async () => inline.idle());
+
+  app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    const tags = ['webhooks'];
+
+    scope.get('/webhooks/cloud-api', {
+      config: { auth: 'public' },
+      schema: { tags, summary: 'Meta verification handshake (hub.challenge)', querystring: Type.Record(Type.String(), Type.String()), response: { 200: Type.String(), 403: Problem } },
+    }, async (req, reply) => {
+      const { rows } = await sql<{ tenant_id: string; id: string; secrets_enc: string; settings: unknown }>`select * from sb_cloud_api_verify_candidates()`.execute(ctx.db);
+      const tokens = rows.map((r) => String(openCredentials(ctx, r).verifyToken ?? ''));
+      const challenge = verifyChallenge(req.query as Record<string, string | undefined>, tokens);
+      if (challenge === null) throw new AppError('forbidden', 'verify token does not match any Cloud API channel');
+      return reply.type('text/plain').send(challenge);
+    });
+
+    scope.post('/webhooks/cloud-api', {
+      config: { auth: 'public' },
+      schema: { tags, summary: 'Cloud API webhooks for every line of every Meta app', response: responses },
+    }, async (req, reply) => {
+      const raw = rawOf(req);
+      const def = ctx.providers.definition('cloud-api');
+      const keys = def.webhook.routingKeys(raw);
+      if (keys.length === 0) {
+        const reason = isJson(raw.body) ? 'unroutable' : 'malformed';
+        await recordReject(ctx, 'cloud-api', reason, [], raw.body);
+        throw reason === 'malformed' ? new AppError('malformed_json', 'body is not a routable JSON webhook') : new AppError('webhook_unroutable', 'no line id in the payload');
+      }
+      const found = await Promise.all(keys.map((k) => routes.byExternalId('cloud-api', k)));
+      const accepted: RoutedChannel[] = [];
+      const refused = { unroutable: [] as string[], disabled: [] as string[], bad_signature: [] as string[] };
+      found.forEach((r, i) => {
+        if (!r) refused.unroutable.push(keys[i]!);
+        else if (!r.active) refused.disabled.push(keys[i]!);
+        else if (!def.webhook.verify(raw, r.credentials)) refused.bad_signature.push(keys[i]!);
+        else accepted.push(r);
+      });
+      for (const [reason, ks] of Object.entries(refused)) {
+        if (ks.length > 0) await recordReject(ctx, 'cloud-api', reason as 'unroutable', ks, raw.body);
+      }
+      if (accepted.length === 0) {
+        if (refused.bad_signature.length > 0) throw new AppError('webhook_signature_invalid', 'X-Hub-Signature-256 does not match');
+        throw new AppError('webhook_unroutable', 'no active channel owns these lines', { details: { routing_keys: keys } });
+      }
+      const split = keys.length > 1;
+      const json = split ? JSON.parse(raw.body.toString('utf8')) : undefined;
+      const headers = keptHeaders(raw);
+      const ids = await Promise.all(accepted.map((r) => putInbox(ctx, {
+        tenantId: r.tenantId, channelId: r.channelId, provider: 'cloud-api', headers, split,
+        body: split ? cloudApiShare(json, r.externalId) : raw.body,
+      }).then((id) => ({ tenantId: r.tenantId, id }))));
+      return ack(reply, inline, ids);
+    });
+
+    for (const provider of TOKEN_PROVIDERS) {
+      scope.post(`/webhooks/${provider}/:token`, {
+        config: { auth: 'public' },
+        schema: { tags, summary: `${provider} webhooks for one channel (URL carries the channel's unguessable token)`, params: Type.Object({ token: Type.String({ maxLength: 200 }) }), response: responses },
+      }, async (req, reply) => {
+        const raw = rawOf(req);
+        const token = (req.params as { token: string }).token;
+        const r = await routes.byToken(provider, token);
+        // The token is secret: log only that it did not match, never the token itself.
+        if (!r) {
+          await recordReject(ctx, provider, 'unroutable', [], raw.body);
+          throw new AppError('webhook_unroutable', 'unknown webhook URL');
+        }
+        if (!r.active) {
+          await recordReject(ctx, provider, 'disabled', [r.externalId], raw.body);
+          throw new AppError('webhook_unroutable', 'the channel is disabled');
+        }
+        const def = ctx.providers.definition(provider);
+        const tokenOnlyMalformed = TOKEN_ONLY.has(provider) && !isJson(raw.body);
+        if (!tokenOnlyMalformed && !def.webhook.verify(raw, r.credentials)) {
+          await recordReject(ctx, provider, 'bad_signature', [r.externalId], raw.body);
+          throw new AppError('webhook_signature_invalid', 'the webhook signature does not match');
+        }
+        const id = await putInbox(ctx, { tenantId: r.tenantId, channelId: r.channelId, provider, headers: keptHeaders(raw), split: false, body: raw.body });
+        return ack(reply, inline, [{ tenantId: r.tenantId, id }]);
+      });
+    }
+  });
+}
+
+function ack(reply: FastifyReply, inline: InlineProcessor, rows: { tenantId: string; id: string }[]) {
+  // Processing starts once the answer is on its way: the inbox row is already committed, so a crash
+  // from here on loses nothing (the worker picks the row up), and the provider is not kept waiting.
+  reply.raw.once('finish', () => inline.kick(rows));
+  return reply.status(200).send({ ok: true, accepted: rows.length });
+}

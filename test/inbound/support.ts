@@ -1,0 +1,99 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { newId } from '../../src/core/ids.js';
+import { asTenantId, withTenant } from '../../src/db/db.js';
+import { drainInbox } from '../../src/inbound/normalise.js';
+import type { TestApp } from '../support/app.js';
+
+/**
+ * Inserts a channel directly (the API's create runs a live connection test against the provider;
+ * ingress tests need only the row), sealing secrets exactly as src/channels/service.ts does.
+ */
+export async function makeChannel(t: TestApp, tenantId: string, provider: string, credentials: Record<string, unknown>): Promise<{ id: string; token: string; externalId: string }> {
+  const def = t.ctx.providers.definition(provider);
+  const id = newId('chn');
+  const token = randomBytes(24).toString('base64url');
+  const secretNames = new Set(def.credentials.fields.filter((f) => f.secret).map((f) => f.name));
+  const secret = Object.fromEntries(Object.entries(credentials).filter(([k]) => secretNames.has(k)));
+  const settings = Object.fromEntries(Object.entries(credentials).filter(([k]) => !secretNames.has(k)));
+  const externalId = def.credentials.externalId(credentials);
+  await withTenant(t.ctx.db, asTenantId(tenantId), (tx) =>
+    tx.insertInto('channels').values({
+      tenant_id: tenantId, id, name: `${provider} line`, provider, external_id: externalId,
+      secrets_enc: t.ctx.vault.encrypt(JSON.stringify(secret), { tenantId, recordId: id }),
+      settings: JSON.stringify(settings), webhook_token: token, rate_per_second: 10, burst: 10,
+    } as never).execute(),
+  );
+  return { id, token, externalId };
+}
+
+export const APP_SECRET = 'app-secret-0123456789';
+
+export function cloudCreds(phoneNumberId: string, appSecret = APP_SECRET) {
+  return { phoneNumberId, wabaId: '100000001', accessToken: 'EAAG-test-token-123', appSecret, verifyToken: `vt-${phoneNumberId}` };
+}
+
+export interface CloudMsg {
+  phoneNumberId: string;
+  from: string;
+  id?: string;
+  text?: string;
+  name?: string;
+}
+
+/** A Meta webhook body: one entry per line, one change per line, messages batched per change. */
+export function cloudPayload(msgs: CloudMsg[], statuses: { phoneNumberId: string; id: string; status: string; recipient?: string; ts?: number }[] = []): string {
+  const lines = [...new Set([...msgs.map((m) => m.phoneNumberId), ...statuses.map((s) => s.phoneNumberId)])];
+  const ts = Math.floor(Date.now() / 1000);
+  return JSON.stringify({
+    object: 'whatsapp_business_account',
+    entry: lines.map((pn) => {
+      const mine = msgs.filter((m) => m.phoneNumberId === pn);
+      const st = statuses.filter((s) => s.phoneNumberId === pn);
+      const value: Record<string, unknown> = { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550001111', phone_number_id: pn } };
+      if (mine.length > 0) {
+        value.contacts = mine.map((m) => ({ wa_id: m.from, profile: { name: m.name ?? `Name ${m.from}` } }));
+        value.messages = mine.map((m) => ({ from: m.from, id: m.id ?? `wamid.${randomBytes(12).toString('hex')}`, timestamp: String(ts), type: 'text', text: { body: m.text ?? `hello from ${m.from}` } }));
+      }
+      if (st.length > 0) value.statuses = st.map((s) => ({ id: s.id, status: s.status, timestamp: String(s.ts ?? ts), recipient_id: s.recipient ?? '15551230000' }));
+      return { id: 'WABA1', changes: [{ field: 'messages', value }] };
+    }),
+  });
+}
+
+export const sign = (body: string | Buffer, secret = APP_SECRET) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+
+export function postCloud(t: TestApp, body: string | Buffer, signature: string | null = sign(body), contentType = 'application/json') {
+  const headers: Record<string, string> = { 'content-type': contentType };
+  if (signature !== null) headers['x-hub-signature-256'] = signature;
+  return t.app.inject({ method: 'POST', url: '/webhooks/cloud-api', headers, payload: body });
+}
+
+/** Processes everything pending (inline processing may already have done part of it). */
+export async function drainAll(t: TestApp): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const n = await drainInbox(t.ctx, 500);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from inbox where status = 'pending'`.execute(owner(t));
+    if (n === 0 && rows[0]!.n === 0) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('inbox did not drain');
+}
+
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { DB } from '../../src/db/schema.js';
+const owners = new WeakMap<TestApp, Kysely<DB>>();
+/** Owner connection for assertions across tenants (the app role sees nothing without a tenant). */
+export function owner(t: TestApp): Kysely<DB> {
+  let k = owners.get(t);
+  if (!k) {
+    k = new Kysely<DB>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: t.testDb.ownerUrl, max: 2 }) }) });
+    owners.set(t, k);
+  }
+  return k;
+}
+export async function closeOwner(t: TestApp): Promise<void> {
+  await owners.get(t)?.destroy();
+  owners.delete(t);
+}
