@@ -52,6 +52,9 @@ export const ERROR_CODES = {
   // --- webhooks ---
   webhook_signature_invalid: { status: 401, title: 'The webhook signature is not valid' },
   webhook_unroutable: { status: 404, title: 'No channel owns this webhook' },
+  // --- outbound messaging & delivery (issue 4) ---
+  channel_disabled: { status: 422, title: 'The channel is disabled' },
+  message_not_cancellable: { status: 409, title: 'The message is no longer queued' },
   // --- server ---
   service_unavailable: { status: 503, title: 'The service is temporarily unavailable' },
   internal_error: { status: 500, title: 'Internal error' },

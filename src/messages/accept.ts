@@ -1,0 +1,119 @@
+import { sql } from 'kysely';
+import type { AppContext } from '../app/context.js';
+import { AppError, notFound } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { withTenant, type TenantId, type Tx } from '../db/db.js';
+import { takeQuota } from '../delivery/quota.js';
+import { upsertConversation } from './conversations.js';
+import { claimKey, requestHash, storeResponse } from './idempotency.js';
+import { checkMessage, type Problem, type SendInput } from './validate.js';
+import '../delivery/schema.js';
+
+export interface AcceptedMessage {
+  id: string;
+  status: 'queued';
+  conversation_id: string;
+  to: string;
+}
+
+export interface AcceptResult {
+  code: number;
+  body: unknown;
+  replayed: boolean;
+}
+
+type Prepared = SendInput & { peer: string };
+
+function prepare(messages: SendInput[], pathOf: (i: number) => string): Prepared[] {
+  const problems: Problem[] = [];
+  const out = messages.map((m, i) => {
+    const r = checkMessage(m, pathOf(i));
+    problems.push(...r.problems);
+    return { ...m, peer: r.to ?? '' };
+  });
+  if (problems.length > 0) {
+    throw new AppError('validation_failed', problems.length === 1 ? `${problems[0]!.path}: ${problems[0]!.message}` : `${problems.length} problems in the request`, {
+      details: { errors: problems.slice(0, 100) },
+    });
+  }
+  return out;
+}
+
+async function loadChannels(ctx: AppContext, tx: Tx, items: Prepared[], pathOf: (i: number) => string) {
+  const ids = [...new Set(items.map((m) => m.channel_id))];
+  const rows = await tx.selectFrom('channels').select(['id', 'provider', 'status', 'daily_limit']).where('id', 'in', ids).execute();
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const problems: Problem[] = [];
+  items.forEach((m, i) => {
+    const ch = byId.get(m.channel_id);
+    if (!ch) throw notFound(`channel ${m.channel_id}`);
+    if (ch.status !== 'active') throw new AppError('channel_disabled', `channel ${m.channel_id} is disabled`);
+    const def = ctx.providers.definition(ch.provider);
+    if (!def.capabilities.content.includes(m.content.type)) {
+      problems.push({ path: `${pathOf(i)}/content/type`, message: `${def.displayName} cannot send ${m.content.type} messages` });
+    }
+  });
+  if (problems.length > 0) throw new AppError('unsupported_content', problems[0]!.message, { details: { errors: problems.slice(0, 100) } });
+  return byId;
+}
+
+/**
+ * The accept path: validates, then in ONE transaction takes the idempotency key and the quota,
+ * upserts conversations, writes every message with its delivery job and marks the channels ready.
+ * The 202 is only answered after that commit, so an accepted message cannot be lost (DESIGN §2).
+ * A batch is all-or-nothing: one bad message rejects the request with every problem listed.
+ */
+export async function acceptMessages(
+  ctx: AppContext,
+  tenantId: TenantId,
+  p: { messages: SendInput[]; batch: boolean; idempotencyKey: string | undefined; route: string; rawBody: unknown },
+): Promise<AcceptResult> {
+  const pathOf = (i: number) => (p.batch ? `/messages/${i}` : '');
+  const items = prepare(p.messages, pathOf);
+  return withTenant(ctx.db, tenantId, async (tx) => {
+    if (p.idempotencyKey) {
+      const prior = await claimKey(tx, tenantId, p.idempotencyKey, requestHash(p.route, p.rawBody));
+      if (prior) return { ...prior, replayed: true };
+    }
+    const channels = await loadChannels(ctx, tx, items, pathOf);
+    const now = ctx.clock.now();
+    const perChannel = new Map<string, { count: number; dailyLimit: number | null }>();
+    for (const m of items) {
+      const c = perChannel.get(m.channel_id) ?? { count: 0, dailyLimit: channels.get(m.channel_id)!.daily_limit };
+      c.count += 1;
+      perChannel.set(m.channel_id, c);
+    }
+    await takeQuota(tx, tenantId, now, perChannel);
+
+    const convs = new Map<string, string>();
+    for (const m of items) {
+      const k = `${m.channel_id}\n${m.peer}`;
+      if (!convs.has(k)) convs.set(k, (await upsertConversation(tx, { tenantId, channelId: m.channel_id, address: m.peer })).conversationId);
+    }
+    const accepted: AcceptedMessage[] = [];
+    const rows = items.map((m) => {
+      const id = newId('msg');
+      const conversationId = convs.get(`${m.channel_id}\n${m.peer}`)!;
+      accepted.push({ id, status: 'queued', conversation_id: conversationId, to: m.peer });
+      return {
+        tenant_id: tenantId, id, channel_id: m.channel_id, conversation_id: conversationId, direction: 'out' as const, status: 'queued' as const,
+        type: m.content.type, content: JSON.stringify(m.content), peer: m.peer, reply_to: m.reply_to ?? null, metadata: JSON.stringify(m.metadata ?? {}), sender: null,
+        provider_message_id: null, error_code: null, error_detail: null, sent_at: null, delivered_at: null, read_at: null, failed_at: null,
+      };
+    });
+    // 1,000 rows × 19 columns stays under PostgreSQL's 65,535 bind parameters.
+    await tx.insertInto('messages').values(rows).execute();
+    await tx.insertInto('delivery_jobs').values(rows.map((r) => ({ tenant_id: tenantId, message_id: r.id, channel_id: r.channel_id, peer: r.peer }))).execute();
+    for (const channelId of perChannel.keys()) {
+      await sql`insert into delivery_buckets (tenant_id, channel_id) values (${tenantId}, ${channelId}) on conflict do nothing`.execute(tx);
+    }
+    if (!p.batch) {
+      await sql`update conversations set last_message_at = now(), updated_at = now() where tenant_id = ${tenantId} and id = ${accepted[0]!.conversation_id}`.execute(tx);
+    } else {
+      await sql`update conversations set last_message_at = now(), updated_at = now() where tenant_id = ${tenantId} and id = any(${[...new Set(convs.values())]})`.execute(tx);
+    }
+    const body = p.batch ? { data: accepted } : accepted[0]!;
+    if (p.idempotencyKey) await storeResponse(tx, p.idempotencyKey, 202, body);
+    return { code: 202, body, replayed: false };
+  });
+}

@@ -1,0 +1,101 @@
+import { sql } from 'kysely';
+import type { Tx } from '../db/db.js';
+import type { MessageStatus } from '../db/schema.js';
+import '../delivery/schema.js';
+
+/** Statuses a provider reports about an outbound message (webhooks) or the scheduler decides. */
+export type OutboundStatus = 'sending' | 'sent' | 'delivered' | 'read' | 'played' | 'failed' | 'cancelled';
+
+export interface StatusError {
+  code: string;
+  detail?: string | undefined;
+}
+
+export interface StatusChange {
+  messageId: string;
+  /** The status after the update (unchanged when the update was older than what is stored). */
+  status: MessageStatus;
+  changed: boolean;
+}
+
+/**
+ * The one monotonic rule for outbound status (`sb_status_rank`, migration 003): a status only moves
+ * to a higher rank, so `read` never returns to `delivered` and a late `failed` never undoes
+ * `delivered`, whatever order updates arrive in. Timestamps fill in once (first report wins) and
+ * a higher status implies the lower ones (`read` also sets `delivered_at` when it is missing).
+ * Every real change is appended to `message_status_log` in the same transaction (the events
+ * pipeline fans it out).
+ */
+export async function updateOutboundStatus(
+  tx: Tx,
+  where: { messageId: string } | { channelId: string; providerMessageId: string },
+  p: { status: OutboundStatus; error?: StatusError | undefined; at: Date; providerMessageId?: string },
+): Promise<StatusChange | null> {
+  const s = p.status;
+  const reached = (list: OutboundStatus[]) => list.includes(s);
+  const filter =
+    'messageId' in where
+      ? sql`id = ${where.messageId}`
+      : sql`channel_id = ${where.channelId} and provider_message_id = ${where.providerMessageId}`;
+  const res = await sql<{ id: string; status: MessageStatus; changed: boolean }>`
+    with cur as (
+      select tenant_id, id, sb_status_rank(status) < sb_status_rank(${s}) as up
+      from messages where direction = 'out' and ${filter}
+      for update
+    )
+    update messages m set
+      status = case when cur.up then ${s} else m.status end,
+      provider_message_id = coalesce(m.provider_message_id, ${p.providerMessageId ?? null}),
+      sent_at = case when ${reached(['sent', 'delivered', 'read', 'played'])} then coalesce(m.sent_at, ${p.at}) else m.sent_at end,
+      delivered_at = case when ${reached(['delivered', 'read', 'played'])} then coalesce(m.delivered_at, ${p.at}) else m.delivered_at end,
+      read_at = case when ${reached(['read', 'played'])} then coalesce(m.read_at, ${p.at}) else m.read_at end,
+      failed_at = case when cur.up and ${s === 'failed'} then ${p.at} else m.failed_at end,
+      error_code = case when cur.up and ${s === 'failed'} then ${p.error?.code ?? null} else m.error_code end,
+      error_detail = case when cur.up and ${s === 'failed'} then ${p.error?.detail ?? null} else m.error_detail end,
+      updated_at = now()
+    from cur where m.tenant_id = cur.tenant_id and m.id = cur.id
+    returning m.id, m.status, cur.up as changed`.execute(tx);
+  const row = res.rows[0];
+  if (!row) return null;
+  if (row.changed) {
+    await sql`insert into message_status_log (tenant_id, message_id, status, error_code)
+      values (app_tenant(), ${row.id}, ${s}, ${s === 'failed' ? (p.error?.code ?? null) : null})`.execute(tx);
+  }
+  return { messageId: row.id, status: row.status, changed: row.changed };
+}
+
+/**
+ * Applies a provider status report (webhook) to our outbound message, inside the caller's
+ * `withTenant` transaction. Monotonic (see `updateOutboundStatus`). When no message carries that
+ * provider id yet — the webhook beat the worker's commit of the send result — the status is parked
+ * in `early_statuses` and applied by the worker as soon as it records the id; the return value is
+ * then `null`. Redelivered webhooks are harmless (a repeat is not a change).
+ */
+export async function applyDeliveryStatus(
+  tx: Tx,
+  p: { channelId: string; providerMessageId: string; status: 'sent' | 'delivered' | 'read' | 'played' | 'failed'; error?: StatusError | undefined; at: Date },
+): Promise<StatusChange | null> {
+  const change = await updateOutboundStatus(tx, { channelId: p.channelId, providerMessageId: p.providerMessageId }, p);
+  if (change) return change;
+  await sql`insert into early_statuses (tenant_id, channel_id, provider_message_id, status, error_code, error_detail, at)
+    values (app_tenant(), ${p.channelId}, ${p.providerMessageId}, ${p.status}, ${p.error?.code ?? null}, ${p.error?.detail ?? null}, ${p.at})
+    on conflict do nothing`.execute(tx);
+  return null;
+}
+
+/** Called by the worker right after it records a provider id: applies statuses that came first. */
+export async function applyEarlyStatuses(tx: Tx, p: { channelId: string; providerMessageId: string }): Promise<void> {
+  const early = await tx
+    .deleteFrom('early_statuses')
+    .where('channel_id', '=', p.channelId)
+    .where('provider_message_id', '=', p.providerMessageId)
+    .returning(['status', 'error_code', 'error_detail', 'at'])
+    .execute();
+  for (const e of early) {
+    await updateOutboundStatus(tx, p, {
+      status: e.status as OutboundStatus,
+      at: e.at,
+      error: e.error_code ? { code: e.error_code, detail: e.error_detail ?? undefined } : undefined,
+    });
+  }
+}
