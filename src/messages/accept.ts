@@ -4,7 +4,7 @@ import { AppError, notFound } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { withTenant, type TenantId, type Tx } from '../db/db.js';
 import { takeQuota } from '../delivery/quota.js';
-import { upsertConversation } from './conversations.js';
+import { upsertConversation, upsertConversations } from './conversations.js';
 import { claimKey, requestHash, storeResponse } from './idempotency.js';
 import { checkMessage, type Problem, type SendInput } from './validate.js';
 import '../delivery/schema.js';
@@ -85,11 +85,10 @@ export async function acceptMessages(
     }
     await takeQuota(tx, tenantId, now, perChannel);
 
-    const convs = new Map<string, string>();
-    for (const m of items) {
-      const k = `${m.channel_id}\n${m.peer}`;
-      if (!convs.has(k)) convs.set(k, (await upsertConversation(tx, { tenantId, channelId: m.channel_id, address: m.peer })).conversationId);
-    }
+    const convs =
+      items.length === 1
+        ? new Map([[`${items[0]!.channel_id}\n${items[0]!.peer}`, (await upsertConversation(tx, { tenantId, channelId: items[0]!.channel_id, address: items[0]!.peer })).conversationId]])
+        : await upsertConversations(tx, tenantId, items.map((m) => ({ channelId: m.channel_id, address: m.peer })));
     const accepted: AcceptedMessage[] = [];
     const rows = items.map((m) => {
       const id = newId('msg');
@@ -107,11 +106,7 @@ export async function acceptMessages(
     for (const channelId of perChannel.keys()) {
       await sql`insert into delivery_buckets (tenant_id, channel_id) values (${tenantId}, ${channelId}) on conflict do nothing`.execute(tx);
     }
-    if (!p.batch) {
-      await sql`update conversations set last_message_at = now(), updated_at = now() where tenant_id = ${tenantId} and id = ${accepted[0]!.conversation_id}`.execute(tx);
-    } else {
-      await sql`update conversations set last_message_at = now(), updated_at = now() where tenant_id = ${tenantId} and id = any(${[...new Set(convs.values())]})`.execute(tx);
-    }
+    await sql`update conversations set last_message_at = now(), updated_at = now() where tenant_id = ${tenantId} and id = any(${[...new Set(convs.values())].sort()})`.execute(tx);
     const body = p.batch ? { data: accepted } : accepted[0]!;
     if (p.idempotencyKey) await storeResponse(tx, p.idempotencyKey, 202, body);
     return { code: 202, body, replayed: false };
