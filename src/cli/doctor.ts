@@ -12,7 +12,7 @@ export const doctor: Command = async (config) => {
     const owner = new pg.Client({ connectionString: rt.ownerUrl });
     await owner.connect();
     try {
-      const v = (await owner.query<{ v: string }>('show server_version')).rows[0]!.v;
+      const v = (await owner.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v;
       checks.push({ name: 'database reachable (owner)', ok: true, detail: `PostgreSQL ${v}` });
       const applied = new Set((await owner.query<{ version: string }>('select version from schema_migrations').catch(() => ({ rows: [] }))).rows.map((r) => r.version));
       const pending = migrationFiles().map((f) => f.replace(/\.sql$/, '')).filter((m) => !applied.has(m));

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile, chmod } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile, chmod, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 
 /**
@@ -65,8 +65,19 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const passwordFile = join(base, 'password');
   await mkdir(base, { recursive: true });
   const isRoot = userInfo().uid === 0;
-  // The postgres system user must be able to reach the data directory when we run as root.
-  if (isRoot) await chmod(base, 0o755);
+  // As root, PostgreSQL runs as the `postgres` system user, which must be able to reach the data
+  // directory: give every ancestor lacking it the search (x) bit for others — not read, so nothing
+  // becomes listable — and say so.
+  if (isRoot) {
+    await chmod(base, 0o755);
+    for (let dir = dirname(base); dir !== dirname(dir); dir = dirname(dir)) {
+      const mode = (await stat(dir)).mode;
+      if ((mode & 0o001) === 0) {
+        await chmod(dir, mode | 0o001);
+        opts.log(`running as root: added search permission on ${dir} so the postgres user can reach its data`);
+      }
+    }
+  }
 
   let password: string;
   if (existsSync(passwordFile)) password = (await readFile(passwordFile, 'utf8')).trim();

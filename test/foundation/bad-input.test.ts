@@ -1,5 +1,6 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import type { InjectOptions } from 'fastify';
 import { startTestApp, bearer, type TestApp } from '../support/app.js';
 
 let t: TestApp;
@@ -10,7 +11,7 @@ before(async () => {
 });
 after(() => t.close());
 
-async function expect4xx(req: Parameters<TestApp['app']['inject']>[0], status: number, code: string) {
+async function expect4xx(req: InjectOptions, status: number, code: string) {
   const r = await t.app.inject(req);
   assert.equal(r.statusCode, status, `${code}: ${r.body}`);
   assert.match(String(r.headers['content-type']), /^application\/problem\+json/);

@@ -72,7 +72,7 @@ test('every tenant-scoped route answers 404 to another tenant', async () => {
       }
       const schema = op.requestBody?.content?.['application/json']?.schema;
       const payload = schema ? sampleBody(method, path, schema) : undefined;
-      const res = await t.app.inject({ method: method.toUpperCase() as 'GET', url, headers: bearer(b.key), ...(payload !== undefined ? { payload } : {}) });
+      const res = await t.app.inject({ method: method.toUpperCase() as 'GET', url, headers: bearer(b.key), ...(payload !== undefined ? { payload: payload as object } : {}) });
       assert.equal(res.statusCode, 404, `${method.toUpperCase()} ${path} answered ${res.statusCode} to another tenant: ${res.body}`);
       assert.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8');
       assert.equal(res.json().code, 'not_found');

@@ -234,7 +234,7 @@ export function createUltramsgSimulator(opts: UltramsgSimOptions) {
 
   return {
     server,
-    listen: () => server.listen(),
+    listen: (port?: number) => server.listen(port),
     get url() {
       return server.url;
     },

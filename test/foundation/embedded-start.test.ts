@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createConnection } from 'node:net';
+import { BIN, cliEnv, runCli } from '../support/cli.js';
+import { freePort } from '../../src/db/embedded.js';
+
+/**
+ * The README's first command with no DATABASE_URL: boots embedded PostgreSQL (127.0.0.1 only, not
+ * port 5432), serves HTTP, keeps data across restarts and stops PostgreSQL on SIGTERM.
+ */
+const portOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = createConnection({ port, host: '127.0.0.1' });
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+
+async function serve(env: Record<string, string>, port: number): Promise<{ stop(): Promise<number | null>; out: () => string }> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port)], { env: cliEnv(env) });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const deadline = Date.now() + 60_000;
+  while (!out.includes('Switchboard is serving')) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    out: () => out,
+    stop: () => new Promise((resolve) => {
+      child.once('exit', (code) => resolve(code));
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+test('serve with embedded PostgreSQL: first run, restart with data kept, clean stop', { timeout: 180_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sb-embedded-'));
+  const pgPort = await freePort();
+  const httpPort = await freePort();
+  assert.notEqual(pgPort, 5432);
+  const env = { DATA_DIR: join(dir, 'data'), EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'warn' };
+  try {
+    const first = await serve(env, httpPort);
+    assert.match(first.out(), /No superadmin exists yet/);
+    assert.match(first.out(), /embedded PostgreSQL on 127\.0\.0\.1:/);
+    const ready = await fetch(`http://127.0.0.1:${httpPort}/readyz`);
+    assert.equal(ready.status, 200);
+    // A second process against the same data directory reuses the running server.
+    const admin = await runCli(['superadmin', 'create', '--email', 'root@example.com', '--password', 'correct horse battery', '--json'], env);
+    assert.equal(admin.code, 0, admin.stderr);
+    assert.equal(await first.stop(), 0);
+    assert.equal(await portOpen(pgPort), false, 'PostgreSQL stopped with Switchboard');
+
+    const second = await serve(env, httpPort);
+    assert.doesNotMatch(second.out(), /No superadmin exists yet/, 'the superadmin survived the restart');
+    const login = await fetch(`http://127.0.0.1:${httpPort}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'root@example.com', password: 'correct horse battery' }) });
+    assert.equal(login.status, 200);
+    assert.equal(await second.stop(), 0);
+    assert.equal(await portOpen(pgPort), false);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
