@@ -91,7 +91,7 @@ function parseUnsafe(raw: RawWebhook): WebhookParseResult {
   const payload = env.payload;
   if (!isRecord(payload)) return malformed(`${event}: payload is not an object`);
   // The envelope timestamp (ms) is when WAHA created the event: the fallback for payloads without one.
-  const envTs = typeof env.timestamp === 'number' && Number.isFinite(env.timestamp) && env.timestamp > 0 ? new Date(env.timestamp) : undefined;
+  const envTs = msToDate(env.timestamp);
   const me: WahaMe | undefined = isRecord(env.me) ? { ...(str(env.me.id) ? { id: str(env.me.id)! } : {}), ...(str(env.me.lid) ? { lid: str(env.me.lid)! } : {}) } : undefined;
   const eventId = typeof env.id === 'string' && env.id.length <= 128 ? env.id : undefined;
   const ctx: Ctx = { externalId: session, envTs, me, eventId };
@@ -120,6 +120,11 @@ interface Ctx {
   me: WahaMe | undefined;
   /** `evt_…` (absent on old servers); the ingress records it, we only use it as a last-resort key. */
   eventId: string | undefined;
+}
+
+/** Epoch milliseconds → Date, undefined unless it is a real, representable instant. */
+function msToDate(v: unknown): Date | undefined {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 && v < 8.64e15 ? new Date(v) : undefined;
 }
 
 /** Never an invalid Date: the payload time, else the envelope time, else the time we parsed it. */
@@ -258,8 +263,8 @@ function sessionStatus(p: Record<string, unknown>, ctx: Ctx): WebhookParseResult
   // The newest matching point of `statuses` says when this status began; SCAN_QR_CODE repeats on
   // every QR refresh, each with its own timestamp, so each refresh is a distinct event.
   const points = Array.isArray(p.statuses) ? p.statuses.filter(isRecord) : [];
-  const point = [...points].reverse().find((s) => s.status === raw && typeof s.timestamp === 'number' && Number.isFinite(s.timestamp));
-  const pointTs = point && (point.timestamp as number) > 0 ? new Date(point.timestamp as number) : undefined;
+  const point = [...points].reverse().find((s) => s.status === raw && msToDate(s.timestamp) !== undefined);
+  const pointTs = point ? msToDate(point.timestamp) : undefined;
   const ts = pointTs ?? ctx.envTs;
   const ev: InboundEvent = {
     kind: 'session.status',
