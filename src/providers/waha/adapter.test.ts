@@ -45,8 +45,9 @@ describe('WAHA adapter ↔ simulator: request bodies equal the documented fixtur
     const to = '+31687654321';
     const cases: [OutboundContent, string, Record<string, unknown>][] = [
       [{ type: 'text', text: 'see https://x.test', previewUrl: false }, '/api/sendText', { linkPreview: false }],
-      [{ type: 'video', media: { url: 'https://cdn.test/clip.mp4' }, caption: 'clip' }, '/api/sendVideo', { file: { mimetype: 'video/mp4', url: 'https://cdn.test/clip.mp4', filename: 'video.mp4' }, caption: 'clip', convert: false }],
-      [{ type: 'video', media: { url: 'https://cdn.test/clip.mov' } }, '/api/sendVideo', { convert: true }],
+      [{ type: 'video', media: { url: 'https://cdn.test/clip.mp4' }, caption: 'clip' }, '/api/sendVideo', { file: { mimetype: 'video/mp4', url: 'https://cdn.test/clip.mp4', filename: 'clip.mp4' }, caption: 'clip', convert: false }],
+      [{ type: 'video', media: { url: 'https://cdn.test/clip.mov' } }, '/api/sendVideo', { file: { mimetype: 'video/quicktime', url: 'https://cdn.test/clip.mov', filename: 'clip.mov' }, convert: true }],
+      [{ type: 'video', media: { url: 'https://cdn.test/stream?id=1', mimeType: 'video/webm' } }, '/api/sendVideo', { file: { mimetype: 'video/webm', url: 'https://cdn.test/stream?id=1', filename: 'video.mp4' }, convert: true }],
       [{ type: 'audio', media: { url: 'https://cdn.test/note.ogg' } }, '/api/sendVoice', { file: { mimetype: 'audio/ogg; codecs=opus', url: 'https://cdn.test/note.ogg' }, convert: false }],
       [{ type: 'audio', media: { url: 'https://cdn.test/song.mp3' } }, '/api/sendVoice', { file: { mimetype: 'audio/mpeg', url: 'https://cdn.test/song.mp3' }, convert: true }],
       [{ type: 'location', latitude: 52.09, longitude: 5.12, name: 'Utrecht Centraal', address: 'Stationshal' }, '/api/sendLocation', { latitude: 52.09, longitude: 5.12, title: 'Utrecht Centraal' }],

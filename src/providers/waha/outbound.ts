@@ -56,6 +56,15 @@ function mimeFor(kind: string, media: MediaRef & { url: string }, filename?: str
   return guess && (kind === 'document' || guess.startsWith(`${kind === 'audio' ? 'audio' : kind}/`)) ? guess : DEFAULT_MIME[kind]!;
 }
 
+function urlFilename(url: string): string | undefined {
+  try {
+    const last = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+    return /^[^\\/]{1,128}\.[A-Za-z0-9]{1,5}$/.test(last) ? last : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function chatIdFor(to: string): string {
   try {
     return toChatId(to);
@@ -84,7 +93,8 @@ export function buildSend(session: string, req: SendRequest): WahaCall & { chatI
       if (c.type === 'document') return post('/api/sendFile', { session, chatId, file, ...caption, ...reply });
       if (c.type === 'video') {
         // WhatsApp plays H.264 MP4; anything else is converted by WAHA's ffmpeg.
-        const videoFile = { ...file, filename: c.filename ?? 'video.mp4' };
+        // WAHA requires a video filename: the caller's, else the URL's last segment, else a default.
+        const videoFile = { ...file, filename: c.filename ?? urlFilename(c.media.url) ?? 'video.mp4' };
         return post('/api/sendVideo', { session, chatId, file: videoFile, ...caption, convert: !mimetype.startsWith('video/mp4'), ...reply });
       }
       // Voice notes must be Ogg/Opus; other audio is converted. WhatsApp voice notes carry no caption.
