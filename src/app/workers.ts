@@ -1,4 +1,6 @@
 import type { AppContext } from './context.js';
+import { deliveryWorker } from '../delivery/worker.js';
+import { inboundWorker } from '../inbound/worker.js';
 
 /**
  * Background roles run by `switchboard work` (and `start`). Each starts its loop and returns a stop
@@ -6,7 +8,7 @@ import type { AppContext } from './context.js';
  */
 export type Worker = { name: string; start(ctx: AppContext): () => Promise<void> };
 
-export const WORKERS: Worker[] = [];
+export const WORKERS: Worker[] = [deliveryWorker, inboundWorker];
 
 export function startWorkers(ctx: AppContext): () => Promise<void> {
   const stops = WORKERS.map((w) => {
