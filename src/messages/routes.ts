@@ -9,13 +9,16 @@ import { checkKey } from './idempotency.js';
 import { Accepted, BatchAccepted, BatchBody, Message, MessageStatusT, SendBody } from './schemas.js';
 import { cancelMessage, getMessage, listMessages, messageView, type ListFilter } from './service.js';
 import type { SendInput } from './validate.js';
+import { usageRoutes } from '../delivery/usage-routes.js';
 
 const IdemHeader = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ maxLength: 255, description: 'Same key + same body within 24 h replays the first answer; a different body is 409' })),
 });
 const accepted = { ...errorResponses, 503: Problem };
 
+/** Outbound messages and, with them, usage (one registration line in src/http/routes.ts). */
 export function messageRoutes(app: App, ctx: AppContext): void {
+  usageRoutes(app, ctx);
   const tags = ['messages'];
   app.post('/v1/messages', {
     config: { scope: 'messages:write' },

@@ -1,0 +1,71 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { bearer } from '../support/app.js';
+import { periods } from '../../src/delivery/quota.js';
+import { addChannel, send, setup, text, type Setup } from './helpers.js';
+
+describe('quotas and usage', () => {
+  let s: Setup;
+  before(async () => {
+    s = await setup({ channels: 1 });
+  });
+  after(() => s.close());
+
+  it('tenant daily quota: over it is 429 with Retry-After to the day boundary; nothing is written', async () => {
+    const r = await s.t.app.inject({ method: 'PATCH', url: `/admin/tenants/${s.tenant.id}`, headers: bearer(s.t.adminKey), payload: { limits_override: { messages_per_day: 3 } } });
+    assert.equal(r.statusCode, 200, r.body);
+    for (let i = 0; i < 3; i++) assert.equal((await send(s.t, s.tenant.key, text(s.channels[0]!, '+16505553000'))).statusCode, 202);
+    const over = await send(s.t, s.tenant.key, text(s.channels[0]!, '+16505553000'));
+    assert.equal(over.statusCode, 429);
+    assert.equal(over.json().code, 'quota_exceeded');
+    const ra = Number(over.headers['retry-after']);
+    assert.ok(ra >= 1 && ra <= 86_400, `Retry-After ${ra}`);
+    const batch = await s.t.app.inject({ method: 'POST', url: '/v1/messages/batch', headers: bearer(s.tenant.key), payload: { messages: [text(s.channels[0]!, '+16505553001')] } });
+    assert.equal(batch.statusCode, 429);
+    const list = await s.t.app.inject({ method: 'GET', url: '/v1/messages?limit=200', headers: bearer(s.tenant.key) });
+    assert.equal(list.json().data.length, 3);
+    await s.t.app.inject({ method: 'PATCH', url: `/admin/tenants/${s.tenant.id}`, headers: bearer(s.t.adminKey), payload: { limits_override: { messages_per_day: null } } });
+  });
+
+  it('channel daily limit and monthly quota', async () => {
+    const other = await s.t.tenant();
+    const ch = await addChannel(s.t, other.key, s.sim, 1, undefined, 2);
+    assert.equal((await send(s.t, other.key, text(ch, '+16505553100'))).statusCode, 202);
+    assert.equal((await send(s.t, other.key, text(ch, '+16505553100'))).statusCode, 202);
+    const over = await send(s.t, other.key, text(ch, '+16505553100'));
+    assert.equal(over.statusCode, 429);
+    assert.match(over.json().detail, /daily limit of channel/);
+    await s.t.app.inject({ method: 'PATCH', url: `/v1/channels/${ch}`, headers: bearer(other.key), payload: { daily_limit: null } });
+    await s.t.app.inject({ method: 'PATCH', url: `/admin/tenants/${other.id}`, headers: bearer(s.t.adminKey), payload: { limits_override: { messages_per_month: 3 } } });
+    assert.equal((await send(s.t, other.key, text(ch, '+16505553100'))).statusCode, 202);
+    const month = await send(s.t, other.key, text(ch, '+16505553100'));
+    assert.equal(month.statusCode, 429);
+    assert.match(month.json().detail, /monthly/);
+  });
+
+  it('periods reset at the UTC day and month boundary', () => {
+    const p = periods(new Date('2026-01-31T23:59:30Z'));
+    assert.equal(p.day, 'd:2026-01-31');
+    assert.equal(p.month, 'm:2026-01');
+    assert.equal(p.secondsToDayEnd, 30);
+    assert.equal(p.secondsToMonthEnd, 30);
+    assert.equal(periods(new Date('2026-02-01T00:00:00Z')).day, 'd:2026-02-01');
+  });
+
+  it('usage per day by channel, direction, type, outcome; CSV export; admin sees all tenants, tenants only theirs', async () => {
+    const u = await s.t.app.inject({ method: 'GET', url: '/v1/usage', headers: bearer(s.tenant.key) });
+    assert.equal(u.statusCode, 200, u.body);
+    const rows = u.json().data as { channel_id: string; outcome: string; count: number; direction: string; type: string }[];
+    assert.deepEqual(rows.map((r) => [r.channel_id, r.direction, r.type, r.outcome, r.count]), [[s.channels[0], 'out', 'text', 'pending', 3]]);
+    const csv = await s.t.app.inject({ method: 'GET', url: '/v1/usage?format=csv', headers: bearer(s.tenant.key) });
+    assert.match(String(csv.headers['content-type']), /^text\/csv/);
+    const lines = csv.body.trim().split('\r\n');
+    assert.equal(lines[0], 'day,channel_id,direction,type,outcome,count');
+    assert.match(lines[1]!, new RegExp(`^\\d{4}-\\d\\d-\\d\\d,${s.channels[0]},out,text,pending,3$`));
+    const all = await s.t.app.inject({ method: 'GET', url: '/admin/usage', headers: bearer(s.t.adminKey) });
+    assert.equal(all.statusCode, 200, all.body);
+    assert.ok(new Set(all.json().data.map((r: { tenant_id: string }) => r.tenant_id)).size >= 2);
+    assert.equal((await s.t.app.inject({ method: 'GET', url: '/admin/usage', headers: bearer(s.tenant.key) })).statusCode, 403);
+    assert.equal((await s.t.app.inject({ method: 'GET', url: '/v1/usage?from=2026-05-01&to=2026-01-01', headers: bearer(s.tenant.key) })).statusCode, 400);
+  });
+});
