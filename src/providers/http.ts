@@ -29,7 +29,7 @@ export async function providerRequest(
     res = await deps.fetch(req.url, {
       method: req.method,
       headers: req.headers,
-      body: req.body as BodyInit | undefined,
+      body: req.body as RequestInit['body'],
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
