@@ -1,5 +1,6 @@
 import type { AppContext } from './context.js';
 import { deliveryWorker } from '../delivery/worker.js';
+import { inboundWorker } from '../inbound/worker.js';
 
 /**
  * Background roles run by `switchboard work` (and `start`). Each starts its loop and returns a stop
@@ -7,7 +8,7 @@ import { deliveryWorker } from '../delivery/worker.js';
  */
 export type Worker = { name: string; start(ctx: AppContext): () => Promise<void> };
 
-export const WORKERS: Worker[] = [deliveryWorker];
+export const WORKERS: Worker[] = [deliveryWorker, inboundWorker];
 
 export function startWorkers(ctx: AppContext): () => Promise<void> {
   const stops = WORKERS.map((w) => {

@@ -15,12 +15,9 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-/** PostgreSQL channel SSE listeners wait on; the payload is the tenant id (≤ 8000 bytes limit). */
-export const NOTIFY_CHANNEL = 'sb_events';
-
 /**
  * Records a tenant event in the caller's transaction, queues one delivery per enabled endpoint
- * subscribed to its type, and notifies SSE listeners on commit (NOTIFY is transactional). The event,
+ * subscribed to its type (SSE streams find it through src/events/stream.ts). The event,
  * its deliveries and the change that caused it commit together or not at all.
  */
 export async function emitEvent(tx: Tx, e: { tenantId: string; type: EventType; channelId?: string | null; data: Record<string, unknown> }): Promise<string> {
@@ -35,6 +32,5 @@ export async function emitEvent(tx: Tx, e: { tenantId: string; type: EventType; 
       .values(endpoints.map((w) => ({ tenant_id: e.tenantId, id: newId('dlv'), endpoint_id: w.id, event_id: id })))
       .execute();
   }
-  await sql`select pg_notify(${NOTIFY_CHANNEL}, ${e.tenantId})`.execute(tx);
   return id;
 }

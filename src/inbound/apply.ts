@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import type { InboundEvent } from '../core/canonical.js';
 import { newId } from '../core/ids.js';
 import type { Tx } from '../db/db.js';
-import { applyDeliveryStatus, upsertConversation } from '../conversations/store.js';
+import { applyDeliveryStatus } from '../messages/status.js';
+import { upsertConversation } from '../messages/conversations.js';
 import { emitEvent } from '../events/emit.js';
 
 interface Where {
@@ -22,10 +23,12 @@ export async function applyEvent(tx: Tx, w: Where, ev: InboundEvent): Promise<vo
     case 'message.received':
       return received(tx, w, ev);
     case 'message.status': {
-      const moved = await applyDeliveryStatus(tx, { channelId: w.channelId, providerMessageId: ev.providerMessageId, status: ev.status, error: ev.error, at: ev.timestamp });
+      const error = ev.error ? { code: ev.error.code, detail: ev.error.detail ?? ev.error.title } : undefined;
+      // Monotonic (issue 4's rule); a status for a message not yet recorded is parked there, not lost.
+      const change = await applyDeliveryStatus(tx, { channelId: w.channelId, providerMessageId: ev.providerMessageId, status: ev.status, error, at: ev.timestamp });
       await emitEvent(tx, {
         tenantId: w.tenantId, type: 'message.status', channelId: w.channelId,
-        data: { message_id: moved?.id ?? null, provider_message_id: ev.providerMessageId, status: ev.status, applied: moved !== null, error: ev.error ?? null, recipient: ev.recipient ?? null, at: ev.timestamp.toISOString() },
+        data: { message_id: change?.messageId ?? null, provider_message_id: ev.providerMessageId, status: ev.status, applied: change?.changed ?? false, error: ev.error ?? null, recipient: ev.recipient ?? null, at: ev.timestamp.toISOString() },
       });
       return;
     }

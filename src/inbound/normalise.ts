@@ -69,23 +69,40 @@ async function parkIfExhausted(ctx: AppContext, tenantId: string, id: string, er
 
 /**
  * Processes freshly acknowledged rows right away in this process, so the lag from acknowledge to
- * "visible through the API" is one transaction, not a worker poll interval. Best effort: a failure
- * leaves the row pending for the worker. `idle()` lets shutdown wait for in-flight work.
+ * "visible through the API" is one transaction, not a worker poll interval. Bounded: at most
+ * CONCURRENCY rows at once (each holds a pooled connection for its transaction; unbounded, a burst of
+ * 300 webhooks took every connection and starved the acknowledge path's inserts past the pool's 5 s
+ * connect timeout) and at most QUEUE waiting; beyond that rows stay pending for the worker. Best
+ * effort: a failure leaves the row pending. `idle()` lets shutdown wait for in-flight work.
  */
+const CONCURRENCY = 3;
+const QUEUE = 5_000;
+
 export class InlineProcessor {
-  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly queue: { tenantId: string; id: string }[] = [];
+  private running = 0;
+  private readonly waiters: (() => void)[] = [];
   constructor(private readonly ctx: AppContext) {}
 
   kick(rows: { tenantId: string; id: string }[]): void {
-    for (const r of rows) {
-      const p = processInboxRow(this.ctx, r.tenantId, r.id)
-        .catch((err: unknown) => this.ctx.logger.warn({ err: (err as Error)?.message, inbox_id: r.id }, 'inline processing failed; the worker will retry'))
-        .finally(() => this.inFlight.delete(p));
-      this.inFlight.add(p);
+    for (const r of rows) if (this.queue.length < QUEUE) this.queue.push(r);
+    while (this.running < CONCURRENCY && this.queue.length > 0) void this.run();
+  }
+
+  private async run(): Promise<void> {
+    this.running += 1;
+    try {
+      for (let r = this.queue.shift(); r; r = this.queue.shift()) {
+        await processInboxRow(this.ctx, r.tenantId, r.id).catch((err: unknown) =>
+          this.ctx.logger.warn({ err: (err as Error)?.message, inbox_id: r!.id }, 'inline processing failed; the worker will retry'));
+      }
+    } finally {
+      this.running -= 1;
+      if (this.running === 0) for (const w of this.waiters.splice(0)) w();
     }
   }
 
-  async idle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  idle(): Promise<void> {
+    return this.running === 0 ? Promise.resolve() : new Promise((r) => this.waiters.push(r));
   }
 }

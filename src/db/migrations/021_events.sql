@@ -86,3 +86,12 @@ language sql volatile security definer set search_path = public as $$
     and (d.locked_until is null or d.locked_until < now())
   returning d.tenant_id, d.id
 $$;
+
+-- SSE wake-up across processes: which tenants have events newer than a point in time. Tenant ids
+-- and times only; each stream then reads its own tenant's events under RLS.
+create index events_created on events (created_at);
+create function sb_event_tenants_since(p_since timestamptz)
+returns table (tenant_id text, latest timestamptz)
+language sql stable security definer set search_path = public as $$
+  select e.tenant_id, max(e.created_at) from events e where e.created_at > p_since group by e.tenant_id
+$$;

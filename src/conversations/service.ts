@@ -1,0 +1,139 @@
+import { sql } from 'kysely';
+import type { AppContext } from '../app/context.js';
+import { audit, type Actor } from '../audit/audit.js';
+import { notFound } from '../core/errors.js';
+import { withTenant, type TenantId, type Tx } from '../db/db.js';
+import { emitEvent } from '../events/emit.js';
+
+const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
+/** `%`/`_` in a search term are literal characters, not wildcards. */
+const like = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+const conversationSelect = (tx: Tx) =>
+  tx.selectFrom('conversations as c').innerJoin('contacts as k', 'k.id', 'c.contact_id')
+    .select(['c.id', 'c.channel_id', 'c.status', 'c.mode', 'c.assignee_id', 'c.last_message_at', 'c.unread_count', 'c.created_at', 'c.updated_at',
+      'k.id as contact_id', 'k.address', 'k.profile_name', 'k.is_group']);
+type ConvRow = Awaited<ReturnType<ReturnType<typeof conversationSelect>['executeTakeFirstOrThrow']>>;
+
+export function conversationView(r: ConvRow) {
+  return {
+    id: r.id, channel_id: r.channel_id, status: r.status, mode: r.mode, assignee_id: r.assignee_id,
+    last_message_at: iso(r.last_message_at), unread_count: r.unread_count,
+    contact: { id: r.contact_id, address: r.address, profile_name: r.profile_name, is_group: r.is_group },
+    created_at: iso(r.created_at)!, updated_at: iso(r.updated_at)!,
+  };
+}
+
+export interface ConversationFilter {
+  limit: number;
+  before?: string | undefined;
+  status?: 'open' | 'closed' | undefined;
+  channel_id?: string | undefined;
+  assignee_id?: string | undefined;
+  mode?: 'bot' | 'human' | undefined;
+  q?: string | undefined;
+}
+
+export const listConversations = (ctx: AppContext, tenantId: TenantId, f: ConversationFilter) =>
+  withTenant(ctx.db, tenantId, async (tx) => {
+    let q = conversationSelect(tx).orderBy('c.id', 'desc').limit(f.limit + 1);
+    if (f.before) q = q.where('c.id', '<', f.before);
+    if (f.status) q = q.where('c.status', '=', f.status);
+    if (f.mode) q = q.where('c.mode', '=', f.mode);
+    if (f.channel_id) q = q.where('c.channel_id', '=', f.channel_id);
+    if (f.assignee_id) q = q.where('c.assignee_id', '=', f.assignee_id);
+    if (f.q) {
+      const p = like(f.q);
+      q = q.where(sql<boolean>`(k.address ilike ${p} or k.profile_name ilike ${p} or exists (
+        select 1 from messages m where m.conversation_id = c.id and m.content->>'text' ilike ${p}))`);
+    }
+    return q.execute();
+  });
+
+async function findConversation(tx: Tx, id: string): Promise<ConvRow> {
+  const r = await conversationSelect(tx).where('c.id', '=', id).executeTakeFirst();
+  if (!r) throw notFound('conversation');
+  return r;
+}
+
+export const getConversation = (ctx: AppContext, tenantId: TenantId, id: string) =>
+  withTenant(ctx.db, tenantId, async (tx) => conversationView(await findConversation(tx, id)));
+
+export function messageView(m: { id: string; conversation_id: string; channel_id: string; direction: string; status: string; type: string; content: unknown; peer: string; sender: string | null; provider_message_id: string | null; reply_to: string | null; error_code: string | null; error_detail: string | null; created_at: Date; metadata: unknown }) {
+  return {
+    id: m.id, conversation_id: m.conversation_id, channel_id: m.channel_id, direction: m.direction as 'in' | 'out', status: m.status, type: m.type,
+    content: m.content as Record<string, unknown>, peer: m.peer, sender: m.sender, provider_message_id: m.provider_message_id, reply_to: m.reply_to,
+    error: m.error_code ? { code: m.error_code, detail: m.error_detail } : null, metadata: m.metadata as Record<string, unknown>, created_at: iso(m.created_at)!,
+  };
+}
+
+export const listConversationMessages = (ctx: AppContext, tenantId: TenantId, id: string, limit: number, before?: string, q?: string) =>
+  withTenant(ctx.db, tenantId, async (tx) => {
+    await findConversation(tx, id);
+    let query = tx.selectFrom('messages').selectAll().where('conversation_id', '=', id).orderBy('id', 'desc').limit(limit + 1);
+    if (before) query = query.where('id', '<', before);
+    if (q) query = query.where(sql<boolean>`content->>'text' ilike ${like(q)}`);
+    return query.execute();
+  });
+
+export interface ConversationPatch {
+  status?: 'open' | 'closed';
+  mode?: 'bot' | 'human';
+  assignee_id?: string | null;
+  mark_read?: boolean;
+}
+
+export const updateConversation = (ctx: AppContext, actor: Actor, tenantId: TenantId, id: string, p: ConversationPatch) =>
+  withTenant(ctx.db, tenantId, async (tx) => {
+    await findConversation(tx, id);
+    if (p.assignee_id) {
+      const member = await tx.selectFrom('memberships').select('user_id').where('user_id', '=', p.assignee_id).executeTakeFirst();
+      if (!member) throw notFound('member');
+    }
+    await tx.updateTable('conversations').set({
+      ...(p.status ? { status: p.status } : {}),
+      ...(p.mode ? { mode: p.mode } : {}),
+      ...(p.assignee_id !== undefined ? { assignee_id: p.assignee_id } : {}),
+      ...(p.mark_read ? { unread_count: 0 } : {}),
+      updated_at: new Date(),
+    }).where('id', '=', id).execute();
+    const view = conversationView(await findConversation(tx, id));
+    await audit(tx, { tenantId, actor, action: 'conversation.updated', targetType: 'conversation', targetId: id, details: { ...p } });
+    await emitEvent(tx, { tenantId, type: 'conversation.updated', channelId: view.channel_id, data: { conversation: view, changes: { ...p } } });
+    return view;
+  });
+
+export const listContacts = (ctx: AppContext, tenantId: TenantId, f: { limit: number; before?: string | undefined; channel_id?: string | undefined; q?: string | undefined }) =>
+  withTenant(ctx.db, tenantId, async (tx) => {
+    let q = tx.selectFrom('contacts').selectAll().orderBy('id', 'desc').limit(f.limit + 1);
+    if (f.before) q = q.where('id', '<', f.before);
+    if (f.channel_id) q = q.where('channel_id', '=', f.channel_id);
+    if (f.q) q = q.where(sql<boolean>`(address ilike ${like(f.q)} or profile_name ilike ${like(f.q)})`);
+    return q.execute();
+  });
+
+export const contactView = (c: { id: string; channel_id: string; address: string; profile_name: string | null; is_group: boolean; created_at: Date; updated_at: Date }) => ({
+  id: c.id, channel_id: c.channel_id, address: c.address, profile_name: c.profile_name, is_group: c.is_group, created_at: iso(c.created_at)!, updated_at: iso(c.updated_at)!,
+});
+
+/** Tenant dashboard figures. "Today" is the UTC day; "active" = open with a message in the last 24 h. */
+export const stats = (ctx: AppContext, tenantId: TenantId) =>
+  withTenant(ctx.db, tenantId, async (tx) => {
+    const totals = await sql<{ contacts: number; conversations: number; messages: number; active: number }>`
+      select (select count(*) from contacts)::int as contacts, (select count(*) from conversations)::int as conversations,
+             (select count(*) from messages)::int as messages,
+             (select count(*) from conversations where status = 'open' and last_message_at > now() - interval '24 hours')::int as active`.execute(tx);
+    const per = await sql<{ channel_id: string; in_today: number; out_today: number; open: number }>`
+      select ch.id as channel_id,
+        (select count(*) from messages m where m.channel_id = ch.id and m.direction = 'in' and m.created_at >= date_trunc('day', now() at time zone 'utc') at time zone 'utc')::int as in_today,
+        (select count(*) from messages m where m.channel_id = ch.id and m.direction = 'out' and m.created_at >= date_trunc('day', now() at time zone 'utc') at time zone 'utc')::int as out_today,
+        (select count(*) from conversations c where c.channel_id = ch.id and c.status = 'open')::int as open
+      from channels ch order by ch.id`.execute(tx);
+    const t = totals.rows[0]!;
+    return {
+      totals: { contacts: t.contacts, conversations: t.conversations, messages: t.messages },
+      today: { messages_in: per.rows.reduce((s, r) => s + r.in_today, 0), messages_out: per.rows.reduce((s, r) => s + r.out_today, 0) },
+      active_conversations: t.active,
+      channels: per.rows.map((r) => ({ channel_id: r.channel_id, messages_in_today: r.in_today, messages_out_today: r.out_today, open_conversations: r.open })),
+    };
+  });

@@ -1,0 +1,132 @@
+import { sql } from 'kysely';
+import type { AppContext } from '../app/context.js';
+import { audit } from '../audit/audit.js';
+import { parseRetryAfter } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { asTenantId, withTenant, type Tx } from '../db/db.js';
+import { emitEvent } from './emit.js';
+import { signingSecrets } from './endpoints.js';
+import { DISABLE_AFTER_MS, nextDelayMs } from './retry.js';
+import { signedHeaders } from './signing.js';
+import './schema.js';
+
+/**
+ * Tenant webhook delivery on durable rows (event_deliveries), claimed with SKIP LOCKED under a
+ * 60 s lease (> the 10 s request timeout), so a crashed worker's deliveries come back within a
+ * minute. Isolation: at most PER_TENANT requests of one tenant in flight per process and claims are
+ * capped per tenant, so a dead endpoint (every request waiting the full 10 s) holds 4 of 32 slots
+ * and other tenants keep flowing; the inbox loop is separate and never waits on deliveries.
+ */
+const CONCURRENCY = 32;
+const PER_TENANT = 4;
+const TIMEOUT_MS = 10_000;
+const LEASE_MS = 60_000;
+const SYSTEM = { type: 'system', id: null, ip: null } as const;
+
+interface Pool {
+  inFlight: Set<Promise<void>>;
+  perTenant: Map<string, number>;
+}
+const pools = new WeakMap<AppContext, Pool>();
+const poolOf = (ctx: AppContext): Pool => {
+  let p = pools.get(ctx);
+  if (!p) pools.set(ctx, (p = { inFlight: new Set(), perTenant: new Map() }));
+  return p;
+};
+
+/** Claims due deliveries into free slots and starts them (not awaited). Returns how many started. */
+export async function deliverDue(ctx: AppContext): Promise<number> {
+  const pool = poolOf(ctx);
+  const free = CONCURRENCY - pool.inFlight.size;
+  if (free <= 0) return 0;
+  const { rows } = await sql<{ tenant_id: string; id: string }>`select * from sb_event_delivery_claim(${free}, ${PER_TENANT}, ${LEASE_MS})`.execute(ctx.db);
+  let started = 0;
+  for (const r of rows) {
+    const busy = pool.perTenant.get(r.tenant_id) ?? 0;
+    if (busy >= PER_TENANT) {
+      // Hand it back at once: this tenant already uses its share of this process.
+      await withTenant(ctx.db, asTenantId(r.tenant_id), (tx) => tx.updateTable('event_deliveries').set({ locked_until: null }).where('id', '=', r.id).execute());
+      continue;
+    }
+    pool.perTenant.set(r.tenant_id, busy + 1);
+    const p: Promise<void> = attemptDelivery(ctx, r.tenant_id, r.id)
+      .catch((err: unknown) => ctx.logger.warn({ err: (err as Error)?.message, delivery_id: r.id }, 'webhook delivery attempt failed to record'))
+      .finally(() => {
+        pool.inFlight.delete(p);
+        pool.perTenant.set(r.tenant_id, (pool.perTenant.get(r.tenant_id) ?? 1) - 1);
+      });
+    pool.inFlight.add(p);
+    started += 1;
+  }
+  return started;
+}
+
+/** Resolves when this process has no delivery in flight (shutdown, tests). */
+export async function deliveriesIdle(ctx: AppContext): Promise<void> {
+  const pool = poolOf(ctx);
+  while (pool.inFlight.size > 0) await Promise.allSettled([...pool.inFlight]);
+}
+
+export async function attemptDelivery(ctx: AppContext, tenantId: string, deliveryId: string): Promise<void> {
+  const tid = asTenantId(tenantId);
+  const prep = await withTenant(ctx.db, tid, async (tx) => {
+    const d = await tx.selectFrom('event_deliveries').selectAll().where('id', '=', deliveryId).where('status', '=', 'pending').executeTakeFirst();
+    if (!d) return null;
+    const ep = await tx.selectFrom('webhook_endpoints').selectAll().where('id', '=', d.endpoint_id).executeTakeFirstOrThrow();
+    if (ep.status !== 'enabled') {
+      await tx.updateTable('event_deliveries').set({ status: 'failed', last_error: 'endpoint disabled', locked_until: null, updated_at: new Date() }).where('id', '=', d.id).execute();
+      return null;
+    }
+    const ev = await tx.selectFrom('events').selectAll().where('id', '=', d.event_id).executeTakeFirstOrThrow();
+    return { d, ep, ev, secrets: signingSecrets(ctx, ep, ctx.clock.now()) };
+  });
+  if (!prep) return;
+  const { d, ep, ev, secrets } = prep;
+  const body = JSON.stringify({ id: ev.id, type: ev.type, timestamp: new Date(ev.created_at).toISOString(), data: ev.data });
+  const started = performance.now();
+  let status: number | null = null;
+  let error: string | null = null;
+  let retryAfterMs: number | undefined;
+  try {
+    // webhook-id is the event id: the same across retries and replays, the receiver's dedupe key.
+    const res = await ctx.fetch(ep.url, { method: 'POST', headers: signedHeaders(secrets, ev.id, Math.floor(ctx.clock.now().getTime() / 1000), body), body, redirect: 'manual', signal: AbortSignal.timeout(TIMEOUT_MS) });
+    status = res.status;
+    retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+    await res.body?.cancel().catch(() => undefined);
+  } catch (err) {
+    error = (err as Error)?.name === 'TimeoutError' ? `timeout after ${TIMEOUT_MS} ms` : String((err as Error)?.message ?? err).slice(0, 300);
+  }
+  const latency = Math.round(performance.now() - started);
+  await withTenant(ctx.db, tid, (tx) => record(ctx, tx, { tenantId, d, endpointId: ep.id, status, error, latency, retryAfterMs }));
+}
+
+async function record(ctx: AppContext, tx: Tx, r: { tenantId: string; d: { id: string; attempts: number }; endpointId: string; status: number | null; error: string | null; latency: number; retryAfterMs: number | undefined }): Promise<void> {
+  const now = ctx.clock.now();
+  await tx.insertInto('event_delivery_attempts').values({ tenant_id: r.tenantId, id: newId('dlv'), delivery_id: r.d.id, status_code: r.status, latency_ms: r.latency, error: r.error }).execute();
+  const attempts = r.d.attempts + 1;
+  const base = { attempts, last_status_code: r.status, last_error: r.error, locked_until: null, updated_at: now };
+  const ok = r.status !== null && r.status >= 200 && r.status < 300;
+  if (ok) {
+    await tx.updateTable('event_deliveries').set({ ...base, status: 'succeeded' }).where('id', '=', r.d.id).execute();
+    await tx.updateTable('webhook_endpoints').set({ failing_since: null }).where('id', '=', r.endpointId).where('failing_since', 'is not', null).execute();
+    return;
+  }
+  if (r.status === 410) {
+    await tx.updateTable('event_deliveries').set({ ...base, status: 'failed' }).where('id', '=', r.d.id).execute();
+    await disable(tx, r.tenantId, r.endpointId, 'gone', 'the endpoint answered 410 Gone');
+    return;
+  }
+  const delay = nextDelayMs(attempts, r.retryAfterMs);
+  if (delay === null) await tx.updateTable('event_deliveries').set({ ...base, status: 'failed' }).where('id', '=', r.d.id).execute();
+  else await tx.updateTable('event_deliveries').set({ ...base, next_attempt_at: new Date(now.getTime() + delay) }).where('id', '=', r.d.id).execute();
+  const ep = await tx.updateTable('webhook_endpoints').set({ failing_since: sql`coalesce(failing_since, ${now})` }).where('id', '=', r.endpointId).returning('failing_since').executeTakeFirst();
+  if (ep?.failing_since && now.getTime() - new Date(ep.failing_since).getTime() >= DISABLE_AFTER_MS) {
+    await disable(tx, r.tenantId, r.endpointId, 'failing', 'every delivery failed for 5 days');
+  }
+}
+
+async function disable(tx: Tx, tenantId: string, endpointId: string, reason: 'gone' | 'failing', detail: string): Promise<void> {
+  await tx.updateTable('webhook_endpoints').set({ status: 'disabled', disabled_reason: reason, updated_at: new Date() }).where('id', '=', endpointId).execute();
+  await audit(tx, { tenantId, actor: SYSTEM, action: 'webhook_endpoint.disabled', targetType: 'webhook_endpoint', targetId: endpointId, details: { reason, detail } });
+  await emitEvent(tx, { tenantId, type: 'webhook_endpoint.disabled', data: { endpoint_id: endpointId, reason, detail } });
+}

@@ -1,0 +1,99 @@
+import { sql } from 'kysely';
+import type { AppContext } from '../app/context.js';
+import { audit, type Actor } from '../audit/audit.js';
+import { AppError, notFound } from '../core/errors.js';
+import { checkEgress } from '../core/egress.js';
+import { newId } from '../core/ids.js';
+import { withTenant, type TenantId, type Tx } from '../db/db.js';
+import { newSecret } from './signing.js';
+import type { WebhookEndpointsTable } from './schema.js';
+import './schema.js';
+
+/** How long the previous secret keeps signing after a rotation, so receivers can switch over. */
+export const ROTATION_OVERLAP_MS = 24 * 3600 * 1000;
+const MAX_ENDPOINTS = 20;
+
+type Row = { [K in keyof WebhookEndpointsTable]: WebhookEndpointsTable[K] extends { __select__: infer S } ? S : WebhookEndpointsTable[K] };
+const iso = (d: unknown) => (d ? new Date(d as string).toISOString() : null);
+
+export function endpointView(r: Row) {
+  return {
+    id: r.id, url: r.url, description: r.description, event_types: r.event_types, status: r.status as 'enabled' | 'disabled',
+    disabled_reason: r.disabled_reason, failing_since: iso(r.failing_since), created_at: iso(r.created_at)!, updated_at: iso(r.updated_at)!,
+  };
+}
+
+const aad = (tenantId: string, id: string) => ({ tenantId, recordId: id });
+export const seal = (ctx: AppContext, tenantId: string, id: string, secret: string) => ctx.vault.encrypt(secret, aad(tenantId, id));
+
+/** Secrets that sign a delivery now: the current one, plus the previous one during the overlap. */
+export function signingSecrets(ctx: AppContext, r: { tenant_id: string; id: string; secret_enc: string; previous_secret_enc: string | null; previous_expires_at: Date | null }, now: Date): string[] {
+  const out = [ctx.vault.decrypt(r.secret_enc, aad(r.tenant_id, r.id))];
+  if (r.previous_secret_enc && r.previous_expires_at && r.previous_expires_at > now) out.push(ctx.vault.decrypt(r.previous_secret_enc, aad(r.tenant_id, r.id)));
+  return out;
+}
+
+export async function findEndpoint(tx: Tx, id: string): Promise<Row> {
+  const r = await tx.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!r) throw notFound('webhook endpoint');
+  return r as Row;
+}
+
+export interface EndpointInput {
+  url: string;
+  event_types: string[];
+  description?: string | undefined;
+}
+
+export async function createEndpoint(ctx: AppContext, actor: Actor, tenantId: TenantId, p: EndpointInput) {
+  await checkEgress(p.url, 'url', ctx.config.egressAllowPrivate);
+  const id = newId('whe');
+  const secret = newSecret();
+  return withTenant(ctx.db, tenantId, async (tx) => {
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from webhook_endpoints`.execute(tx);
+    if (rows[0]!.n >= MAX_ENDPOINTS) throw new AppError('plan_limit_reached', `at most ${MAX_ENDPOINTS} webhook endpoints per tenant`);
+    await tx.insertInto('webhook_endpoints').values({ tenant_id: tenantId, id, url: p.url, description: p.description ?? null, event_types: p.event_types, secret_enc: seal(ctx, tenantId, id, secret) }).execute();
+    await audit(tx, { tenantId, actor, action: 'webhook_endpoint.created', targetType: 'webhook_endpoint', targetId: id, details: { url: p.url, event_types: p.event_types } });
+    return { ...endpointView(await findEndpoint(tx, id)), secret };
+  });
+}
+
+export async function updateEndpoint(ctx: AppContext, actor: Actor, tenantId: TenantId, id: string, p: Partial<EndpointInput> & { status?: 'enabled' | 'disabled' }) {
+  if (p.url) await checkEgress(p.url, 'url', ctx.config.egressAllowPrivate);
+  return withTenant(ctx.db, tenantId, async (tx) => {
+    await findEndpoint(tx, id);
+    await tx.updateTable('webhook_endpoints').set({
+      ...(p.url ? { url: p.url } : {}),
+      ...(p.event_types ? { event_types: p.event_types } : {}),
+      ...(p.description !== undefined ? { description: p.description } : {}),
+      // Re-enabling clears the failure clock: the tenant says the endpoint is fixed.
+      ...(p.status ? { status: p.status, disabled_reason: p.status === 'disabled' ? 'manual' : null, failing_since: null } : {}),
+      updated_at: new Date(),
+    }).where('id', '=', id).execute();
+    await audit(tx, { tenantId, actor, action: 'webhook_endpoint.updated', targetType: 'webhook_endpoint', targetId: id, details: { ...p } });
+    return endpointView(await findEndpoint(tx, id));
+  });
+}
+
+export const deleteEndpoint = (ctx: AppContext, actor: Actor, tenantId: TenantId, id: string) =>
+  withTenant(ctx.db, tenantId, async (tx) => {
+    await findEndpoint(tx, id);
+    await tx.deleteFrom('webhook_endpoints').where('id', '=', id).execute();
+    await audit(tx, { tenantId, actor, action: 'webhook_endpoint.deleted', targetType: 'webhook_endpoint', targetId: id });
+  });
+
+export const rotateSecret = (ctx: AppContext, actor: Actor, tenantId: TenantId, id: string) =>
+  withTenant(ctx.db, tenantId, async (tx) => {
+    const r = await findEndpoint(tx, id);
+    const secret = newSecret();
+    const expires = new Date(ctx.clock.now().getTime() + ROTATION_OVERLAP_MS);
+    await tx.updateTable('webhook_endpoints').set({ secret_enc: seal(ctx, tenantId, id, secret), previous_secret_enc: r.secret_enc, previous_expires_at: expires, updated_at: new Date() }).where('id', '=', id).execute();
+    await audit(tx, { tenantId, actor, action: 'webhook_endpoint.secret_rotated', targetType: 'webhook_endpoint', targetId: id });
+    return { secret, previous_secret_expires_at: expires.toISOString() };
+  });
+
+export const getSecret = (ctx: AppContext, tenantId: TenantId, id: string) =>
+  withTenant(ctx.db, tenantId, async (tx) => {
+    const r = await findEndpoint(tx, id);
+    return { secret: ctx.vault.decrypt(r.secret_enc, aad(tenantId, id)) };
+  });

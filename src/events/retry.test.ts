@@ -1,0 +1,17 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { MAX_ATTEMPTS, nextDelayMs, RETRY_DELAYS_MS } from './retry.js';
+
+describe('webhook retry schedule', () => {
+  it('spans at least ~27 h without jitter and stops after the last step', () => {
+    const total = RETRY_DELAYS_MS.reduce((a, b) => a + b, 0);
+    assert.ok(total >= 27 * 3600 * 1000, `${total}`);
+    assert.equal(nextDelayMs(MAX_ATTEMPTS, undefined), null);
+  });
+  it('jitters within ±20 % and honours a longer Retry-After', () => {
+    assert.equal(nextDelayMs(1, undefined, () => 0), 4000);
+    assert.equal(nextDelayMs(1, undefined, () => 1), 6000);
+    assert.equal(nextDelayMs(1, 60_000, () => 0.5), 60_000);
+    assert.equal(nextDelayMs(2, 1_000, () => 0.5), 300_000);
+  });
+});

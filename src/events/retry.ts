@@ -1,0 +1,17 @@
+/**
+ * Retry schedule after a failed attempt (Standard Webhooks / Svix practice): 5 s, 5 min, 30 min,
+ * 2 h, 5 h, 10 h, 10 h → the last try ~27.6 h after the first. ±20 % jitter spreads a recovering
+ * endpoint's backlog; a Retry-After longer than the step is honoured.
+ */
+export const RETRY_DELAYS_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
+export const MAX_ATTEMPTS = RETRY_DELAYS_MS.length + 1;
+/** An endpoint failing without a single success for this long is disabled. */
+export const DISABLE_AFTER_MS = 5 * 24 * 3600 * 1000;
+
+/** Delay before the next attempt after `attempts` failed ones, or null when retries are used up. */
+export function nextDelayMs(attempts: number, retryAfterMs: number | undefined, random: () => number = Math.random): number | null {
+  const base = RETRY_DELAYS_MS[attempts - 1];
+  if (base === undefined) return null;
+  const jittered = Math.round(base * (0.8 + 0.4 * random()));
+  return Math.max(jittered, Math.min(retryAfterMs ?? 0, 36_000_000));
+}

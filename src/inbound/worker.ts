@@ -1,0 +1,44 @@
+import type { AppContext } from '../app/context.js';
+import { drainInbox } from './normalise.js';
+import { deliverDue } from '../events/deliver.js';
+
+/**
+ * Background loops of the inbound side: drain inbox rows that inline processing did not finish
+ * (crash after the 200, a node without traffic), and deliver tenant webhooks. Polling every 250 ms
+ * when idle, immediately again when a batch was full; each loop is independent so a slow tenant
+ * endpoint (deliveries wait up to 10 s) never delays inbox processing.
+ */
+const IDLE_MS = 250;
+
+function loop(ctx: AppContext, name: string, step: () => Promise<number>, full: number): () => Promise<void> {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const tick = () => {
+    running = (async () => {
+      let n = 0;
+      try {
+        n = await step();
+      } catch (err) {
+        ctx.logger.warn({ worker: name, err: (err as Error)?.message }, 'worker step failed');
+      }
+      if (!stopped) timer = setTimeout(tick, n >= full ? 0 : IDLE_MS);
+    })();
+  };
+  tick();
+  return async () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    await running;
+  };
+}
+
+export const inboundWorker = {
+  name: 'inbound-events',
+  start(ctx: AppContext): () => Promise<void> {
+    const stops = [loop(ctx, 'inbox', () => drainInbox(ctx, 100), 100), loop(ctx, 'event-deliveries', () => deliverDue(ctx), 1)];
+    return async () => {
+      await Promise.all(stops.map((s) => s()));
+    };
+  },
+};

@@ -1,0 +1,101 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { bearer, startTestApp, type TestApp } from '../support/app.js';
+import { closeOwner, cloudCreds, cloudPayload, drainAll, makeChannel, postCloud } from './support.js';
+
+describe('conversations, contacts and stats API', () => {
+  let t: TestApp;
+  let a: { id: string; key: string };
+  let b: { id: string; key: string };
+  let ch: { id: string };
+  before(async () => {
+    t = await startTestApp();
+    a = await t.tenant();
+    b = await t.tenant();
+    ch = await makeChannel(t, a.id, 'cloud-api', cloudCreds('666000666'));
+    await makeChannel(t, b.id, 'cloud-api', cloudCreds('777000777'));
+    await postCloud(t, cloudPayload([
+      { phoneNumberId: '666000666', from: '15556660001', id: 'wamid.c1', text: 'I need a refund', name: 'Alice Example' },
+      { phoneNumberId: '666000666', from: '15556660001', id: 'wamid.c2', text: 'order 42 please' },
+      { phoneNumberId: '666000666', from: '15556660002', id: 'wamid.c3', text: 'hello', name: 'Bob Builder' },
+    ]));
+    await postCloud(t, cloudPayload([{ phoneNumberId: '777000777', from: '15557770001', id: 'wamid.b1', text: 'tenant B only' }]));
+    await drainAll(t);
+  });
+  after(async () => {
+    await closeOwner(t);
+    await t.close();
+  });
+
+  const get = (key: string, url: string) => t.app.inject({ method: 'GET', url, headers: bearer(key) });
+
+  it('lists conversations with contact, unread count and last message time; paginates by cursor', async () => {
+    const res = await get(a.key, '/v1/conversations?limit=1');
+    assert.equal(res.statusCode, 200, res.body);
+    const page1 = res.json();
+    assert.equal(page1.data.length, 1);
+    assert.ok(page1.next_cursor);
+    const page2 = (await get(a.key, `/v1/conversations?limit=1&cursor=${page1.next_cursor}`)).json();
+    assert.equal(page2.data.length, 1);
+    assert.equal(page2.next_cursor, null);
+    const all = [...page1.data, ...page2.data];
+    const alice = all.find((c: { contact: { address: string } }) => c.contact.address === '+15556660001');
+    assert.equal(alice.unread_count, 2);
+    assert.equal(alice.contact.profile_name, 'Alice Example');
+    assert.ok(alice.last_message_at);
+    assert.equal(alice.channel_id, ch.id);
+  });
+
+  it('searches by phone, name and message text', async () => {
+    const byText = (await get(a.key, '/v1/conversations?q=refund')).json();
+    assert.deepEqual(byText.data.map((c: { contact: { address: string } }) => c.contact.address), ['+15556660001']);
+    const byName = (await get(a.key, '/v1/conversations?q=bob')).json();
+    assert.deepEqual(byName.data.map((c: { contact: { address: string } }) => c.contact.address), ['+15556660002']);
+    const byPhone = (await get(a.key, '/v1/contacts?q=6660002')).json();
+    assert.equal(byPhone.data.length, 1);
+    assert.equal(byPhone.data[0].profile_name, 'Bob Builder');
+    const wildcard = (await get(a.key, '/v1/conversations?q=%25')).json();
+    assert.equal(wildcard.data.length, 0);
+  });
+
+  it('returns messages of a conversation and updates assign/close/mode/read', async () => {
+    const conv = (await get(a.key, '/v1/conversations?q=refund')).json().data[0];
+    const msgs = (await get(a.key, `/v1/conversations/${conv.id}/messages`)).json();
+    assert.deepEqual(msgs.data.map((m: { provider_message_id: string }) => m.provider_message_id).sort(), ['wamid.c1', 'wamid.c2']);
+    assert.ok(msgs.data.every((m: { direction: string; peer: string }) => m.direction === 'in' && m.peer === '+15556660001'));
+    const patched = await t.app.inject({ method: 'PATCH', url: `/v1/conversations/${conv.id}`, headers: bearer(a.key), payload: { status: 'closed', mode: 'human', mark_read: true } });
+    assert.equal(patched.statusCode, 200, patched.body);
+    assert.equal(patched.json().status, 'closed');
+    assert.equal(patched.json().mode, 'human');
+    assert.equal(patched.json().unread_count, 0);
+    const unknownUser = await t.app.inject({ method: 'PATCH', url: `/v1/conversations/${conv.id}`, headers: bearer(a.key), payload: { assignee_id: 'usr_01J0000000000000000000000A' } });
+    assert.equal(unknownUser.statusCode, 404);
+    const closed = (await get(a.key, '/v1/conversations?status=closed')).json();
+    assert.equal(closed.data.length, 1);
+  });
+
+  it('another tenant gets 404 for every conversation route and sees none of it in lists', async () => {
+    const conv = (await get(a.key, '/v1/conversations?q=refund')).json().data[0];
+    assert.equal((await get(b.key, `/v1/conversations/${conv.id}`)).statusCode, 404);
+    assert.equal((await get(b.key, `/v1/conversations/${conv.id}/messages`)).statusCode, 404);
+    const patch = await t.app.inject({ method: 'PATCH', url: `/v1/conversations/${conv.id}`, headers: bearer(b.key), payload: { status: 'open' } });
+    assert.equal(patch.statusCode, 404);
+    const list = (await get(b.key, '/v1/conversations')).json();
+    assert.deepEqual(list.data.map((c: { contact: { address: string } }) => c.contact.address), ['+15557770001']);
+    assert.equal((await get(b.key, '/v1/contacts?q=15556660001')).json().data.length, 0);
+  });
+
+  it('stats: totals, messages today in/out, active conversations, per channel', async () => {
+    const s = (await get(a.key, '/v1/stats')).json();
+    assert.deepEqual(s.totals, { contacts: 2, conversations: 2, messages: 3 });
+    assert.deepEqual(s.today, { messages_in: 3, messages_out: 0 });
+    assert.equal(s.active_conversations, 1); // one was closed above
+    assert.deepEqual(s.channels, [{ channel_id: ch.id, messages_in_today: 3, messages_out_today: 0, open_conversations: 1 }]);
+    const sb = (await get(b.key, '/v1/stats')).json();
+    assert.equal(sb.totals.messages, 1);
+  });
+
+  it('requires a credential', async () => {
+    assert.equal((await t.app.inject({ method: 'GET', url: '/v1/conversations' })).statusCode, 401);
+  });
+});
