@@ -1,0 +1,226 @@
+import { after, before, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sql } from 'kysely';
+import { bearer, startTestApp, type TestApp } from '../support/app.js';
+import { deliverDue, deliveriesIdle } from '../../src/events/deliver.js';
+import { closeOwner, cloudCreds, cloudPayload, drainAll, makeChannel, owner, postCloud } from './support.js';
+
+/**
+ * Standard Webhooks verification written from the spec text (standardwebhooks.com, "Verifying
+ * webhooks"), independent of src/events/signing.ts: base64-decode the secret after `whsec_`, HMAC-
+ * SHA256 over `id.timestamp.body`, compare against each space-separated `v1,<base64>` signature.
+ */
+function verifyStandardWebhook(secret: string, headers: http.IncomingHttpHeaders, body: string): boolean {
+  const id = String(headers['webhook-id'] ?? '');
+  const ts = String(headers['webhook-timestamp'] ?? '');
+  if (!id || !/^\d+$/.test(ts) || Math.abs(Date.now() / 1000 - Number(ts)) > 300) return false;
+  const expected = createHmac('sha256', Buffer.from(secret.split('_')[1]!, 'base64')).update(`${id}.${ts}.${body}`).digest();
+  return String(headers['webhook-signature'] ?? '').split(' ').some((part) => {
+    const [version, sig] = part.split(',');
+    if (version !== 'v1' || !sig) return false;
+    const got = Buffer.from(sig, 'base64');
+    return got.length === expected.length && timingSafeEqual(got, expected);
+  });
+}
+
+interface Hit { headers: http.IncomingHttpHeaders; body: string; at: number }
+class Receiver {
+  hits: Hit[] = [];
+  respond: (n: number) => { status: number; headers?: Record<string, string>; delayMs?: number } = () => ({ status: 200 });
+  private server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      this.hits.push({ headers: req.headers, body, at: Date.now() });
+      const r = this.respond(this.hits.length);
+      setTimeout(() => res.writeHead(r.status, r.headers ?? {}).end('ok'), r.delayMs ?? 0);
+    });
+  });
+  url = '';
+  async listen() {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
+  }
+  close() {
+    this.server.closeAllConnections();
+    return new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+describe('tenant webhook endpoints and signed deliveries', () => {
+  let t: TestApp;
+  let a: { id: string; key: string };
+  let b: { id: string; key: string };
+  const rxA = new Receiver();
+  const rxB = new Receiver();
+  let seq = 0;
+  before(async () => {
+    t = await startTestApp();
+    a = await t.tenant();
+    b = await t.tenant();
+    await makeChannel(t, a.id, 'cloud-api', cloudCreds('888000888'));
+    await makeChannel(t, b.id, 'cloud-api', cloudCreds('999000999'));
+    await rxA.listen();
+    await rxB.listen();
+  });
+  after(async () => {
+    await deliveriesIdle(t.ctx);
+    await rxA.close();
+    await rxB.close();
+    await closeOwner(t);
+    await t.close();
+  });
+  beforeEach(async () => {
+    rxA.hits = [];
+    rxB.hits = [];
+    rxA.respond = () => ({ status: 200 });
+    rxB.respond = () => ({ status: 200 });
+    await owner(t).deleteFrom('webhook_endpoints').execute();
+  });
+
+  const endpoint = async (tenant: { key: string }, url: string, types = ['message.received']) => {
+    const res = await t.app.inject({ method: 'POST', url: '/v1/webhook-endpoints', headers: bearer(tenant.key), payload: { url, event_types: types } });
+    assert.equal(res.statusCode, 201, res.body);
+    return res.json() as { id: string; secret: string };
+  };
+  const inbound = async (line: string, n = 1) => {
+    const msgs = Array.from({ length: n }, () => ({ phoneNumberId: line, from: '15550001234', id: `wamid.ev.${++seq}` }));
+    assert.equal((await postCloud(t, cloudPayload(msgs))).statusCode, 200);
+    await drainAll(t);
+  };
+  const deliverAll = async () => {
+    while ((await deliverDue(t.ctx)) > 0) { /* claim until nothing is due */ }
+    await deliveriesIdle(t.ctx);
+  };
+  const due = () => owner(t).updateTable('event_deliveries').set({ next_attempt_at: sql`now()` }).where('status', '=', 'pending').execute();
+
+  it('delivers a signed event verifiable per the Standard Webhooks spec; the secret is sealed', async () => {
+    const ep = await endpoint(a, rxA.url);
+    assert.match(ep.secret, /^whsec_/);
+    await inbound('888000888');
+    await deliverAll();
+    assert.equal(rxA.hits.length, 1);
+    const hit = rxA.hits[0]!;
+    assert.ok(verifyStandardWebhook(ep.secret, hit.headers, hit.body));
+    assert.ok(!verifyStandardWebhook('whsec_' + Buffer.from('wrong-secret-bytes').toString('base64'), hit.headers, hit.body));
+    const payload = JSON.parse(hit.body);
+    assert.equal(payload.type, 'message.received');
+    assert.equal(hit.headers['webhook-id'], payload.id);
+    const row = await owner(t).selectFrom('webhook_endpoints').select('secret_enc').where('id', '=', ep.id).executeTakeFirstOrThrow();
+    assert.ok(!row.secret_enc.includes(ep.secret.slice(6)));
+    assert.equal(rxB.hits.length, 0);
+  });
+
+  it('retries with backoff honouring Retry-After, logs status and latency, replays one delivery', async () => {
+    const ep = await endpoint(a, rxA.url);
+    rxA.respond = () => ({ status: 503, headers: { 'retry-after': '120' } });
+    await inbound('888000888');
+    await deliverAll();
+    const d = await owner(t).selectFrom('event_deliveries').selectAll().where('endpoint_id', '=', ep.id).executeTakeFirstOrThrow();
+    assert.equal(d.status, 'pending');
+    assert.equal(d.attempts, 1);
+    assert.ok(new Date(d.next_attempt_at as Date).getTime() - Date.now() > 110_000);
+    rxA.respond = () => ({ status: 200 });
+    await due();
+    await deliverAll();
+    const log = (await t.app.inject({ method: 'GET', url: `/v1/webhook-endpoints/${ep.id}/deliveries`, headers: bearer(a.key) })).json();
+    assert.equal(log.data[0].status, 'succeeded');
+    assert.deepEqual(log.data[0].log.map((x: { status_code: number }) => x.status_code), [503, 200]);
+    assert.ok(log.data[0].log.every((x: { latency_ms: number }) => x.latency_ms >= 0));
+    const replay = await t.app.inject({ method: 'POST', url: `/v1/webhook-endpoints/${ep.id}/deliveries/${log.data[0].id}/replay`, headers: bearer(a.key) });
+    assert.equal(replay.statusCode, 202, replay.body);
+    await deliverAll();
+    assert.equal(rxA.hits.length, 3);
+    assert.equal(rxA.hits[2]!.headers['webhook-id'], rxA.hits[1]!.headers['webhook-id']);
+    // Another tenant cannot see or replay it.
+    assert.equal((await t.app.inject({ method: 'GET', url: `/v1/webhook-endpoints/${ep.id}`, headers: bearer(b.key) })).statusCode, 404);
+    assert.equal((await t.app.inject({ method: 'POST', url: `/v1/webhook-endpoints/${ep.id}/deliveries/${log.data[0].id}/replay`, headers: bearer(b.key) })).statusCode, 404);
+  });
+
+  it('410 disables the endpoint with an event and an audit entry', async () => {
+    const ep = await endpoint(a, rxA.url);
+    rxA.respond = () => ({ status: 410 });
+    await inbound('888000888');
+    await deliverAll();
+    const e = await owner(t).selectFrom('webhook_endpoints').selectAll().where('id', '=', ep.id).executeTakeFirstOrThrow();
+    assert.equal(e.status, 'disabled');
+    assert.equal(e.disabled_reason, 'gone');
+    const audit = await owner(t).selectFrom('audit_log').select('action').where('tenant_id', '=', a.id).where('target_id', '=', ep.id).execute();
+    assert.ok(audit.some((x) => x.action === 'webhook_endpoint.disabled'));
+    const ev = await owner(t).selectFrom('events').select('data').where('tenant_id', '=', a.id).where('type', '=', 'webhook_endpoint.disabled').execute();
+    assert.ok(ev.some((x) => (x.data as { endpoint_id: string }).endpoint_id === ep.id));
+  });
+
+  it('an endpoint failing for 5 days is disabled; replay of all failed since a time re-queues them', async () => {
+    const ep = await endpoint(a, rxA.url);
+    rxA.respond = () => ({ status: 500 });
+    await owner(t).updateTable('webhook_endpoints').set({ failing_since: new Date(Date.now() - 5 * 24 * 3600 * 1000 - 1000) }).where('id', '=', ep.id).execute();
+    await inbound('888000888', 2);
+    await deliverAll();
+    const e = await owner(t).selectFrom('webhook_endpoints').selectAll().where('id', '=', ep.id).executeTakeFirstOrThrow();
+    assert.equal(e.status, 'disabled');
+    assert.equal(e.disabled_reason, 'failing');
+    // Re-enable, fail the pending ones for good, replay everything failed since an hour ago.
+    await t.app.inject({ method: 'PATCH', url: `/v1/webhook-endpoints/${ep.id}`, headers: bearer(a.key), payload: { status: 'enabled' } });
+    await owner(t).updateTable('event_deliveries').set({ status: 'failed' }).where('endpoint_id', '=', ep.id).execute();
+    rxA.hits = [];
+    rxA.respond = () => ({ status: 200 });
+    const r = await t.app.inject({ method: 'POST', url: `/v1/webhook-endpoints/${ep.id}/replay`, headers: bearer(a.key), payload: { since: new Date(Date.now() - 3600_000).toISOString() } });
+    assert.equal(r.statusCode, 202, r.body);
+    assert.equal(r.json().queued, 2);
+    await deliverAll();
+    assert.equal(rxA.hits.length, 2);
+  });
+
+  it('secret rotation: both secrets sign during the overlap', async () => {
+    const ep = await endpoint(a, rxA.url);
+    const rot = (await t.app.inject({ method: 'POST', url: `/v1/webhook-endpoints/${ep.id}/rotate-secret`, headers: bearer(a.key) })).json();
+    assert.notEqual(rot.secret, ep.secret);
+    await inbound('888000888');
+    await deliverAll();
+    const hit = rxA.hits[0]!;
+    assert.ok(verifyStandardWebhook(rot.secret, hit.headers, hit.body));
+    assert.ok(verifyStandardWebhook(ep.secret, hit.headers, hit.body));
+    assert.equal(String(hit.headers['webhook-signature']).split(' ').length, 2);
+  });
+
+  it("a hanging endpoint of one tenant does not delay another tenant's deliveries", async () => {
+    await endpoint(a, rxA.url);
+    await endpoint(b, rxB.url);
+    rxA.respond = () => ({ status: 200, delayMs: 3000 });
+    await inbound('888000888', 6);
+    await inbound('999000999', 1);
+    const start = Date.now();
+    while ((await deliverDue(t.ctx)) > 0) { /* claim */ }
+    while (rxB.hits.length === 0 && Date.now() - start < 5000) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(rxB.hits.length, 1);
+    assert.ok(rxB.hits[0]!.at - start < 1500, `tenant B waited ${rxB.hits[0]!.at - start} ms`);
+    await deliveriesIdle(t.ctx);
+  });
+
+  it('rejects endpoint URLs outside http(s) and validates event types', async () => {
+    const bad = await t.app.inject({ method: 'POST', url: '/v1/webhook-endpoints', headers: bearer(a.key), payload: { url: 'ftp://example.com/x', event_types: ['message.received'] } });
+    assert.equal(bad.statusCode, 400);
+    const badType = await t.app.inject({ method: 'POST', url: '/v1/webhook-endpoints', headers: bearer(a.key), payload: { url: rxA.url, event_types: ['nope'] } });
+    assert.equal(badType.statusCode, 400);
+  });
+});
+
+describe('egress policy for endpoint URLs', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp({ EGRESS_ALLOW_PRIVATE: 'false' });
+  });
+  after(() => t.close());
+  it('refuses loopback, link-local and private ranges when the operator has not allowed them', async () => {
+    const ten = await t.tenant();
+    for (const url of ['http://127.0.0.1:9/x', 'http://169.254.169.254/latest', 'http://10.0.0.5/x', 'http://[::1]/x', 'http://192.168.1.1/x']) {
+      const res = await t.app.inject({ method: 'POST', url: '/v1/webhook-endpoints', headers: bearer(ten.key), payload: { url, event_types: ['*'] } });
+      assert.equal(res.statusCode, 422, `${url}: ${res.body}`);
+      assert.equal(res.json().code, 'egress_denied');
+    }
+  });
+});
