@@ -10,7 +10,7 @@ import { decodeCursor, Page, PageQuery, toPage } from '../http/pagination.js';
 import { EVENT_TYPES } from './emit.js';
 import { createEndpoint, deleteEndpoint, endpointView, findEndpoint, getSecret, rotateSecret, updateEndpoint } from './endpoints.js';
 import { listDeliveries, replayDelivery, replayFailedSince } from './replay.js';
-import { streamEvents } from './stream.js';
+import { closeAllStreams, streamEvents } from './stream.js';
 
 const EventTypeT = Type.Union([...EVENT_TYPES.map((t) => Type.Literal(t)), Type.Literal('*')]);
 const Url = Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 });
@@ -32,6 +32,8 @@ const Event = Type.Object({ id: Type.String(), type: Type.String(), channel_id: 
 export function eventRoutes(app: App, ctx: AppContext): void {
   const tags = ['events'];
   const P = IdParam('endpointId', 'whe');
+  // Open streams would otherwise keep app.close() waiting forever.
+  app.addHook('preClose', async () => closeAllStreams());
   const body = { url: Url, event_types: Type.Array(EventTypeT, { minItems: 1, maxItems: 20, uniqueItems: true }), description: Type.Optional(Type.String({ maxLength: 500 })) };
 
   app.post('/v1/webhook-endpoints', {

@@ -84,6 +84,12 @@ const notifierOf = (ctx: AppContext) => {
   return n;
 };
 
+const open = new Set<() => void>();
+/** Ends every open stream of this process (shutdown: clients reconnect elsewhere with Last-Event-ID). */
+export function closeAllStreams(): void {
+  for (const end of [...open]) end();
+}
+
 /** Streams the tenant's events from `lastEventId` (exclusive) or from now; ends when the client goes. */
 export function streamEvents(ctx: AppContext, tenantId: string, lastEventId: string | undefined, reply: FastifyReply): void {
   const raw = reply.raw;
@@ -131,8 +137,11 @@ export function streamEvents(ctx: AppContext, tenantId: string, lastEventId: str
   const unsubscribe = notifierOf(ctx).subscribe(tenantId, () => void pump());
   const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
   heartbeat.unref();
+  const end = () => raw.end();
+  open.add(end);
   raw.on('close', () => {
     closed = true;
+    open.delete(end);
     clearInterval(heartbeat);
     unsubscribe();
   });

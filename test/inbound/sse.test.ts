@@ -1,0 +1,116 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buildApp, type App } from '../../src/http/app.js';
+import { openDatabase, type Database } from '../../src/db/db.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { closeOwner, cloudCreds, cloudPayload, drainAll, makeChannel, postCloud } from './support.js';
+
+interface Stream { events: { id: string; type: string; data: { data: { provider_message_id?: string } } }[]; close(): void }
+
+/** A real SSE client over HTTP: parses `id:` / `event:` / `data:` blocks as they arrive. */
+function connect(port: number, key: string, lastEventId?: string): Promise<Stream> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${key}`, accept: 'text/event-stream' };
+    if (lastEventId) headers['last-event-id'] = lastEventId;
+    const req = http.get({ host: '127.0.0.1', port, path: '/v1/events/stream', headers }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`status ${res.statusCode}`));
+      const s: Stream = { events: [], close: () => req.destroy() };
+      let buf = '';
+      res.on('data', (c: Buffer) => {
+        buf += c.toString();
+        let i: number;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const f = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
+          if (f.id && f.data) s.events.push({ id: f.id, type: f.event ?? '', data: JSON.parse(f.data) });
+        }
+      });
+      res.on('error', () => undefined);
+      resolve(s);
+    });
+    req.on('error', () => undefined);
+  });
+}
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('GET /v1/events/stream (SSE)', () => {
+  let t: TestApp;
+  let second: { app: App; database: Database };
+  let a: { id: string; key: string };
+  let b: { id: string; key: string };
+  let port1 = 0;
+  let port2 = 0;
+  before(async () => {
+    t = await startTestApp();
+    a = await t.tenant();
+    b = await t.tenant();
+    await makeChannel(t, a.id, 'cloud-api', cloudCreds('121000121'));
+    await makeChannel(t, b.id, 'cloud-api', cloudCreds('131000131'));
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    port1 = (t.app.server.address() as AddressInfo).port;
+    // A second Switchboard process: its own app and pool on the same database.
+    const database = openDatabase(t.testDb.appUrl, 4);
+    const app = await buildApp({ ...t.ctx, db: database.db });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    port2 = (app.server.address() as AddressInfo).port;
+    second = { app, database };
+  });
+  after(async () => {
+    await second.app.close();
+    await second.database.close();
+    await closeOwner(t);
+    await t.close();
+  });
+
+  const inbound = async (line: string, id: string) => {
+    assert.equal((await postCloud(t, cloudPayload([{ phoneNumberId: line, from: '15550009876', id }]))).statusCode, 200);
+    await drainAll(t);
+  };
+  const ids = (s: Stream) => s.events.map((e) => e.data.data.provider_message_id);
+
+  it('streams the tenant’s events to a client of another process, never another tenant’s', async () => {
+    const sA = await connect(port2, a.key);
+    const sB = await connect(port2, b.key);
+    await new Promise((r) => setTimeout(r, 300));
+    await inbound('121000121', 'wamid.sse1');
+    await inbound('131000131', 'wamid.sseB');
+    await until(() => sA.events.length >= 1 && sB.events.length >= 1);
+    assert.deepEqual(ids(sA), ['wamid.sse1']);
+    assert.deepEqual(ids(sB), ['wamid.sseB']);
+    assert.equal(sA.events[0]!.type, 'message.received');
+    sB.close();
+    // sA stays open: shutdown must end it rather than hang (after()).
+  });
+
+  it('resumes after Last-Event-ID with exactly the missed events', async () => {
+    const s1 = await connect(port1, a.key);
+    await new Promise((r) => setTimeout(r, 300));
+    await inbound('121000121', 'wamid.sse2');
+    await until(() => s1.events.length >= 1);
+    const last = s1.events[s1.events.length - 1]!.id;
+    s1.close();
+    await inbound('121000121', 'wamid.sse3');
+    await inbound('121000121', 'wamid.sse4');
+    const s2 = await connect(port2, a.key, last);
+    await until(() => s2.events.length >= 2);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(ids(s2), ['wamid.sse3', 'wamid.sse4']);
+    s2.close();
+  });
+
+  it('refuses a malformed Last-Event-ID and an unauthenticated client', async () => {
+    const bad = await t.app.inject({ method: 'GET', url: '/v1/events/stream', headers: { authorization: `Bearer ${a.key}`, 'last-event-id': 'nope' } });
+    assert.equal(bad.statusCode, 400);
+    assert.equal((await t.app.inject({ method: 'GET', url: '/v1/events/stream' })).statusCode, 401);
+  });
+});
