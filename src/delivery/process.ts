@@ -2,9 +2,10 @@ import { sql } from 'kysely';
 import type { AppContext } from '../app/context.js';
 import { openCredentials } from '../channels/service.js';
 import type { OutboundContent } from '../core/canonical.js';
-import { asTenantId, withTenant } from '../db/db.js';
+import { asTenantId, withTenant, type TenantId, type Tx } from '../db/db.js';
 import { applyEarlyStatuses, updateOutboundStatus } from '../messages/status.js';
 import { decide, type RetryPolicy } from './backoff.js';
+import { Batcher } from './batcher.js';
 import './schema.js';
 
 export interface ClaimedJob {
@@ -17,81 +18,150 @@ export interface ClaimedJob {
 export interface ProcessDeps {
   worker: string;
   retry: RetryPolicy;
-  /** Decrypted credentials per channel version: a vault decrypt per message would cost ~20 µs × rate. */
-  credentials: Map<string, { version: number; creds: Record<string, unknown> }>;
 }
+
+interface Loaded {
+  message_id: string;
+  lease_owner: string | null;
+  status: string;
+  peer: string;
+  content: unknown;
+  reply_to: string | null;
+  created_at: Date;
+  channel_id: string;
+  provider: string;
+  secrets_enc: string;
+  settings: unknown;
+  channel_updated_at: Date;
+}
+
+type Result = { tenantId: TenantId; job: ClaimedJob; channelId: string; at: Date } & (
+  | { ok: true; providerMessageId: string }
+  | { ok: false; err: unknown; ageMs: number }
+);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Delivers one claimed job. Reads and writes happen in the job's tenant transaction (RLS applies
- * to the worker exactly as to the API); the provider call happens between two short transactions,
- * never inside one, so a slow provider holds no connection. Result writes are fenced on
- * `lease_owner`: a worker that lost its lease (paused past it) does not delete a job someone else
- * now owns, but still records the provider id it got (the send did happen).
+ * Delivers claimed jobs. Reads and writes happen in each job's tenant transaction (RLS applies to
+ * the worker exactly as to the API); provider calls happen between transactions, never inside one,
+ * so a slow provider holds no connection. Per claim round: one read transaction per tenant; results
+ * are group-committed (`Batcher`). Result writes are fenced on `lease_owner`: a worker that lost its
+ * lease does not delete a job someone else now owns, but still records the provider id it got.
  */
-export async function processJob(ctx: AppContext, d: ProcessDeps, job: ClaimedJob): Promise<void> {
-  const tenantId = asTenantId(job.tenant_id);
-  const loaded = await withTenant(ctx.db, tenantId, async (tx) => {
-    const j = await tx.selectFrom('delivery_jobs').selectAll().where('message_id', '=', job.message_id).executeTakeFirst();
-    if (!j || j.lease_owner !== d.worker) return null;
-    const m = await tx.selectFrom('messages').select(['id', 'status', 'peer', 'content', 'reply_to', 'created_at']).where('id', '=', job.message_id).executeTakeFirst();
-    const c = await tx.selectFrom('channels').selectAll().where('id', '=', job.channel_id).executeTakeFirst();
-    if (!m || !c || m.status !== 'queued') {
-      await tx.deleteFrom('delivery_jobs').where('message_id', '=', job.message_id).execute();
-      return null;
-    }
-    return { j, m, c };
-  });
-  if (!loaded) return;
-  const { m, c } = loaded;
-  const ageMs = ctx.clock.now().getTime() - m.created_at.getTime();
-  const def = ctx.providers.definition(c.provider);
-  let outcome: { ok: true; providerMessageId: string } | { ok: false; err: unknown };
-  if (ageMs > d.retry.maxAgeMs) {
-    outcome = { ok: false, err: new Error('expired before it could be sent') };
-  } else {
-    try {
-      const version = c.updated_at.getTime();
-      let cached = d.credentials.get(c.id);
-      if (!cached || cached.version !== version) {
-        cached = { version, creds: openCredentials(ctx, c) };
-        d.credentials.set(c.id, cached);
-      }
-      // WhatsApp-Web lines (WAHA, UltraMsg): a random pause makes the cadence look less robotic.
-      if (def.rateDefaults.jitterMs > 0) await sleep(Math.random() * def.rateDefaults.jitterMs);
-      const res = await ctx.providers.adapter(c.provider).send(
-        { tenantId, channelId: c.id, credentials: cached.creds },
-        { to: m.peer, content: m.content as OutboundContent, ...(m.reply_to ? { replyTo: m.reply_to } : {}), clientRef: m.id },
-      );
-      outcome = { ok: true, providerMessageId: res.providerMessageId };
-    } catch (err) {
-      outcome = { ok: false, err };
-    }
+export function createProcessor(ctx: AppContext, d: ProcessDeps) {
+  /** Decrypted credentials per channel version: a vault decrypt per message would cost CPU per send. */
+  const creds = new Map<string, { version: number; value: Record<string, unknown> }>();
+  const results = new Batcher<Result>((items) => record(ctx, d, items));
+
+  async function load(tenantId: TenantId, jobs: ClaimedJob[]): Promise<Map<string, Loaded>> {
+    return withTenant(ctx.db, tenantId, async (tx) => {
+      const { rows } = await sql<Loaded>`
+        select j.message_id, j.lease_owner, m.status, m.peer, m.content, m.reply_to, m.created_at,
+               c.id as channel_id, c.provider, c.secrets_enc, c.settings, c.updated_at as channel_updated_at
+        from delivery_jobs j
+        join messages m on m.tenant_id = j.tenant_id and m.id = j.message_id
+        join channels c on c.tenant_id = j.tenant_id and c.id = j.channel_id
+        where j.tenant_id = ${tenantId} and j.message_id = any(${jobs.map((j) => j.message_id)})`.execute(tx);
+      const stale = rows.filter((r) => r.lease_owner === d.worker && r.status !== 'queued').map((r) => r.message_id);
+      if (stale.length > 0) await sql`delete from delivery_jobs where tenant_id = ${tenantId} and message_id = any(${stale})`.execute(tx);
+      return new Map(rows.filter((r) => r.lease_owner === d.worker && r.status === 'queued').map((r) => [r.message_id, r]));
+    });
   }
-  const now = ctx.clock.now();
-  await withTenant(ctx.db, tenantId, async (tx) => {
-    if (outcome.ok) {
-      await tx.deleteFrom('delivery_jobs').where('message_id', '=', m.id).where('lease_owner', '=', d.worker).execute();
-      await updateOutboundStatus(tx, { messageId: m.id }, { status: 'sent', at: now, providerMessageId: outcome.providerMessageId });
-      await sql`update messages set attempts = ${job.attempts}, error_code = null, error_detail = null where tenant_id = ${tenantId} and id = ${m.id}`.execute(tx);
-      await applyEarlyStatuses(tx, { channelId: c.id, providerMessageId: outcome.providerMessageId });
-      return;
-    }
-    const o = ageMs > d.retry.maxAgeMs ? { retry: false as const, code: 'expired', detail: 'older than the maximum age' } : decide(outcome.err, job.attempts, ageMs, d.retry);
-    if (o.retry) {
-      await sql`update delivery_jobs set run_at = now() + make_interval(secs => ${o.delayMs / 1000}), lease_owner = null, lease_until = null,
-        last_error = ${`${o.code}: ${o.detail}`} where tenant_id = ${tenantId} and message_id = ${m.id} and lease_owner = ${d.worker}`.execute(tx);
-      await sql`update messages set attempts = ${job.attempts}, error_code = ${o.code}, error_detail = ${o.detail} where tenant_id = ${tenantId} and id = ${m.id}`.execute(tx);
-      if (o.pauseChannelMs) {
-        await sql`update delivery_buckets set paused_until = greatest(paused_until, now() + make_interval(secs => ${o.pauseChannelMs / 1000})), tokens = 0
-          where tenant_id = ${tenantId} and channel_id = ${c.id}`.execute(tx);
+
+  async function send(tenantId: TenantId, job: ClaimedJob, l: Loaded): Promise<void> {
+    const ageMs = ctx.clock.now().getTime() - l.created_at.getTime();
+    let r: Result;
+    if (ageMs > d.retry.maxAgeMs) {
+      r = { tenantId, job, channelId: l.channel_id, at: ctx.clock.now(), ok: false, err: new Error('expired before it could be sent'), ageMs };
+    } else {
+      try {
+        const version = l.channel_updated_at.getTime();
+        let c = creds.get(l.channel_id);
+        if (!c || c.version !== version) {
+          c = { version, value: openCredentials(ctx, { tenant_id: tenantId, id: l.channel_id, secrets_enc: l.secrets_enc, settings: l.settings }) };
+          creds.set(l.channel_id, c);
+        }
+        const def = ctx.providers.definition(l.provider);
+        // WhatsApp-Web lines (WAHA, UltraMsg): a random pause makes the cadence look less robotic.
+        if (def.rateDefaults.jitterMs > 0) await sleep(Math.random() * def.rateDefaults.jitterMs);
+        const res = await ctx.providers.adapter(l.provider).send(
+          { tenantId, channelId: l.channel_id, credentials: c.value },
+          { to: l.peer, content: l.content as OutboundContent, ...(l.reply_to ? { replyTo: l.reply_to } : {}), clientRef: l.message_id },
+        );
+        r = { tenantId, job, channelId: l.channel_id, at: ctx.clock.now(), ok: true, providerMessageId: res.providerMessageId };
+      } catch (err) {
+        r = { tenantId, job, channelId: l.channel_id, at: ctx.clock.now(), ok: false, err, ageMs };
       }
-      return;
     }
-    const del = await tx.deleteFrom('delivery_jobs').where('message_id', '=', m.id).where('lease_owner', '=', d.worker).executeTakeFirst();
-    if (Number(del.numDeletedRows) === 0) return; // lost the lease: the new owner decides
-    await updateOutboundStatus(tx, { messageId: m.id }, { status: 'failed', at: now, error: { code: o.code, detail: o.detail } });
-    await sql`update messages set attempts = ${job.attempts} where tenant_id = ${tenantId} and id = ${m.id}`.execute(tx);
-  });
+    await results.push(r);
+  }
+
+  /** One promise per job, in `jobs` order, settled when its outcome is committed (or it was not ours). */
+  function processJobs(jobs: ClaimedJob[]): Promise<void>[] {
+    const loads = new Map<string, Promise<Map<string, Loaded>>>();
+    for (const t of new Set(jobs.map((j) => j.tenant_id))) {
+      loads.set(t, load(asTenantId(t), jobs.filter((j) => j.tenant_id === t)));
+    }
+    return jobs.map((job) =>
+      loads.get(job.tenant_id)!.then((m) => {
+        const l = m.get(job.message_id);
+        return l ? send(asTenantId(job.tenant_id), job, l) : undefined;
+      }),
+    );
+  }
+
+  return { processJobs };
+}
+
+async function record(ctx: AppContext, d: ProcessDeps, items: Result[]): Promise<void> {
+  const byTenant = new Map<TenantId, Result[]>();
+  for (const r of items) byTenant.set(r.tenantId, [...(byTenant.get(r.tenantId) ?? []), r]);
+  await Promise.all(
+    [...byTenant].map(([tenantId, rs]) =>
+      withTenant(ctx.db, tenantId, async (tx) => {
+        const ok = rs.filter((r): r is Result & { ok: true } => r.ok);
+        if (ok.length > 0) await recordSent(tx, d, tenantId, ok);
+        for (const r of rs) if (!r.ok) await recordFailure(tx, d, tenantId, r);
+      }),
+    ),
+  );
+}
+
+/** Every success of one tenant in one statement: job gone, message `sent` (monotonic), change logged. */
+async function recordSent(tx: Tx, d: ProcessDeps, tenantId: TenantId, ok: (Result & { ok: true })[]): Promise<void> {
+  const ids = ok.map((r) => r.job.message_id);
+  await sql`
+    with r as (select * from unnest(${ids}::text[], ${ok.map((r) => r.providerMessageId)}::text[], ${ok.map((r) => r.job.attempts)}::int[], ${ok.map((r) => r.at.toISOString())}::timestamptz[]) as r(id, pid, attempts, at)),
+    del as (delete from delivery_jobs j using r where j.tenant_id = ${tenantId} and j.message_id = r.id and j.lease_owner = ${d.worker}),
+    cur as (select m.id, sb_status_rank(m.status) < sb_status_rank('sent') as up from messages m join r on r.id = m.id
+            where m.tenant_id = ${tenantId} and m.direction = 'out' order by m.id for update of m),
+    upd as (update messages m set status = case when cur.up then 'sent' else m.status end,
+              provider_message_id = coalesce(m.provider_message_id, r.pid), sent_at = coalesce(m.sent_at, r.at),
+              attempts = r.attempts, error_code = null, error_detail = null, updated_at = now()
+            from cur join r on r.id = cur.id where m.tenant_id = ${tenantId} and m.id = cur.id returning m.id, cur.up)
+    insert into message_status_log (tenant_id, message_id, status) select ${tenantId}, id, 'sent' from upd where up`.execute(tx);
+  const early = await sql<{ channel_id: string; provider_message_id: string }>`
+    select distinct channel_id, provider_message_id from early_statuses
+    where tenant_id = ${tenantId} and provider_message_id = any(${ok.map((r) => r.providerMessageId)})`.execute(tx);
+  for (const e of early.rows) await applyEarlyStatuses(tx, { channelId: e.channel_id, providerMessageId: e.provider_message_id });
+}
+
+async function recordFailure(tx: Tx, d: ProcessDeps, tenantId: TenantId, r: Result & { ok: false }): Promise<void> {
+  const id = r.job.message_id;
+  const o = r.ageMs > d.retry.maxAgeMs ? { retry: false as const, code: 'expired', detail: 'older than the maximum age' } : decide(r.err, r.job.attempts, r.ageMs, d.retry);
+  if (o.retry) {
+    await sql`update delivery_jobs set run_at = now() + make_interval(secs => ${o.delayMs / 1000}), lease_owner = null, lease_until = null,
+      last_error = ${`${o.code}: ${o.detail}`} where tenant_id = ${tenantId} and message_id = ${id} and lease_owner = ${d.worker}`.execute(tx);
+    await sql`update messages set attempts = ${r.job.attempts}, error_code = ${o.code}, error_detail = ${o.detail} where tenant_id = ${tenantId} and id = ${id}`.execute(tx);
+    if (o.pauseChannelMs) {
+      await sql`update delivery_buckets set paused_until = greatest(paused_until, now() + make_interval(secs => ${o.pauseChannelMs / 1000})), tokens = 0
+        where tenant_id = ${tenantId} and channel_id = ${r.channelId}`.execute(tx);
+    }
+    return;
+  }
+  const del = await tx.deleteFrom('delivery_jobs').where('message_id', '=', id).where('lease_owner', '=', d.worker).executeTakeFirst();
+  if (Number(del.numDeletedRows) === 0) return; // lost the lease: the new owner decides
+  await updateOutboundStatus(tx, { messageId: id }, { status: 'failed', at: r.at, error: { code: o.code, detail: o.detail } });
+  await sql`update messages set attempts = ${r.job.attempts} where tenant_id = ${tenantId} and id = ${id}`.execute(tx);
 }

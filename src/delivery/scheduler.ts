@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { sql } from 'kysely';
 import type { AppContext } from '../app/context.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './backoff.js';
-import { processJob, type ClaimedJob, type ProcessDeps } from './process.js';
+import { createProcessor, type ClaimedJob } from './process.js';
 
 export interface SchedulerOptions {
   /** Lease on a claimed job; renewed every third of it. ≤ 30 s so a killed worker's jobs move on quickly. */
@@ -44,19 +44,22 @@ export function startScheduler(ctx: AppContext, opts: Partial<SchedulerOptions> 
   const o: SchedulerOptions = { ...DEFAULT_SCHEDULER, ...opts, retry: { ...DEFAULT_RETRY, ...opts.retry } };
   const workerId = o.workerId || `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const log = ctx.logger.child({ worker: workerId, role: 'delivery' });
-  const deps: ProcessDeps = { worker: workerId, retry: o.retry, credentials: new Map() };
+  const processor = createProcessor(ctx, { worker: workerId, retry: o.retry });
   const inflight = new Map<string, Promise<void>>();
   let stopping = false;
   let wake: (() => void) | undefined;
 
-  const run = (job: ClaimedJob) => {
-    const p = processJob(ctx, deps, job)
-      .catch((err: unknown) => log.warn({ err, message_id: job.message_id }, 'delivery attempt failed; the lease will expire and the job be retried'))
-      .finally(() => {
-        inflight.delete(job.message_id);
-        wake?.();
-      });
-    inflight.set(job.message_id, p);
+  const run = (jobs: ClaimedJob[]) => {
+    const promises = processor.processJobs(jobs);
+    jobs.forEach((job, i) => {
+      const p = promises[i]!
+        .catch((err: unknown) => log.warn({ err, message_id: job.message_id }, 'delivery attempt failed; the lease will expire and the job be retried'))
+        .finally(() => {
+          inflight.delete(job.message_id);
+          wake?.();
+        });
+      inflight.set(job.message_id, p);
+    });
   };
 
   const loop = async () => {
@@ -70,7 +73,7 @@ export function startScheduler(ctx: AppContext, opts: Partial<SchedulerOptions> 
       try {
         const { rows } = await sql<ClaimedJob>`select * from sb_claim_jobs(${workerId}, ${free}, ${o.leaseMs})`.execute(ctx.db);
         errors = 0;
-        for (const job of rows) run(job);
+        if (rows.length > 0) run(rows);
         if (rows.length === 0) await sleep(o.idleMs);
         else if (rows.length < free) await sleep(Math.min(10, o.idleMs)); // tokens, not work, are short: let buckets refill
       } catch (err) {
