@@ -7,6 +7,7 @@ import './schema.js';
 
 /** After this many failed processing attempts a row is parked as rejected (a bug, not bad input). */
 const MAX_ATTEMPTS = 5;
+const DRAIN_PARALLEL = 4;
 
 /**
  * Turns one committed inbox row into messages, conversations and events, in one tenant
@@ -49,14 +50,19 @@ async function finish(tx: Tx, id: string, status: 'done' | 'rejected', error: st
 export async function drainInbox(ctx: AppContext, limit = 100): Promise<number> {
   const { rows } = await sql<{ tenant_id: string; id: string; attempts: number }>`select c.tenant_id, c.id from sb_inbox_claim(${limit}, 30000) c`.execute(ctx.db);
   let n = 0;
-  for (const r of rows) {
-    try {
-      if (await processInboxRow(ctx, r.tenant_id, r.id)) n += 1;
-    } catch (err) {
-      ctx.logger.error({ err, tenant_id: r.tenant_id, inbox_id: r.id }, 'inbox row processing failed');
-      await parkIfExhausted(ctx, r.tenant_id, r.id, err);
+  let next = 0;
+  // A few rows at once: each is a chain of short round trips, so one at a time leaves PostgreSQL
+  // idle between them; DRAIN_PARALLEL stays well under the pool so requests keep connections.
+  await Promise.all(Array.from({ length: Math.min(DRAIN_PARALLEL, rows.length) }, async () => {
+    for (let r = rows[next++]; r; r = rows[next++]) {
+      try {
+        if (await processInboxRow(ctx, r.tenant_id, r.id)) n += 1;
+      } catch (err) {
+        ctx.logger.error({ err, tenant_id: r.tenant_id, inbox_id: r.id }, 'inbox row processing failed');
+        await parkIfExhausted(ctx, r.tenant_id, r.id, err);
+      }
     }
-  }
+  }));
   return n;
 }
 
@@ -75,7 +81,7 @@ async function parkIfExhausted(ctx: AppContext, tenantId: string, id: string, er
  * connect timeout) and at most QUEUE waiting; beyond that rows stay pending for the worker. Best
  * effort: a failure leaves the row pending. `idle()` lets shutdown wait for in-flight work.
  */
-const CONCURRENCY = 3;
+const CONCURRENCY = 4;
 const QUEUE = 5_000;
 
 export class InlineProcessor {
