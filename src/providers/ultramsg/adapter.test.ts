@@ -9,7 +9,7 @@ import { createUltramsgSimulator, type UltramsgSimulator } from './simulator.js'
 import { INSTANCE, TOKEN, channel, deps } from './test-support.js';
 
 let sim: UltramsgSimulator;
-const adapter = createUltramsgAdapter(deps(500));
+const adapter = createUltramsgAdapter(deps(5000));
 const ch = () => channel(sim.url);
 const send = (content: OutboundContent, extra: Partial<SendRequest> = {}) =>
   adapter.send(ch(), { to: '+14155552671', content, clientRef: 'msg_01TEST', ...extra });

@@ -153,7 +153,7 @@ describe('WAHA adapter ↔ simulator: message ids match the status webhooks (per
 
 describe('WAHA adapter failure modes over HTTP', () => {
   let w: World;
-  before(async () => (w = await world({ timeoutMs: 300 })));
+  before(async () => (w = await world({ timeoutMs: 2000 })));
   after(() => w.close());
   const text = () => w.adapter.send(w.ch, req('+31687654321', { type: 'text', text: 'x' }));
 
