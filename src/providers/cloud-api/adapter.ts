@@ -25,7 +25,13 @@ export function createCloudApiAdapter(deps: ProviderDeps): CloudApiAdapter {
   // The line's own number is needed only to address groups; fetched once per line and kept.
   const displayNumbers = new Map<string, Promise<string>>();
 
-  async function call(ch: Ch, method: string, url: string, body?: unknown, what?: string): Promise<ProviderResponse> {
+  async function call(
+    ch: Ch,
+    method: string,
+    url: string,
+    body?: unknown,
+    what?: string,
+  ): Promise<ProviderResponse> {
     const headers: Record<string, string> = { authorization: `Bearer ${ch.credentials.accessToken}` };
     let payload: string | FormData | undefined;
     if (body instanceof FormData) payload = body;
@@ -33,7 +39,12 @@ export function createCloudApiAdapter(deps: ProviderDeps): CloudApiAdapter {
       headers['content-type'] = 'application/json';
       payload = JSON.stringify(body);
     }
-    const res = await providerRequest(deps, { method, url, headers, ...(payload === undefined ? {} : { body: payload }) });
+    const res = await providerRequest(deps, {
+      method,
+      url,
+      headers,
+      ...(payload === undefined ? {} : { body: payload }),
+    });
     if (res.status < 200 || res.status >= 300) throw cloudApiError(res, deps.clock.now().getTime(), what);
     return res;
   }
@@ -51,7 +62,12 @@ export function createCloudApiAdapter(deps: ProviderDeps): CloudApiAdapter {
     if (!p) {
       p = phoneInfo(ch).then((info) => {
         const digits = (str(info.display_phone_number) ?? '').replace(/[^0-9]/g, '');
-        if (!digits) throw new ProviderError({ kind: 'unknown', retryable: true, message: 'phone number lookup gave no display_phone_number' });
+        if (!digits)
+          throw new ProviderError({
+            kind: 'unknown',
+            retryable: true,
+            message: 'phone number lookup gave no display_phone_number',
+          });
         return digits;
       });
       p.catch(() => displayNumbers.delete(key)); // a failed lookup is retried next time
@@ -70,7 +86,13 @@ export function createCloudApiAdapter(deps: ProviderDeps): CloudApiAdapter {
   }
 
   async function postMessages(ch: Ch, body: unknown, what: string): Promise<ProviderResponse> {
-    return call(ch, 'POST', `${graphBase(ch.credentials)}/${ch.credentials.phoneNumberId}/messages`, body, what);
+    return call(
+      ch,
+      'POST',
+      `${graphBase(ch.credentials)}/${ch.credentials.phoneNumberId}/messages`,
+      body,
+      what,
+    );
   }
 
   return {
@@ -79,7 +101,10 @@ export function createCloudApiAdapter(deps: ProviderDeps): CloudApiAdapter {
       const name = str(info.verified_name);
       const number = str(info.display_phone_number);
       const quality = str(info.quality_rating);
-      return { ok: true, detail: [name, number, quality && `quality ${quality}`].filter(Boolean).join(' · ') || 'connected' };
+      return {
+        ok: true,
+        detail: [name, number, quality && `quality ${quality}`].filter(Boolean).join(' · ') || 'connected',
+      };
     },
 
     async send(ch, req: SendRequest): Promise<SendResult> {
@@ -90,7 +115,10 @@ export function createCloudApiAdapter(deps: ProviderDeps): CloudApiAdapter {
         clientRef: req.clientRef,
       });
       const res = await postMessages(ch, body, `send ${req.content.type}`);
-      const id = isRecord(res.json) && Array.isArray(res.json.messages) && isRecord(res.json.messages[0]) ? str(res.json.messages[0].id) : undefined;
+      const id =
+        isRecord(res.json) && Array.isArray(res.json.messages) && isRecord(res.json.messages[0])
+          ? str(res.json.messages[0].id)
+          : undefined;
       if (!id) throw malformed('send', res);
       return { providerMessageId: id };
     },
@@ -109,19 +137,34 @@ export function createCloudApiAdapter(deps: ProviderDeps): CloudApiAdapter {
         form.set('messaging_product', 'whatsapp');
         form.set('type', file.mimeType);
         form.set('file', new Blob([file.data], { type: file.mimeType }), file.filename ?? 'file');
-        const res = await call(ch, 'POST', `${graphBase(ch.credentials)}/${ch.credentials.phoneNumberId}/media`, form, 'media upload');
+        const res = await call(
+          ch,
+          'POST',
+          `${graphBase(ch.credentials)}/${ch.credentials.phoneNumberId}/media`,
+          form,
+          'media upload',
+        );
         const id = isRecord(res.json) ? str(res.json.id) : undefined;
         if (!id) throw malformed('media upload', res);
         return { id };
       },
       async download(ch, mediaId) {
         const base = graphBase(ch.credentials);
-        const meta = await call(ch, 'GET', `${base}/${encodeURIComponent(mediaId)}?phone_number_id=${ch.credentials.phoneNumberId}`, undefined, 'media lookup');
+        const meta = await call(
+          ch,
+          'GET',
+          `${base}/${encodeURIComponent(mediaId)}?phone_number_id=${ch.credentials.phoneNumberId}`,
+          undefined,
+          'media lookup',
+        );
         const url = isRecord(meta.json) ? str(meta.json.url) : undefined;
         if (!url || !/^https?:\/\//.test(url)) throw malformed('media lookup', meta);
         // The URL is short-lived (5 min) and still needs the bearer token.
         const file = await call(ch, 'GET', url, undefined, 'media download');
-        const mimeType = (isRecord(meta.json) ? str(meta.json.mime_type) : undefined) ?? file.headers.get('content-type') ?? 'application/octet-stream';
+        const mimeType =
+          (isRecord(meta.json) ? str(meta.json.mime_type) : undefined) ??
+          file.headers.get('content-type') ??
+          'application/octet-stream';
         return { data: file.bytes, mimeType };
       },
     },
@@ -134,7 +177,13 @@ export function createCloudApiAdapter(deps: ProviderDeps): CloudApiAdapter {
         for (let page = 0; page < TEMPLATE_MAX_PAGES; page++) {
           const q = new URLSearchParams({ limit: String(TEMPLATE_PAGE_SIZE) });
           if (after) q.set('after', after);
-          const res = await call(ch, 'GET', `${graphBase(ch.credentials)}/${ch.credentials.wabaId}/message_templates?${q}`, undefined, 'template list');
+          const res = await call(
+            ch,
+            'GET',
+            `${graphBase(ch.credentials)}/${ch.credentials.wabaId}/message_templates?${q}`,
+            undefined,
+            'template list',
+          );
           if (!isRecord(res.json) || !Array.isArray(res.json.data)) throw malformed('template list', res);
           for (const t of res.json.data) {
             const tpl = toTemplate(t);
@@ -144,7 +193,11 @@ export function createCloudApiAdapter(deps: ProviderDeps): CloudApiAdapter {
           const next = isRecord(paging?.cursors) ? str(paging.cursors.after) : undefined;
           // Graph drops `paging.next` on the last page but keeps the cursors; a full page without
           // `next` (seen behind some proxies) is still followed, an empty one never is.
-          const more = next !== undefined && !seen.has(next) && res.json.data.length > 0 && (paging?.next !== undefined || res.json.data.length >= TEMPLATE_PAGE_SIZE);
+          const more =
+            next !== undefined &&
+            !seen.has(next) &&
+            res.json.data.length > 0 &&
+            (paging?.next !== undefined || res.json.data.length >= TEMPLATE_PAGE_SIZE);
           if (!more) break;
           seen.add(next);
           after = next;
@@ -176,5 +229,10 @@ function invalid(message: string): ProviderError {
 }
 
 function malformed(what: string, res: ProviderResponse): ProviderError {
-  return new ProviderError({ kind: 'unknown', retryable: false, message: `${what}: unexpected answer (HTTP ${res.status})`, httpStatus: res.status });
+  return new ProviderError({
+    kind: 'unknown',
+    retryable: false,
+    message: `${what}: unexpected answer (HTTP ${res.status})`,
+    httpStatus: res.status,
+  });
 }

@@ -33,7 +33,9 @@ export function decodeGroupId(opaque: string): string | undefined {
 
 /** Rebuilds Meta's group id from the line's own number (digits) and the WhatsApp group id. */
 export function encodeGroupId(businessDigits: string, groupId: string): string {
-  return Buffer.from(`${GROUP_PREFIX}${businessDigits}:${groupId}`, 'utf8').toString('base64').replace(/=/g, 'ZD');
+  return Buffer.from(`${GROUP_PREFIX}${businessDigits}:${groupId}`, 'utf8')
+    .toString('base64')
+    .replace(/=/g, 'ZD');
 }
 
 /** Canonical address of a Cloud API group id. */

@@ -44,7 +44,12 @@ function typeObject(c: OutboundContent): unknown {
       return o;
     }
     case 'location':
-      return stripUndefined({ latitude: c.latitude, longitude: c.longitude, name: c.name, address: c.address });
+      return stripUndefined({
+        latitude: c.latitude,
+        longitude: c.longitude,
+        name: c.name,
+        address: c.address,
+      });
     case 'contacts':
       return c.contacts.map(contactObject);
     case 'reaction':
@@ -63,7 +68,12 @@ function typeObject(c: OutboundContent): unknown {
           : {
               button: it.buttonText,
               sections: it.sections.map((s) =>
-                stripUndefined({ title: s.title, rows: s.rows.map((r) => stripUndefined({ id: r.id, title: r.title, description: r.description })) }),
+                stripUndefined({
+                  title: s.title,
+                  rows: s.rows.map((r) =>
+                    stripUndefined({ id: r.id, title: r.title, description: r.description }),
+                  ),
+                }),
               ),
             };
       return o;
@@ -73,7 +83,11 @@ function typeObject(c: OutboundContent): unknown {
 
 function contactObject(c: ContactCard): Record<string, unknown> {
   return stripUndefined({
-    name: stripUndefined({ formatted_name: c.name.formatted, first_name: c.name.first, last_name: c.name.last }),
+    name: stripUndefined({
+      formatted_name: c.name.formatted,
+      first_name: c.name.first,
+      last_name: c.name.last,
+    }),
     phones: c.phones?.map((p) => stripUndefined({ phone: p.phone, type: p.type, wa_id: p.waId })),
     emails: c.emails?.map((e) => stripUndefined({ email: e.email, type: e.type })),
     org: c.org ? stripUndefined({ company: c.org.company, title: c.org.title }) : undefined,
@@ -82,7 +96,11 @@ function contactObject(c: ContactCard): Record<string, unknown> {
 
 /** Mark-as-read, optionally showing the typing indicator (same endpoint as sends). */
 export function buildMarkReadBody(messageId: string, typing = false): Record<string, unknown> {
-  const body: Record<string, unknown> = { messaging_product: 'whatsapp', status: 'read', message_id: messageId };
+  const body: Record<string, unknown> = {
+    messaging_product: 'whatsapp',
+    status: 'read',
+    message_id: messageId,
+  };
   if (typing) body.typing_indicator = { type: 'text' };
   return body;
 }

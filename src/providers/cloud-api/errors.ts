@@ -79,7 +79,12 @@ export interface GraphErrorBody {
 export function readGraphError(json: unknown): GraphErrorBody | undefined {
   if (!isRecord(json) || !isRecord(json.error)) return undefined;
   const e = json.error;
-  const code = typeof e.code === 'number' ? e.code : typeof e.code === 'string' && /^\d+$/.test(e.code) ? Number(e.code) : undefined;
+  const code =
+    typeof e.code === 'number'
+      ? e.code
+      : typeof e.code === 'string' && /^\d+$/.test(e.code)
+        ? Number(e.code)
+        : undefined;
   const subcode = typeof e.error_subcode === 'number' ? e.error_subcode : undefined;
   const details = isRecord(e.error_data) ? str(e.error_data.details) : undefined;
   return {

@@ -41,7 +41,12 @@ export function inboundContent(m: Record<string, unknown>): InboundContent {
       const lat = num(body?.latitude);
       const lng = num(body?.longitude);
       if (lat === undefined || lng === undefined) return unsupported();
-      return { type: 'location', latitude: lat, longitude: lng, ...compact({ name: str(body?.name), address: str(body?.address) }) };
+      return {
+        type: 'location',
+        latitude: lat,
+        longitude: lng,
+        ...compact({ name: str(body?.name), address: str(body?.address) }),
+      };
     }
     case 'contacts': {
       const list = Array.isArray(m.contacts) ? m.contacts : undefined;
@@ -100,8 +105,11 @@ function interactive(body: Record<string, unknown> | undefined): InboundContent 
 
 function contactCard(c: Record<string, unknown>): ContactCard {
   const n = isRecord(c.name) ? c.name : {};
-  const formatted = str(n.formatted_name) ?? ([str(n.first_name), str(n.last_name)].filter(Boolean).join(' ') || '');
-  const card: ContactCard = { name: { formatted, ...compact({ first: str(n.first_name), last: str(n.last_name) }) } };
+  const formatted =
+    str(n.formatted_name) ?? ([str(n.first_name), str(n.last_name)].filter(Boolean).join(' ') || '');
+  const card: ContactCard = {
+    name: { formatted, ...compact({ first: str(n.first_name), last: str(n.last_name) }) },
+  };
   if (Array.isArray(c.phones)) {
     card.phones = c.phones.filter(isRecord).flatMap((p) => {
       const phone = str(p.phone) ?? str(p.wa_id);
@@ -128,5 +136,7 @@ function num(v: unknown): number | undefined {
 }
 
 function compact<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
 }

@@ -1,6 +1,11 @@
 import type { ProviderDefinition } from '../types.js';
 import { createCloudApiAdapter } from './adapter.js';
-import { CloudApiCredentialsSchema, cloudApiCredentialFields, cloudApiExternalId, type CloudApiCredentials } from './credentials.js';
+import {
+  CloudApiCredentialsSchema,
+  cloudApiCredentialFields,
+  cloudApiExternalId,
+  type CloudApiCredentials,
+} from './credentials.js';
 import { cloudApiWebhook } from './webhook.js';
 
 /** Meta WhatsApp Cloud API (Graph): templates, interactive messages, media upload; no QR sessions. */
@@ -13,7 +18,19 @@ export const cloudApiProvider: ProviderDefinition<CloudApiCredentials> = {
     externalId: cloudApiExternalId,
   },
   capabilities: {
-    content: ['text', 'image', 'video', 'audio', 'document', 'sticker', 'location', 'contacts', 'reaction', 'template', 'interactive'],
+    content: [
+      'text',
+      'image',
+      'video',
+      'audio',
+      'document',
+      'sticker',
+      'location',
+      'contacts',
+      'reaction',
+      'template',
+      'interactive',
+    ],
     markRead: true,
     sessions: false,
     mediaUpload: true,
@@ -32,4 +49,9 @@ export { createCloudApiAdapter, type CloudApiAdapter } from './adapter.js';
 export { validateContent } from './validate.js';
 export { verifyChallenge, verifySignature } from './webhook.js';
 export { classifyCloudApiCode, cloudApiError } from './errors.js';
-export { createCloudApiSimulator, CloudApiSimulator, type CloudApiSimOptions, type SimInbound } from './simulator.js';
+export {
+  createCloudApiSimulator,
+  CloudApiSimulator,
+  type CloudApiSimOptions,
+  type SimInbound,
+} from './simulator.js';

@@ -42,12 +42,20 @@ export interface SimMediaFile {
   sha256: string;
 }
 
-const missing = (param: string): SimError => ({ status: 400, code: 100, message: `(#100) The parameter ${param} is required.`, details: '' });
+const missing = (param: string): SimError => ({
+  status: 400,
+  code: 100,
+  message: `(#100) The parameter ${param} is required.`,
+  details: '',
+});
 
 export class SimMediaStore {
   private readonly files = new Map<string, SimMediaFile>();
 
-  constructor(private readonly baseUrl: () => string) {}
+  constructor(
+    private readonly baseUrl: () => string,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   get(id: string): SimMediaFile | undefined {
     return this.files.get(id);
@@ -59,8 +67,16 @@ export class SimMediaStore {
 
   /** Adds a file directly (inbound media a test wants to download). */
   put(phoneNumberId: string, data: Buffer, mimeType: string, filename?: string): SimMediaFile {
-    const id = String(randomInt(1e15, 9e15));
-    const file = { id, phoneNumberId, data, mimeType, filename, sha256: createHash('sha256').update(data).digest('hex') };
+    // Meta media ids are 15–16 digit numbers.
+    const id = `${randomInt(1, 10)}${String(randomInt(0, 2 ** 47)).padStart(15, '0')}`;
+    const file = {
+      id,
+      phoneNumberId,
+      data,
+      mimeType,
+      filename,
+      sha256: createHash('sha256').update(data).digest('hex'),
+    };
     this.files.set(id, file);
     return file;
   }
@@ -78,14 +94,33 @@ export class SimMediaStore {
     const file = form.get('file');
     if (file === null || typeof file === 'string') return { error: missing('file') };
     const typeField = form.get('type');
-    const mimeType = (typeof typeField === 'string' && typeField ? typeField : file.type).split(';')[0]!.trim().toLowerCase();
+    const mimeType = (typeof typeField === 'string' && typeField ? typeField : file.type)
+      .split(';')[0]!
+      .trim()
+      .toLowerCase();
     const max = ALLOWED[mimeType];
     if (max === undefined) {
-      return { error: { status: 400, code: 100, message: '(#100) Param file must be a file with one of the following types: ' + Object.keys(ALLOWED).join(', '), details: `unsupported type ${mimeType}` } };
+      return {
+        error: {
+          status: 400,
+          code: 100,
+          message:
+            '(#100) Param file must be a file with one of the following types: ' +
+            Object.keys(ALLOWED).join(', '),
+          details: `unsupported type ${mimeType}`,
+        },
+      };
     }
     const data = Buffer.from(await file.arrayBuffer());
     if (data.length === 0 || data.length > max) {
-      return { error: { status: 400, code: 131053, message: '(#131053) Media upload error', details: `file size ${data.length} is outside 1..${max} bytes for ${mimeType}` } };
+      return {
+        error: {
+          status: 400,
+          code: 131053,
+          message: '(#131053) Media upload error',
+          details: `file size ${data.length} is outside 1..${max} bytes for ${mimeType}`,
+        },
+      };
     }
     return { id: this.put(phoneNumberId, data, mimeType, 'name' in file ? String(file.name) : undefined).id };
   }
@@ -93,7 +128,7 @@ export class SimMediaStore {
   describe(id: string): Record<string, unknown> | undefined {
     const f = this.files.get(id);
     if (!f) return undefined;
-    const q = new URLSearchParams({ mid: f.id, ext: String(Date.now()), hash: f.sha256.slice(0, 16) });
+    const q = new URLSearchParams({ mid: f.id, ext: String(this.now()), hash: f.sha256.slice(0, 16) });
     return {
       messaging_product: 'whatsapp',
       url: `${this.baseUrl()}/whatsapp_business/attachments/?${q}`,
@@ -108,7 +143,13 @@ export class SimMediaStore {
   fromUrl(query: Record<string, string>): SimMediaFile | undefined {
     const f = query.mid ? this.files.get(query.mid) : undefined;
     const issued = Number(query.ext);
-    if (!f || query.hash !== f.sha256.slice(0, 16) || !Number.isFinite(issued) || Date.now() - issued > URL_TTL_MS) return undefined;
+    if (
+      !f ||
+      query.hash !== f.sha256.slice(0, 16) ||
+      !Number.isFinite(issued) ||
+      this.now() - issued > URL_TTL_MS
+    )
+      return undefined;
     return f;
   }
 }

@@ -36,15 +36,27 @@ export function newWamid(to: string): string {
   return `wamid.HBgL${Buffer.from(`${to.replace(/[^0-9A-Za-z]/g, '').slice(0, 15)}${randomBytes(9).toString('hex').toUpperCase()}`).toString('base64')}`;
 }
 
-function envelope(phone: SimPhone, value: Record<string, unknown>, field = 'messages'): Record<string, unknown> {
+function envelope(
+  phone: SimPhone,
+  value: Record<string, unknown>,
+  field = 'messages',
+): Record<string, unknown> {
   return {
     object: 'whatsapp_business_account',
-    entry: [{ id: phone.wabaId, changes: [{ value: { messaging_product: 'whatsapp', metadata: metadata(phone), ...value }, field }] }],
+    entry: [
+      {
+        id: phone.wabaId,
+        changes: [{ value: { messaging_product: 'whatsapp', metadata: metadata(phone), ...value }, field }],
+      },
+    ],
   };
 }
 
 function metadata(phone: SimPhone): Record<string, string> {
-  return { display_phone_number: phone.displayPhoneNumber.replace(/[^0-9]/g, ''), phone_number_id: phone.phoneNumberId };
+  return {
+    display_phone_number: phone.displayPhoneNumber.replace(/[^0-9]/g, ''),
+    phone_number_id: phone.phoneNumberId,
+  };
 }
 
 export interface StatusSpec {
@@ -60,11 +72,19 @@ export interface StatusSpec {
 const ASYNC_ERRORS: Record<number, { title: string; details: string }> = {
   131047: {
     title: 'Re-engagement message',
-    details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.',
+    details:
+      'Message failed to send because more than 24 hours have passed since the customer last replied to this number.',
   },
   131026: { title: 'Message undeliverable', details: 'Message Undeliverable.' },
-  131049: { title: 'This message was not delivered to maintain healthy ecosystem engagement.', details: 'Marketing message limit for this user.' },
-  131050: { title: 'Unable to deliver the message. This recipient has chosen to stop receiving marketing messages on WhatsApp from your business.', details: 'User stopped marketing messages.' },
+  131049: {
+    title: 'This message was not delivered to maintain healthy ecosystem engagement.',
+    details: 'Marketing message limit for this user.',
+  },
+  131050: {
+    title:
+      'Unable to deliver the message. This recipient has chosen to stop receiving marketing messages on WhatsApp from your business.',
+    details: 'User stopped marketing messages.',
+  },
   130429: { title: 'Rate limit hit', details: 'Cloud API message throughput has been reached.' },
 };
 
@@ -77,7 +97,15 @@ export function statusPayload(phone: SimPhone, s: StatusSpec): Record<string, un
   if (s.status === 'failed') {
     const code = s.errorCode ?? 131026;
     const e = ASYNC_ERRORS[code] ?? { title: 'Failed', details: `error ${code}` };
-    st.errors = [{ code, title: e.title, message: e.title, error_data: { details: e.details }, href: 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/' }];
+    st.errors = [
+      {
+        code,
+        title: e.title,
+        message: e.title,
+        error_data: { details: e.details },
+        href: 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/',
+      },
+    ];
   } else {
     // Per-message pricing (PMP, since July 2025): no conversation object required.
     st.pricing = { billable: true, pricing_model: 'PMP', category: 'utility', type: 'regular' };
@@ -107,7 +135,10 @@ export interface SimInbound {
   extra?: Record<string, unknown>;
 }
 
-export function inboundMessage(m: SimInbound, now: number): { message: Record<string, unknown>; contact?: Record<string, unknown> } {
+export function inboundMessage(
+  m: SimInbound,
+  now: number,
+): { message: Record<string, unknown>; contact?: Record<string, unknown> } {
   const type = m.type ?? 'text';
   const from = m.from ?? (m.userId ? undefined : '16505551234');
   const message: Record<string, unknown> = {};
@@ -133,8 +164,15 @@ export function inboundMessage(m: SimInbound, now: number): { message: Record<st
  * A batched delivery as Meta sends it: one entry per WABA, one change per line, every message of
  * that line in its `messages[]`. `splitChanges` gives each message its own change instead.
  */
-export function inboundPayload(items: { phone: SimPhone; spec: SimInbound }[], now: number, splitChanges = false): Record<string, unknown> {
-  const entries = new Map<string, { id: string; changes: Record<string, unknown>[]; byPhone: Map<string, Record<string, unknown>> }>();
+export function inboundPayload(
+  items: { phone: SimPhone; spec: SimInbound }[],
+  now: number,
+  splitChanges = false,
+): Record<string, unknown> {
+  const entries = new Map<
+    string,
+    { id: string; changes: Record<string, unknown>[]; byPhone: Map<string, Record<string, unknown>> }
+  >();
   for (const { phone, spec } of items) {
     let entry = entries.get(phone.wabaId);
     if (!entry) entries.set(phone.wabaId, (entry = { id: phone.wabaId, changes: [], byPhone: new Map() }));
@@ -147,7 +185,8 @@ export function inboundPayload(items: { phone: SimPhone; spec: SimInbound }[], n
     const { message, contact } = inboundMessage(spec, now);
     (value.messages as unknown[]).push(message);
     const contacts = value.contacts as Record<string, unknown>[];
-    if (contact && !contacts.some((c) => c.wa_id === contact.wa_id && c.user_id === contact.user_id)) contacts.push(contact);
+    if (contact && !contacts.some((c) => c.wa_id === contact.wa_id && c.user_id === contact.user_id))
+      contacts.push(contact);
   }
   for (const e of entries.values()) {
     for (const c of e.changes) {
@@ -155,5 +194,68 @@ export function inboundPayload(items: { phone: SimPhone; spec: SimInbound }[], n
       if ((v.contacts as unknown[]).length === 0) delete v.contacts;
     }
   }
-  return { object: 'whatsapp_business_account', entry: [...entries.values()].map((e) => ({ id: e.id, changes: e.changes })) };
+  return {
+    object: 'whatsapp_business_account',
+    entry: [...entries.values()].map((e) => ({ id: e.id, changes: e.changes })),
+  };
+}
+
+export const DEFAULT_PHONE: SimPhone = {
+  phoneNumberId: '106540352242922',
+  wabaId: '419561257915477',
+  accessToken: 'EAAGsim-default-access-token',
+  displayPhoneNumber: '+1 555-078-3881',
+  verifiedName: 'Switchboard Simulator',
+};
+
+export const NOT_JSON_ERROR: SimError = {
+  status: 400,
+  code: 100,
+  message: '(#100) The parameter messaging_product is required.',
+  details: 'body must be JSON',
+};
+
+export const PAIR_RATE_ERROR: SimError = {
+  status: 400,
+  code: 131056,
+  message: '(#131056) (Business Account, Consumer Account) pair rate limit hit',
+  details:
+    'Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time.',
+};
+
+export const THROUGHPUT_ERROR: SimError = {
+  status: 429,
+  code: 130429,
+  message: '(#130429) Rate limit hit',
+  details: 'Cloud API message throughput has been reached.',
+};
+
+/** Graph's answer for an object that does not exist or that this token may not touch. */
+export function unsupported(method: string, id: string): SimError {
+  return {
+    status: 400,
+    code: 100,
+    subcode: 33,
+    message: `Unsupported ${method.toLowerCase()} request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
+    details: '',
+  };
+}
+
+/** Meta's rate-limit usage header (OpenAPI `x-business-use-case-usage`) and a trace id. */
+export function usageHeader(phone: SimPhone): Record<string, string> {
+  const usage = {
+    [phone.wabaId]: [
+      {
+        type: 'whatsapp',
+        call_count: 1,
+        total_cputime: 1,
+        total_time: 1,
+        estimated_time_to_regain_access: 0,
+      },
+    ],
+  };
+  return {
+    'x-business-use-case-usage': JSON.stringify(usage),
+    'x-fb-trace-id': randomBytes(8).toString('base64url'),
+  };
 }

@@ -1,13 +1,29 @@
-import { createHash } from 'node:crypto';
 import { isRecord } from '../http.js';
 import { SimServer, type SimRequest, type SimResponse } from '../simulator-kit.js';
 import type { CloudApiCredentials } from './credentials.js';
 import { SimMediaStore } from './sim-media.js';
-import { graphError, inboundPayload, newWamid, signBody, statusPayload, type SimInbound, type SimPhone, type StatusSpec } from './sim-payloads.js';
-import { validateSendBody, type SimError, type SimTemplate } from './sim-validate.js';
+import {
+  DEFAULT_PHONE,
+  NOT_JSON_ERROR,
+  PAIR_RATE_ERROR,
+  THROUGHPUT_ERROR,
+  graphError,
+  unsupported,
+  usageHeader,
+  inboundPayload,
+  newWamid,
+  statusPayload,
+  type SimInbound,
+  type SimPhone,
+  type StatusSpec,
+} from './sim-payloads.js';
+import { HELLO_WORLD, SimTemplateStore, type SimTemplateInput } from './sim-templates.js';
+import { validateMarkRead, validateSendBody } from './sim-validate.js';
+import { SimWebhookSender, type SignatureMode, type SimWebhook } from './sim-webhooks.js';
 
 export type { SimInbound, SimPhone } from './sim-payloads.js';
 export type { SimTemplate } from './sim-validate.js';
+export type { SimWebhook } from './sim-webhooks.js';
 
 /**
  * A Graph-API-like fake of the WhatsApp Cloud API on 127.0.0.1, for adapter tests and local runs.
@@ -32,9 +48,11 @@ export interface CloudApiSimOptions {
   pairRateLimit?: { max: number; windowMs: number; httpStatus?: number };
   /** Recipient (`to` digits or BSUID) → error code: answered 200, then a `failed` status webhook. */
   asyncFailures?: Record<string, number>;
-  templates?: (Partial<SimTemplate> & { name: string; language: string; wabaId?: string })[];
-  /** Graph's default page size for template listing is 25. */
+  templates?: SimTemplateInput[];
+  /** Largest template page the simulator serves whatever `limit` asks (default 1000). */
   templatePageSize?: number;
+  /** Milliseconds clock for rate windows, records and URL expiry; tests freeze it. Default Date.now. */
+  now?: () => number;
 }
 
 export interface SimSent {
@@ -45,34 +63,6 @@ export interface SimSent {
   body: Record<string, unknown>;
   at: number;
 }
-
-export interface SimWebhook {
-  url: string;
-  body: string;
-  status: number | undefined;
-  error?: string;
-  at: number;
-}
-
-const DEFAULT_PHONE: SimPhone = {
-  phoneNumberId: '106540352242922',
-  wabaId: '419561257915477',
-  accessToken: 'EAAGsim-default-access-token',
-  displayPhoneNumber: '+1 555-078-3881',
-  verifiedName: 'Switchboard Simulator',
-};
-
-const HELLO_WORLD: SimTemplate = {
-  id: '1192339204654487',
-  name: 'hello_world',
-  language: 'en_US',
-  status: 'APPROVED',
-  category: 'UTILITY',
-  components: [
-    { type: 'HEADER', format: 'TEXT', text: 'Hello World' },
-    { type: 'BODY', text: 'Welcome and congratulations!!' },
-  ],
-};
 
 const VERSION = /^v\d+\.\d+$/;
 
@@ -87,17 +77,15 @@ export class CloudApiSimulator {
   readonly sent: SimSent[] = [];
   /** Every accepted mark-as-read (with typing flag). */
   readonly reads: { phoneNumberId: string; messageId: string; typing: boolean; at: number }[] = [];
-  /** Every webhook the simulator posted, with the answer it got. */
-  readonly webhooks: SimWebhook[] = [];
   /** Sends refused with 130429. */
   throttled = 0;
   readonly media: SimMediaStore;
-  private readonly templates: (SimTemplate & { wabaId: string })[];
+  readonly templates: SimTemplateStore;
+  private readonly sender: SimWebhookSender;
   private readonly expiredTokens = new Set<string>();
   private readonly throughput = new Map<string, number>();
   private readonly asyncFailures: Map<string, number>;
-  private readonly pending = new Set<Promise<void>>();
-  private closed = false;
+  private readonly now: () => number;
 
   constructor(private readonly opts: CloudApiSimOptions = {}) {
     this.phones = (opts.phones ?? [DEFAULT_PHONE]).map((p, i) => ({
@@ -106,19 +94,18 @@ export class CloudApiSimulator {
       displayPhoneNumber: `+1 555-000-${String(1000 + i)}`,
       ...p,
     }));
+    this.now = opts.now ?? Date.now;
     this.appSecret = opts.appSecret ?? 'sim-app-secret-0123456789abcdef';
     this.webhookUrl = opts.webhookUrl;
     this.statusWebhooks = opts.statusWebhooks ?? false;
     this.statusDelayMs = opts.statusDelayMs ?? 5;
     this.asyncFailures = new Map(Object.entries(opts.asyncFailures ?? {}));
     const wabas = [...new Set(this.phones.map((p) => p.wabaId))];
-    this.templates = (opts.templates ?? wabas.map((w) => ({ ...HELLO_WORLD, wabaId: w }))).map((t, i) => ({
-      ...HELLO_WORLD,
-      id: String(9_000_000_000_000 + i),
-      wabaId: t.wabaId ?? wabas[0]!,
-      ...t,
-    }));
-    this.media = new SimMediaStore(() => this.server.url);
+    this.templates = new SimTemplateStore(wabas[0]!, opts.templatePageSize);
+    for (const t of opts.templates ?? wabas.map((w) => ({ ...HELLO_WORLD, wabaId: w })))
+      this.templates.add(t);
+    this.sender = new SimWebhookSender(this.appSecret, () => this.webhookUrl);
+    this.media = new SimMediaStore(() => this.server.url, this.now);
     this.server = new SimServer(
       [
         { method: 'GET', path: '/whatsapp_business/attachments/', handler: (r) => this.onDownload(r) },
@@ -136,27 +123,48 @@ export class CloudApiSimulator {
     return this.server.url;
   }
 
+  /** Every HTTP request received, in order (the kit's log). */
+  get received(): SimRequest[] {
+    return this.server.received;
+  }
+
+  requests(path?: string | RegExp): SimRequest[] {
+    return this.server.requests(path);
+  }
+
   listen(port = 0): Promise<string> {
     return this.server.listen(port);
   }
 
   /** Waits for in-flight webhooks, then stops the server. */
   async close(): Promise<void> {
-    await this.idle();
-    this.closed = true;
+    await this.sender.stop();
     await this.server.close();
   }
 
   /** Resolves once every scheduled webhook has been posted. */
-  async idle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  idle(): Promise<void> {
+    return this.sender.idle();
+  }
+
+  /** Every webhook the simulator posted, with the answer it got. */
+  get webhooks(): SimWebhook[] {
+    return this.sender.log;
   }
 
   /** Credentials pointing at this simulator for phone `i`, ready for the adapter. */
   credentials(i = 0): CloudApiCredentials {
     const p = this.phones[i];
     if (!p) throw new Error(`no simulated phone #${i}`);
-    return { phoneNumberId: p.phoneNumberId, wabaId: p.wabaId, accessToken: p.accessToken, appSecret: this.appSecret, verifyToken: 'sim-verify-token', graphBaseUrl: this.url, apiVersion: 'v23.0' };
+    return {
+      phoneNumberId: p.phoneNumberId,
+      wabaId: p.wabaId,
+      accessToken: p.accessToken,
+      appSecret: this.appSecret,
+      verifyToken: 'sim-verify-token',
+      graphBaseUrl: this.url,
+      apiVersion: 'v23.0',
+    };
   }
 
   /** Makes a number's token answer 190/463 "Session has expired" (all numbers when omitted). */
@@ -168,20 +176,24 @@ export class CloudApiSimulator {
   }
 
   setThroughput(perSecond: number, phoneNumberId?: string): void {
-    for (const p of this.phones.filter((x) => !phoneNumberId || x.phoneNumberId === phoneNumberId)) this.throughput.set(p.phoneNumberId, perSecond);
+    for (const p of this.phones.filter((x) => !phoneNumberId || x.phoneNumberId === phoneNumberId))
+      this.throughput.set(p.phoneNumberId, perSecond);
   }
 
   failAsync(recipient: string, code: number): void {
     this.asyncFailures.set(recipient.replace(/^\+/, ''), code);
   }
 
-  addTemplate(t: Partial<SimTemplate> & { name: string; language: string; wabaId?: string }): void {
-    this.templates.push({ ...HELLO_WORLD, id: String(9_100_000_000_000 + this.templates.length), wabaId: this.phones[0]!.wabaId, ...t });
+  addTemplate(t: SimTemplateInput): void {
+    this.templates.add(t);
   }
 
   /** The most messages one number had accepted within any one-second window. */
   maxMessagesPerSecond(phoneNumberId = this.phones[0]!.phoneNumberId): number {
-    const times = this.sent.filter((s) => s.phoneNumberId === phoneNumberId).map((s) => s.at).sort((a, b) => a - b);
+    const times = this.sent
+      .filter((s) => s.phoneNumberId === phoneNumberId)
+      .map((s) => s.at)
+      .sort((a, b) => a - b);
     let best = 0;
     for (let i = 0, j = 0; j < times.length; j++) {
       while (times[j]! - times[i]! >= 1000) i++;
@@ -191,25 +203,11 @@ export class CloudApiSimulator {
   }
 
   /** Posts a payload (object or exact string) to the webhook URL, signed with the app secret. */
-  async postSigned(
+  postSigned(
     payload: unknown,
-    opts: { url?: string; signature?: 'valid' | 'invalid' | 'none' } = {},
+    opts: { url?: string; signature?: SignatureMode } = {},
   ): Promise<{ status: number; text: string; body: string }> {
-    const url = opts.url ?? this.webhookUrl;
-    if (!url) throw new Error('no webhook URL configured');
-    const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'facebookexternalua' };
-    if (opts.signature !== 'none') headers['x-hub-signature-256'] = signBody(opts.signature === 'invalid' ? `${body} ` : body, this.appSecret);
-    const rec: SimWebhook = { url, body, status: undefined, at: Date.now() };
-    this.webhooks.push(rec);
-    try {
-      const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
-      rec.status = res.status;
-      return { status: res.status, text: await res.text(), body };
-    } catch (err) {
-      rec.error = String(err);
-      throw err;
-    }
+    return this.sender.post(payload, opts);
   }
 
   /**
@@ -218,11 +216,11 @@ export class CloudApiSimulator {
    */
   async sendInbound(
     specs: SimInbound | SimInbound[],
-    opts: { url?: string; signature?: 'valid' | 'invalid' | 'none'; splitChanges?: boolean } = {},
+    opts: { url?: string; signature?: SignatureMode; splitChanges?: boolean } = {},
   ): Promise<{ status: number; text: string; body: string; ids: string[] }> {
     const list = Array.isArray(specs) ? specs : [specs];
     const items = list.map((spec) => ({ phone: this.phoneOrThrow(spec.phoneNumberId), spec }));
-    const payload = inboundPayload(items, Date.now(), opts.splitChanges);
+    const payload = inboundPayload(items, this.now(), opts.splitChanges);
     const ids = (payload.entry as { changes: { value: { messages: { id: string }[] } }[] }[]).flatMap((e) =>
       e.changes.flatMap((c) => c.value.messages.map((m) => m.id)),
     );
@@ -242,7 +240,12 @@ export class CloudApiSimulator {
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     const token = m?.[1];
     if (!token || !this.phones.some((p) => p.accessToken === token)) {
-      return graphError({ status: 401, code: 190, message: 'Invalid OAuth access token - Cannot parse access token', details: '' });
+      return graphError({
+        status: 401,
+        code: 190,
+        message: 'Invalid OAuth access token - Cannot parse access token',
+        details: '',
+      });
     }
     if (this.expiredTokens.has(token)) {
       return graphError({
@@ -259,7 +262,12 @@ export class CloudApiSimulator {
 
   private guard(req: SimRequest, owners: SimPhone[]): SimResponse | undefined {
     if (!VERSION.test(req.params.version ?? '')) {
-      return graphError({ status: 400, code: 2500, message: `Unknown path components: /${req.params.version}`, details: '' });
+      return graphError({
+        status: 400,
+        code: 2500,
+        message: `Unknown path components: /${req.params.version}`,
+        details: '',
+      });
     }
     return this.auth(req, owners, req.params.id ?? '');
   }
@@ -271,73 +279,90 @@ export class CloudApiSimulator {
     const denied = this.guard(req, phone ? [phone] : []);
     if (denied || !phone) return denied ?? graphError(unsupported('POST', req.path));
     const b = req.json;
-    if (!isRecord(b)) return graphError({ status: 400, code: 100, message: '(#100) The parameter messaging_product is required.', details: 'body must be JSON' });
+    if (!isRecord(b)) return graphError({ ...NOT_JSON_ERROR });
     if (b.status !== undefined) return this.onMarkRead(phone, b);
     const err = validateSendBody(b, {
       mediaKnown: (id) => this.media.get(id) !== undefined,
-      template: (name, language) => this.templates.find((t) => t.wabaId === phone.wabaId && t.name === name && t.language === language),
+      template: (name, language) => this.templates.find(phone.wabaId, name, language),
     });
     if (err) return graphError(err);
-    const recipient = { ...(b.recipient_type === 'group' ? { groupId: String(b.to) } : {}), ...(b.recipient_type !== 'group' && typeof b.to === 'string' ? { to: b.to.replace(/[^0-9]/g, '') } : {}), ...(typeof b.recipient === 'string' && !b.to ? { userId: b.recipient } : {}) };
+    const recipient = {
+      ...(b.recipient_type === 'group' ? { groupId: String(b.to) } : {}),
+      ...(b.recipient_type !== 'group' && typeof b.to === 'string'
+        ? { to: b.to.replace(/[^0-9]/g, '') }
+        : {}),
+      ...(typeof b.recipient === 'string' && !b.to ? { userId: b.recipient } : {}),
+    };
     const key = recipient.groupId ?? recipient.to ?? recipient.userId ?? '';
-    const now = Date.now();
+    const now = this.now();
     const pair = this.opts.pairRateLimit;
-    if (pair && this.sent.filter((s) => s.phoneNumberId === phone.phoneNumberId && keyOf(s.recipient) === key && s.at > now - pair.windowMs).length >= pair.max) {
-      return graphError({
-        status: pair.httpStatus ?? 400,
-        code: 131056,
-        message: '(#131056) (Business Account, Consumer Account) pair rate limit hit',
-        details: 'Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time.',
-      });
+    if (
+      pair &&
+      this.sent.filter(
+        (s) =>
+          s.phoneNumberId === phone.phoneNumberId && keyOf(s.recipient) === key && s.at > now - pair.windowMs,
+      ).length >= pair.max
+    ) {
+      return graphError({ ...PAIR_RATE_ERROR, status: pair.httpStatus ?? 400 });
     }
     const limit = this.throughput.get(phone.phoneNumberId) ?? this.opts.throughputPerSecond ?? 80;
-    if (this.sent.filter((s) => s.phoneNumberId === phone.phoneNumberId && s.at > now - 1000).length >= limit) {
+    if (
+      this.sent.filter((s) => s.phoneNumberId === phone.phoneNumberId && s.at > now - 1000).length >= limit
+    ) {
       this.throttled += 1;
       const ra = this.opts.throughputRetryAfterSeconds;
-      return graphError(
-        { status: 429, code: 130429, message: '(#130429) Rate limit hit', details: 'Cloud API message throughput has been reached.' },
-        ra === undefined ? undefined : { 'retry-after': String(ra) },
-      );
+      return graphError(THROUGHPUT_ERROR, ra === undefined ? undefined : { 'retry-after': String(ra) });
     }
     const wamid = newWamid(key);
     const type = typeof b.type === 'string' ? b.type : 'text';
     this.sent.push({ phoneNumberId: phone.phoneNumberId, wamid, type, recipient, body: b, at: now });
-    this.scheduleStatuses(phone, { wamid, recipient, bizOpaque: typeof b.biz_opaque_callback_data === 'string' ? b.biz_opaque_callback_data : undefined }, key);
-    const contact = recipient.userId ? { input: recipient.userId, user_id: recipient.userId } : { input: String(b.to), ...(recipient.to ? { wa_id: recipient.to } : {}) };
+    this.scheduleStatuses(
+      phone,
+      {
+        wamid,
+        recipient,
+        bizOpaque: typeof b.biz_opaque_callback_data === 'string' ? b.biz_opaque_callback_data : undefined,
+      },
+      key,
+    );
+    const contact = recipient.userId
+      ? { input: recipient.userId, user_id: recipient.userId }
+      : { input: String(b.to), ...(recipient.to ? { wa_id: recipient.to } : {}) };
     const message: Record<string, unknown> = { id: wamid };
     if (type === 'template') message.message_status = 'accepted';
-    return { status: 200, json: { messaging_product: 'whatsapp', contacts: [contact], messages: [message] }, headers: usageHeader(phone) };
+    return {
+      status: 200,
+      json: { messaging_product: 'whatsapp', contacts: [contact], messages: [message] },
+      headers: usageHeader(phone),
+    };
   }
 
   private onMarkRead(phone: SimPhone, b: Record<string, unknown>): SimResponse {
-    if (b.messaging_product !== 'whatsapp') return graphError({ status: 400, code: 100, message: '(#100) The parameter messaging_product is required.', details: '' });
-    if (b.status !== 'read') return graphError({ status: 400, code: 100, message: '(#100) Invalid parameter', details: 'status must be read' });
-    if (typeof b.message_id !== 'string' || !b.message_id.startsWith('wamid.')) {
-      return graphError({ status: 400, code: 100, message: '(#100) Invalid parameter', details: 'message_id must be a wamid' });
-    }
-    const typing = b.typing_indicator;
-    if (typing !== undefined && !(isRecord(typing) && typing.type === 'text')) {
-      return graphError({ status: 400, code: 100, message: '(#100) Invalid parameter', details: "typing_indicator['type'] must be text" });
-    }
-    this.reads.push({ phoneNumberId: phone.phoneNumberId, messageId: b.message_id, typing: typing !== undefined, at: Date.now() });
+    const err = validateMarkRead(b);
+    if (err) return graphError(err);
+    const typing = b.typing_indicator !== undefined;
+    this.reads.push({
+      phoneNumberId: phone.phoneNumberId,
+      messageId: String(b.message_id),
+      typing,
+      at: this.now(),
+    });
     return { status: 200, json: { success: true } };
   }
 
   private scheduleStatuses(phone: SimPhone, s: Omit<StatusSpec, 'status' | 'timestamp'>, key: string): void {
     if (!this.webhookUrl) return;
     const failure = this.asyncFailures.get(key);
-    const steps: StatusSpec['status'][] = failure !== undefined ? ['failed'] : this.statusWebhooks ? ['sent', 'delivered', 'read'] : [];
-    if (steps.length === 0) return;
-    const run = async () => {
-      for (const status of steps) {
-        await new Promise((r) => setTimeout(r, this.statusDelayMs));
-        if (this.closed) return;
-        const payload = statusPayload(phone, { ...s, status, timestamp: Math.floor(Date.now() / 1000), ...(failure !== undefined ? { errorCode: failure } : {}) });
-        await this.postSigned(payload).catch(() => undefined);
-      }
-    };
-    const p: Promise<void> = run().finally(() => this.pending.delete(p));
-    this.pending.add(p);
+    const steps: StatusSpec['status'][] =
+      failure !== undefined ? ['failed'] : this.statusWebhooks ? ['sent', 'delivered', 'read'] : [];
+    const extra = failure !== undefined ? { errorCode: failure } : {};
+    this.sender.sequence(
+      steps.map(
+        (status) => () =>
+          statusPayload(phone, { ...s, status, timestamp: Math.floor(this.now() / 1000), ...extra }),
+      ),
+      this.statusDelayMs,
+    );
   }
 
   // ------------------------------------------------------------------ media, templates, objects
@@ -368,7 +393,12 @@ export class CloudApiSimulator {
         id: phone.phoneNumberId,
       };
       const fields = req.query.fields?.split(',').map((f) => f.trim());
-      return { status: 200, json: fields ? Object.fromEntries(Object.entries(all).filter(([k]) => k === 'id' || fields.includes(k))) : all };
+      return {
+        status: 200,
+        json: fields
+          ? Object.fromEntries(Object.entries(all).filter(([k]) => k === 'id' || fields.includes(k)))
+          : all,
+      };
     }
     if (file && (!req.query.phone_number_id || req.query.phone_number_id === file.phoneNumberId)) {
       return { status: 200, json: this.media.describe(id) };
@@ -388,27 +418,23 @@ export class CloudApiSimulator {
   private onDownload(req: SimRequest): SimResponse {
     const file = this.media.fromUrl(req.query);
     const owner = this.phones.find((p) => p.phoneNumberId === file?.phoneNumberId);
-    const denied = this.auth(req, owner ? [owner] : [], req.query.mid ?? '');
+    // A forged or expired URL is a plain CDN 404 for any valid token; a file is only served to its owner.
+    const denied = this.auth(req, owner ? [owner] : this.phones, req.query.mid ?? '');
     if (denied) return denied;
     if (!file) return { status: 404, body: 'Not Found' };
-    return { status: 200, body: file.data, headers: { 'content-type': file.mimeType, 'content-length': String(file.data.length) } };
+    return {
+      status: 200,
+      body: file.data,
+      headers: { 'content-type': file.mimeType, 'content-length': String(file.data.length) },
+    };
   }
 
   private onTemplates(req: SimRequest): SimResponse {
-    const owners = this.phones.filter((p) => p.wabaId === req.params.id);
-    const denied = this.guard(req, owners);
-    if (denied) return denied;
-    const name = req.query.name?.toLowerCase();
-    const all = this.templates.filter((t) => t.wabaId === req.params.id && (!name || t.name.toLowerCase().includes(name)));
-    const limit = Math.min(Math.max(Number(req.query.limit) || (this.opts.templatePageSize ?? 25), 1), 1000);
-    const start = req.query.after ? decodeCursor(req.query.after) : 0;
-    if (start === undefined) return graphError({ status: 400, code: 100, message: '(#100) Invalid parameter', details: 'after is not a valid cursor' });
-    const data = all.slice(start, start + limit).map(({ wabaId: _w, ...t }) => t);
-    const paging: Record<string, unknown> = { cursors: { before: encodeCursor(start), after: encodeCursor(start + data.length) } };
-    if (start + data.length < all.length) {
-      paging.next = `${this.url}/${req.params.version}/${req.params.id}/message_templates?limit=${limit}&after=${encodeCursor(start + data.length)}`;
-    }
-    return { status: 200, json: data.length > 0 ? { data, paging } : { data } };
+    const denied = this.guard(
+      req,
+      this.phones.filter((p) => p.wabaId === req.params.id),
+    );
+    return denied ?? this.templates.page(req, this.url);
   }
 }
 
@@ -418,29 +444,4 @@ export function createCloudApiSimulator(opts: CloudApiSimOptions = {}): CloudApi
 
 function keyOf(r: StatusSpec['recipient']): string {
   return r.groupId ?? r.to ?? r.userId ?? '';
-}
-
-function unsupported(method: string, id: string): SimError {
-  return {
-    status: 400,
-    code: 100,
-    subcode: 33,
-    message: `Unsupported ${method.toLowerCase()} request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
-    details: '',
-  };
-}
-
-/** Graph-style cursors: base64 with each `=` written `ZD` (`MAZDZD` = "0"). */
-function encodeCursor(n: number): string {
-  return Buffer.from(String(n)).toString('base64').replace(/=/g, 'ZD');
-}
-
-function decodeCursor(c: string): number | undefined {
-  const s = Buffer.from(c.replace(/(ZD)+$/, (m) => '='.repeat(m.length / 2)), 'base64').toString('utf8');
-  return /^\d{1,9}$/.test(s) ? Number(s) : undefined;
-}
-
-function usageHeader(phone: SimPhone): Record<string, string> {
-  const usage = { [phone.wabaId]: [{ type: 'whatsapp', call_count: 1, total_cputime: 1, total_time: 1, estimated_time_to_regain_access: 0 }] };
-  return { 'x-business-use-case-usage': JSON.stringify(usage), 'x-fb-trace-id': createHash('sha1').update(String(Math.random())).digest('base64').slice(0, 11) };
 }

@@ -34,19 +34,23 @@ export function validateContent(content: OutboundContent): string[] {
       } else {
         p.push('media needs a url or an id');
       }
-      if (content.caption !== undefined && !CAPTION_MEDIA.has(content.type)) p.push(`${content.type} cannot have a caption`);
+      if (content.caption !== undefined && !CAPTION_MEDIA.has(content.type))
+        p.push(`${content.type} cannot have a caption`);
       maxLen('caption', content.caption, LIMITS.caption);
       maxLen('filename', content.filename, LIMITS.filename);
       break;
     }
     case 'location':
-      if (!Number.isFinite(content.latitude) || Math.abs(content.latitude) > 90) p.push('latitude must be between -90 and 90');
-      if (!Number.isFinite(content.longitude) || Math.abs(content.longitude) > 180) p.push('longitude must be between -180 and 180');
+      if (!Number.isFinite(content.latitude) || Math.abs(content.latitude) > 90)
+        p.push('latitude must be between -90 and 90');
+      if (!Number.isFinite(content.longitude) || Math.abs(content.longitude) > 180)
+        p.push('longitude must be between -180 and 180');
       maxLen('name', content.name, LIMITS.locationText);
       maxLen('address', content.address, LIMITS.locationText);
       break;
     case 'contacts':
-      if (!Array.isArray(content.contacts) || content.contacts.length === 0) p.push('contacts needs at least one contact');
+      if (!Array.isArray(content.contacts) || content.contacts.length === 0)
+        p.push('contacts needs at least one contact');
       else content.contacts.forEach((c, i) => required(`contacts[${i}].name.formatted`, c?.name?.formatted));
       break;
     case 'reaction':
@@ -58,7 +62,8 @@ export function validateContent(content: OutboundContent): string[] {
       required('template name', content.name);
       maxLen('template name', content.name, LIMITS.templateName);
       required('template language', content.language);
-      if (content.components !== undefined && !Array.isArray(content.components)) p.push('template components must be an array');
+      if (content.components !== undefined && !Array.isArray(content.components))
+        p.push('template components must be an array');
       break;
     case 'interactive': {
       const it = content.interactive;
@@ -130,5 +135,7 @@ function checkSections(sections: ListSection[], p: string[], maxLen: Check, requ
 
 /** Emoji characters, joiners, variation selectors and keycaps only; bare digits/#/* are not emoji. */
 export function isEmoji(s: string): boolean {
-  return s.length <= LIMITS.reactionEmoji && /^[\p{Emoji}\u200d\ufe0f\u20e3]+$/u.test(s) && !/^[0-9#*]+$/.test(s);
+  return (
+    s.length <= LIMITS.reactionEmoji && /^[\p{Emoji}\u200d\ufe0f\u20e3]+$/u.test(s) && !/^[0-9#*]+$/.test(s)
+  );
 }

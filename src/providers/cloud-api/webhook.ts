@@ -30,11 +30,20 @@ export function verifySignature(body: Buffer, header: string | undefined, appSec
  * The GET handshake Meta performs when the webhook URL is saved: answers `hub.challenge` when
  * `hub.mode=subscribe` and `hub.verify_token` is one of the channels' tokens, else null (→ 403).
  */
-export function verifyChallenge(query: Record<string, string | undefined>, verifyTokens: string[]): string | null {
+export function verifyChallenge(
+  query: Record<string, string | undefined>,
+  verifyTokens: string[],
+): string | null {
   const mode = query['hub.mode'];
   const token = query['hub.verify_token'];
   const challenge = query['hub.challenge'];
-  if (mode !== 'subscribe' || typeof token !== 'string' || typeof challenge !== 'string' || challenge.length === 0) return null;
+  if (
+    mode !== 'subscribe' ||
+    typeof token !== 'string' ||
+    typeof challenge !== 'string' ||
+    challenge.length === 0
+  )
+    return null;
   let ok = false;
   // Every token is compared (no early exit) so timing does not reveal which one matched.
   for (const t of verifyTokens) if (typeof t === 'string' && t.length > 0 && safeEqual(t, token)) ok = true;
@@ -88,9 +97,14 @@ export function parse(raw: RawWebhook): WebhookParseResult {
     const json = parseJson(raw.body);
     if (!isRecord(json)) return { ok: false, reason: 'malformed', detail: 'body is not a JSON object' };
     if (json.object !== 'whatsapp_business_account') {
-      return { ok: false, reason: 'unsupported', detail: `object ${JSON.stringify(json.object ?? null)} is not whatsapp_business_account` };
+      return {
+        ok: false,
+        reason: 'unsupported',
+        detail: `object ${JSON.stringify(json.object ?? null)} is not whatsapp_business_account`,
+      };
     }
-    if (!Array.isArray(json.entry)) return { ok: false, reason: 'malformed', detail: 'entry is not an array' };
+    if (!Array.isArray(json.entry))
+      return { ok: false, reason: 'malformed', detail: 'entry is not an array' };
     const events: InboundEvent[] = [];
     for (const entry of json.entry) {
       if (!isRecord(entry)) continue;
@@ -101,7 +115,12 @@ export function parse(raw: RawWebhook): WebhookParseResult {
         const externalId = phoneNumberIdOf(value);
         if (!externalId || !isRecord(value)) continue; // unroutable: nothing can own it
         const field = str(change.field) ?? 'messages';
-        const ctx = { externalId, value, entryTime, entryKey: `${str(entry.id) ?? ''}:${str(entry.time) ?? ''}` };
+        const ctx = {
+          externalId,
+          value,
+          entryTime,
+          entryKey: `${str(entry.id) ?? ''}:${str(entry.time) ?? ''}`,
+        };
         if (field === 'messages') {
           messageEvents(ctx, value.messages, false, events);
           statusEvents(ctx, events);
@@ -114,7 +133,11 @@ export function parse(raw: RawWebhook): WebhookParseResult {
     }
     return { ok: true, events };
   } catch (err) {
-    return { ok: false, reason: 'malformed', detail: `unparseable payload: ${(err as Error)?.message ?? 'error'}` };
+    return {
+      ok: false,
+      reason: 'malformed',
+      detail: `unparseable payload: ${(err as Error)?.message ?? 'error'}`,
+    };
   }
 }
 
@@ -139,9 +162,18 @@ function messageEvents(ctx: Ctx, list: unknown, fromMe: boolean, out: InboundEve
     if (!sender) continue;
     const groupId = str(m.group_id);
     // Echoes: the peer is the customer in `to`; the sender is the line itself.
-    const echoPeer = fromMe ? (str(m.to) ? phoneAddress(str(m.to)!) : str(m.to_user_id) ? bsuidAddress(str(m.to_user_id)!) : undefined) : undefined;
+    const echoPeer = fromMe
+      ? str(m.to)
+        ? phoneAddress(str(m.to)!)
+        : str(m.to_user_id)
+          ? bsuidAddress(str(m.to_user_id)!)
+          : undefined
+      : undefined;
     const chat = groupId ? groupAddress(groupId) : (echoPeer ?? sender);
-    const contact = contacts.find((c) => (waId !== undefined && str(c.wa_id) === waId) || (userId !== undefined && str(c.user_id) === userId));
+    const contact = contacts.find(
+      (c) =>
+        (waId !== undefined && str(c.wa_id) === waId) || (userId !== undefined && str(c.user_id) === userId),
+    );
     const profileName = isRecord(contact?.profile) ? str(contact.profile.name) : undefined;
     const content = inboundContent(m);
     const replyTo = content.type !== 'reaction' && isRecord(m.context) ? str(m.context.id) : undefined;
@@ -180,7 +212,9 @@ function statusEvents(ctx: Ctx, out: InboundEvent[]): void {
           : undefined;
     // In groups each member reports its own read/delivered; keep them apart.
     const participant = str(s.recipient_participant_id) ?? str(s.recipient_participant_user_id);
-    const error = Array.isArray(s.errors) ? s.errors.map(toErrorInfo).find((e) => e !== undefined) : undefined;
+    const error = Array.isArray(s.errors)
+      ? s.errors.map(toErrorInfo).find((e) => e !== undefined)
+      : undefined;
     out.push({
       kind: 'message.status',
       externalId: ctx.externalId,
@@ -204,7 +238,13 @@ function errorEvents(ctx: Ctx, out: InboundEvent[]): void {
       .update(JSON.stringify([ctx.entryKey, ctx.externalId, i, e]))
       .digest('hex')
       .slice(0, 24);
-    out.push({ kind: 'provider.error', externalId: ctx.externalId, dedupeKey: `error:${error.code}:${digest}`, timestamp: ctx.entryTime, error });
+    out.push({
+      kind: 'provider.error',
+      externalId: ctx.externalId,
+      dedupeKey: `error:${error.code}:${digest}`,
+      timestamp: ctx.entryTime,
+      error,
+    });
   });
 }
 
