@@ -13,6 +13,8 @@ import { appUrlFrom, migrate } from '../db/migrate.js';
 import { createJwtVerifier } from '../identity/jwt.js';
 import { createProviderRegistry } from '../providers/registry.js';
 import type { AppContext } from './context.js';
+import { createBuiltinSandbox } from './sandbox.js';
+import { publicBaseUrl } from './urls.js';
 
 /**
  * The composition root: the one place that turns configuration into live parts (database, vault,
@@ -133,13 +135,14 @@ export async function createRuntime(config: Readonly<Config>, opts: RuntimeOptio
   const database = openDatabase(appUrl, config.dbPoolSize, (err) => logger.warn({ err: err.message }, 'database connection lost'));
   const clock = opts.clock ?? systemClock;
   const fetchImpl = opts.fetch ?? fetch;
+  const sandbox = createBuiltinSandbox({ db: database.db, publicUrl: publicBaseUrl(config), fetch: fetchImpl });
   const ctx: AppContext = {
     config,
     db: database.db,
     logger,
     clock,
     vault: new Vault(masterKey, config.previousMasterKeys),
-    providers: createProviderRegistry({ fetch: fetchImpl, logger, clock }),
+    providers: createProviderRegistry({ fetch: fetchImpl, logger, clock }, undefined, { sandbox: { fetch: sandbox.fetch } }),
     fetch: fetchImpl,
     jwt: createJwtVerifier(config.jwt),
   };
@@ -151,6 +154,7 @@ export async function createRuntime(config: Readonly<Config>, opts: RuntimeOptio
     embedded,
     generatedMasterKey,
     close: async () => {
+      await sandbox.close();
       await database.close();
       await embedded?.stop();
     },

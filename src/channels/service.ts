@@ -11,6 +11,8 @@ import { audit, type Actor } from '../audit/audit.js';
 import { effectiveLimits } from '../tenants/limits.js';
 import type { ProviderDefinition, ProviderId } from '../providers/types.js';
 import { publicBaseUrl } from '../app/urls.js';
+import { BUILTIN_SANDBOX_URL } from '../app/sandbox.js';
+import { newSandboxCredentials } from '../providers/sandbox/index.js';
 
 export const MASK = '********';
 
@@ -68,6 +70,7 @@ function validateCredentials(def: AnyDef, creds: unknown): Record<string, unknow
 async function checkUrls(ctx: AppContext, def: AnyDef, creds: Record<string, unknown>): Promise<void> {
   for (const f of def.credentials.fields) {
     const v = creds[f.name];
+    if (def.id === 'sandbox' && v === BUILTIN_SANDBOX_URL) continue; // in-process, see src/app/sandbox.ts
     if (f.kind === 'url' && typeof v === 'string') await checkEgress(v, `credentials.${f.name}`, ctx.config.egressAllowPrivate);
   }
 }
@@ -108,7 +111,9 @@ async function assertExternalIdFree(tx: Tx, provider: string, externalId: string
 
 export async function createChannel(ctx: AppContext, actor: Actor, tenantId: TenantId, p: ChannelInput) {
   const def = ctx.providers.definition(p.provider);
-  const creds = validateCredentials(def, p.credentials);
+  // A sandbox channel with no credentials is a line on the built-in sandbox.
+  const given = def.id === 'sandbox' && Object.keys(p.credentials).length === 0 ? newSandboxCredentials(BUILTIN_SANDBOX_URL) : p.credentials;
+  const creds = validateCredentials(def, given);
   await checkUrls(ctx, def, creds);
   const externalId = def.credentials.externalId(creds);
   const id = newId('chn');

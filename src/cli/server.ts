@@ -5,6 +5,7 @@ import { createRuntime, type Runtime } from '../app/root.js';
 import { buildApp } from '../http/app.js';
 import { startWorkers } from '../app/workers.js';
 import { publicBaseUrl } from '../app/urls.js';
+import { ensureDemo } from '../app/demo.js';
 
 async function firstRunHint(rt: Runtime): Promise<string | undefined> {
   const admin = await rt.ctx.db.selectFrom('users').select('id').where('is_superadmin', '=', true).executeTakeFirst();
@@ -13,6 +14,7 @@ async function firstRunHint(rt: Runtime): Promise<string | undefined> {
     'No superadmin exists yet. Create one (in another terminal) with:',
     '  npm run -s switchboard -- superadmin create --email you@example.com',
     'then sign in at POST /auth/login, or make a superadmin API key with `superadmin key`.',
+    'To try it with no provider account: npm start -- --demo (a demo tenant with a simulated line).',
   ].join('\n');
 }
 
@@ -52,7 +54,8 @@ async function run(config: Readonly<Config>, argv: string[], roles: { http: bool
       `  health     ${base}/healthz   ready    ${base}/readyz`,
     ];
     const hint = await firstRunHint(rt);
-    if (hint) lines.push('', hint);
+    if (hint && !values.demo) lines.push('', hint);
+    if (values.demo) lines.push(await ensureDemo(rt.ctx, base));
     process.stdout.write(lines.join('\n') + '\n');
   }
   if (roles.work) stops.push(startWorkers(rt.ctx));

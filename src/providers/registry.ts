@@ -17,7 +17,12 @@ export interface ProviderRegistry {
   ids(): ProviderId[];
 }
 
-export function createProviderRegistry(deps: ProviderDeps, defs = PROVIDERS): ProviderRegistry {
+/** `overrides` give one provider different deps (the built-in sandbox's in-process fetch). */
+export function createProviderRegistry(
+  deps: ProviderDeps,
+  defs = PROVIDERS,
+  overrides: Partial<Record<ProviderId, Partial<ProviderDeps>>> = {},
+): ProviderRegistry {
   const byId = new Map(defs.map((d) => [d.id as string, d]));
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const adapters = new Map<string, ProviderAdapter<any>>();
@@ -31,7 +36,7 @@ export function createProviderRegistry(deps: ProviderDeps, defs = PROVIDERS): Pr
     adapter(id) {
       let a = adapters.get(id);
       if (!a) {
-        a = definition(id).createAdapter({ ...deps, logger: deps.logger.child({ provider: id }) });
+        a = definition(id).createAdapter({ ...deps, ...overrides[id as ProviderId], logger: deps.logger.child({ provider: id }) });
         adapters.set(id, a);
       }
       return a;

@@ -11,6 +11,7 @@ import { generateApiKey } from '../../src/identity/api-keys.js';
 import { newId } from '../../src/core/ids.js';
 import type { AppContext } from '../../src/app/context.js';
 import { createTestDatabase, TEST_APP_ROLE, type TestDatabase } from './db.js';
+import { createBuiltinSandbox } from '../../src/app/sandbox.js';
 
 export interface TestApp {
   app: App;
@@ -36,13 +37,15 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
   const logs: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
   const database = openDatabase(testDb.appUrl, config.dbPoolSize);
+  // The built-in sandbox posts webhooks to this app; tests that want them call `listen()` first.
+  const sandbox = createBuiltinSandbox({ db: database.db, publicUrl: 'http://127.0.0.1:1', fetch: (i, init) => fetch(i, init) });
   const ctx: AppContext = {
     config,
     db: database.db,
     logger,
     clock: systemClock,
     vault: new Vault(config.masterKey!, config.previousMasterKeys),
-    providers: createProviderRegistry({ fetch, logger, clock: systemClock, timeoutMs: 3000 }),
+    providers: createProviderRegistry({ fetch, logger, clock: systemClock, timeoutMs: 3000 }, undefined, { sandbox: { fetch: sandbox.fetch } }),
     fetch,
     jwt: createJwtVerifier(config.jwt),
   };
@@ -69,6 +72,7 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
     },
     async close() {
       await app.close();
+      await sandbox.close();
       await database.close();
       await testDb.drop();
     },

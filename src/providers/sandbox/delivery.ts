@@ -19,7 +19,7 @@ export interface DeliveryRecord {
 
 export interface DeliveryOptions {
   fetch: typeof fetch;
-  webhookUrlFor(lineId: string): string | undefined;
+  webhookUrlFor(lineId: string): string | undefined | Promise<string | undefined>;
   retryDelaysMs: number[];
   sleep(ms: number): Promise<void>;
   /** How many records `log` keeps (the sandbox runs for days inside Switchboard). */
@@ -55,7 +55,7 @@ export function createDelivery(opts: DeliveryOptions) {
   async function deliver(lineId: string, secret: string, event: WireEvent): Promise<DeliveryRecord> {
     const payload: WireWebhook = { lineId, events: [event] };
     const body = JSON.stringify(payload);
-    const url = opts.webhookUrlFor(lineId);
+    const url = await opts.webhookUrlFor(lineId);
     const record: DeliveryRecord = { lineId, url, body, outcome: 'no_url', attempts: 0 };
     if (url) {
       for (let attempt = 0; ; attempt++) {

@@ -24,7 +24,7 @@ export interface SandboxSchedule {
 
 export interface SandboxServerOptions {
   /** Where the sandbox posts a line's webhooks (Switchboard's `/webhooks/sandbox/{channelToken}`). */
-  webhookUrlFor(lineId: string): string | undefined;
+  webhookUrlFor(lineId: string): string | undefined | Promise<string | undefined>;
   /** Delays from the send to each status; defaults 300 ms / 1.2 s / 3 s. */
   schedule?: Partial<SandboxSchedule>;
   /** ± fraction applied to each delay (default 0.2) so timing looks like a real network. */
