@@ -1,11 +1,6 @@
 import { ConfigError, parseConfig, readEnvironment, type Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
 import { UsageError } from './io.js';
-import { adminCommands } from './admin.js';
-import { serverCommands } from './server.js';
-import { doctor } from './doctor.js';
-import { vaultRotate } from './vault.js';
-import { simulate } from './simulate.js';
 
 export type Command = (config: Readonly<Config>, argv: string[]) => Promise<number | void>;
 
@@ -32,12 +27,20 @@ Usage: switchboard <command> [options]     (from the repo: npm run -s switchboar
 
 Configuration comes from the environment and ./.env; see docs/configuration.md.`;
 
-const COMMANDS: Record<string, Command> = {
-  ...serverCommands,
-  ...adminCommands,
-  doctor,
-  'vault rotate': vaultRotate,
-  simulate,
+// Loaded on demand: `help` or a one-shot command does not pay for compiling the whole server.
+const server = (name: string) => async () => (await import('./server.js')).serverCommands[name]!;
+const admin = (name: string) => async () => (await import('./admin.js')).adminCommands[name]!;
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  start: server('start'),
+  serve: server('serve'),
+  work: server('work'),
+  migrate: server('migrate'),
+  ...Object.fromEntries(
+    ['superadmin create', 'superadmin key', 'tenants create', 'tenants list', 'tenants suspend', 'tenants activate', 'keys create', 'keys revoke', 'channels list', 'channels add'].map((n) => [n, admin(n)]),
+  ),
+  doctor: async () => (await import('./doctor.js')).doctor,
+  'vault rotate': async () => (await import('./vault.js')).vaultRotate,
+  simulate: async () => (await import('./simulate.js')).simulate,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -48,8 +51,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const two = `${first} ${second ?? ''}`;
   const [name, rest] = COMMANDS[two] ? [two, argv.slice(2)] : [first, argv.slice(1)];
-  const command = COMMANDS[name];
-  if (!command) {
+  const load = COMMANDS[name];
+  if (!load) {
     process.stderr.write(`unknown command "${argv.join(' ')}"\n\n${HELP}\n`);
     return 2;
   }
@@ -64,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   try {
+    const command = await load();
     return (await command(config, rest)) ?? 0;
   } catch (err) {
     if (err instanceof UsageError) {
