@@ -122,7 +122,8 @@ export function toErrorInfo(e: unknown): ProviderErrorInfo | undefined {
   if (!isRecord(e)) return undefined;
   const code = str(e.code);
   if (code === undefined) return undefined;
-  const details = isRecord(e.error_data) ? str(e.error_data.details) : undefined;
+  // Legacy payloads put `details` on the error itself (webhook_unknown_type_legacy, netflie tests).
+  const details = (isRecord(e.error_data) ? str(e.error_data.details) : undefined) ?? str(e.details);
   const title = str(e.title) ?? str(e.message) ?? `error ${code}`;
   const detail = details ?? (str(e.message) !== title ? str(e.message) : undefined);
   return detail === undefined ? { code, title } : { code, title, detail };

@@ -23,7 +23,9 @@ export function inboundContent(m: Record<string, unknown>): InboundContent {
     case 'video':
     case 'audio':
     case 'document':
-    case 'sticker': {
+    case 'sticker':
+    case 'voice': {
+      // `voice` is the legacy (On-Premises API) type for voice notes; same object as audio.
       if (!body) return unsupported();
       const media = compact({
         id: str(body.id),
@@ -34,7 +36,7 @@ export function inboundContent(m: Record<string, unknown>): InboundContent {
       });
       const caption = str(body.caption);
       // Voice notes arrive as audio with `voice: true`; the inbox shows them differently.
-      const kind = type === 'audio' && body.voice === true ? 'voice' : type;
+      const kind = type === 'voice' || (type === 'audio' && body.voice === true) ? 'voice' : type;
       return caption === undefined ? { type: kind, media } : { type: kind, media, caption };
     }
     case 'location': {

@@ -209,7 +209,7 @@ describe('cloud-api webhook: batching and acceptance rules', () => {
       {
         type: 'unsupported',
         providerType: 'unknown',
-        errors: [{ code: '131051', title: 'Message type unknown' }],
+        errors: [{ code: '131051', title: 'Message type unknown', detail: 'Message type unknown' }],
       },
     );
     assert.deepEqual(contentOf({ type: 'poll_creation', poll_creation: { question: 'Lunch?' } }), {
@@ -303,6 +303,14 @@ describe('cloud-api webhook: batching and acceptance rules', () => {
     assert.deepEqual(
       contentOf({ type: 'audio', audio: { id: 'A1', mime_type: 'audio/ogg; codecs=opus', voice: true } }),
       { type: 'voice', media: { id: 'A1', mimeType: 'audio/ogg; codecs=opus' } },
+    );
+    assert.deepEqual(
+      contentOf({ type: 'voice', voice: { id: 'A3', mime_type: 'audio/ogg; codecs=opus' } }),
+      {
+        type: 'voice',
+        media: { id: 'A3', mimeType: 'audio/ogg; codecs=opus' },
+      },
+      'legacy On-Premises voice type',
     );
     assert.deepEqual(contentOf({ type: 'audio', audio: { id: 'A2', mime_type: 'audio/mpeg' } }), {
       type: 'audio',

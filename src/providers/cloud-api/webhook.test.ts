@@ -244,5 +244,12 @@ describe('cloud-api webhook: signatures and the GET handshake', () => {
       null,
     );
     assert.equal(verifyChallenge({ 'hub.mode': 'subscribe', 'hub.challenge': '1' }, ['']), null);
+    assert.equal(
+      verifyChallenge({ ...f.request.query, 'hub.challenge': '<script>alert(1)</script>' }, [
+        '<your VERIFY_TOKEN>',
+      ]),
+      null,
+      'only token-like challenges are echoed',
+    );
   });
 });

@@ -37,13 +37,9 @@ export function verifyChallenge(
   const mode = query['hub.mode'];
   const token = query['hub.verify_token'];
   const challenge = query['hub.challenge'];
-  if (
-    mode !== 'subscribe' ||
-    typeof token !== 'string' ||
-    typeof challenge !== 'string' ||
-    challenge.length === 0
-  )
-    return null;
+  if (mode !== 'subscribe' || typeof token !== 'string' || typeof challenge !== 'string') return null;
+  // Meta sends a number; anything else is not echoed, so the endpoint cannot reflect content.
+  if (!/^[A-Za-z0-9._~-]{1,256}$/.test(challenge)) return null;
   let ok = false;
   // Every token is compared (no early exit) so timing does not reveal which one matched.
   for (const t of verifyTokens) if (typeof t === 'string' && t.length > 0 && safeEqual(t, token)) ok = true;
