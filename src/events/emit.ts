@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { newId } from '../core/ids.js';
 import type { Tx } from '../db/db.js';
 import './schema.js';
@@ -16,6 +15,22 @@ export const EVENT_TYPES = [
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /**
+ * Enabled endpoints, read once per transaction: the inbound normaliser emits one event per message
+ * and a batch of 25 messages would otherwise read the same rows 25 times. Endpoint changes commit
+ * in their own transactions, so a transaction-long snapshot is what a single statement would see.
+ */
+const endpointCache = new WeakMap<Tx, Promise<{ id: string; types: string[] }[]>>();
+function endpointsOf(tx: Tx): Promise<{ id: string; types: string[] }[]> {
+  let p = endpointCache.get(tx);
+  if (!p) {
+    p = tx.selectFrom('webhook_endpoints').select(['id', 'event_types']).where('status', '=', 'enabled').execute()
+      .then((rows) => rows.map((r) => ({ id: r.id, types: r.event_types })));
+    endpointCache.set(tx, p);
+  }
+  return p;
+}
+
+/**
  * Records a tenant event in the caller's transaction, queues one delivery per enabled endpoint
  * subscribed to its type (SSE streams find it through src/events/stream.ts). The event,
  * its deliveries and the change that caused it commit together or not at all.
@@ -23,10 +38,7 @@ export type EventType = (typeof EVENT_TYPES)[number];
 export async function emitEvent(tx: Tx, e: { tenantId: string; type: EventType; channelId?: string | null; data: Record<string, unknown> }): Promise<string> {
   const id = newId('evt');
   await tx.insertInto('events').values({ tenant_id: e.tenantId, id, type: e.type, channel_id: e.channelId ?? null, data: JSON.stringify(e.data) }).execute();
-  const endpoints = await tx.selectFrom('webhook_endpoints').select('id')
-    .where('status', '=', 'enabled')
-    .where(sql<boolean>`(${e.type} = any(event_types) or '*' = any(event_types))`)
-    .execute();
+  const endpoints = (await endpointsOf(tx)).filter((w) => w.types.includes(e.type) || w.types.includes('*'));
   if (endpoints.length > 0) {
     await tx.insertInto('event_deliveries')
       .values(endpoints.map((w) => ({ tenant_id: e.tenantId, id: newId('dlv'), endpoint_id: w.id, event_id: id })))

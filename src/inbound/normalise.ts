@@ -121,13 +121,12 @@ async function parkIfExhausted(ctx: AppContext, tenantId: string, id: string, er
 
 /**
  * Processes freshly acknowledged rows right away in this process, so the lag from acknowledge to
- * "visible through the API" is one transaction, not a worker poll interval. Bounded: at most
- * CONCURRENCY rows at once (each holds a pooled connection for its transaction; unbounded, a burst of
+ * "visible through the API" is one transaction, not a worker poll interval. Bounded: at most a
+ * third of the pool's connections at once (each holds a pooled connection for its transaction; unbounded, a burst of
  * 300 webhooks took every connection and starved the acknowledge path's inserts past the pool's 5 s
  * connect timeout) and at most QUEUE waiting; beyond that rows stay pending for the worker. Best
  * effort: a failure leaves the row pending. `idle()` lets shutdown wait for in-flight work.
  */
-const CONCURRENCY = 4;
 const QUEUE = 5_000;
 
 export class InlineProcessor {
@@ -138,7 +137,9 @@ export class InlineProcessor {
 
   kick(rows: { tenantId: string; id: string }[]): void {
     for (const r of rows) if (this.queue.length < QUEUE) this.queue.push(r);
-    while (this.running < CONCURRENCY && this.queue.length > 0) void this.run();
+    // A third of the pool: the acknowledge path and the worker keep the rest.
+    const concurrency = Math.max(1, Math.floor(this.ctx.config.dbPoolSize / 3));
+    while (this.running < concurrency && this.queue.length > 0) void this.run();
   }
 
   private async run(): Promise<void> {
