@@ -16,7 +16,8 @@ const SCALE = Number(process.env.SB_FAULT_SCALE ?? 0.1);
 const MESSAGES = Math.round(20_000 * SCALE);
 const CHANNELS = 50;
 const CONVERSATIONS = Math.max(100, Math.round(500 * SCALE));
-const RATE = 20;
+// 10/s per line: the run lasts long enough (≥ 4 s by default) for the kill to land mid-run.
+const RATE = 10;
 const MASTER_KEY = randomBytes(32).toString('base64');
 
 function spawnWorker(appUrl: string, id: string): Promise<ChildProcess> {
@@ -56,20 +57,22 @@ describe(`SIGKILL one of three workers: ${MESSAGES} messages, ${CHANNELS} channe
     const perConv = Math.ceil(MESSAGES / CONVERSATIONS);
     const all: { c: number; k: number }[] = [];
     for (let k = 0; k < perConv; k++) for (let c = 0; c < CONVERSATIONS && all.length < MESSAGES; c++) all.push({ c, k });
+    const db = new pg.Client({ connectionString: t.testDb.ownerUrl });
+    await db.connect();
+    owner = db;
+    // Workers boot in parallel and are all polling before the first message exists.
+    workers.push(...(await Promise.all([0, 1, 2].map((i) => spawnWorker(t.testDb.appUrl, `w${i}`)))));
     for (let i = 0; i < all.length; i += 1000) {
       const messages = all.slice(i, i + 1000).map(({ c, k }) => text(channels[c % CHANNELS]!, to(c), `n${k}`));
       const r = await t.app.inject({ method: 'POST', url: '/v1/messages/batch', headers: bearer(tenant.key), payload: { messages } });
       assert.equal(r.statusCode, 202, r.body.slice(0, 200));
     }
-    const db = new pg.Client({ connectionString: t.testDb.ownerUrl });
-    await db.connect();
-    owner = db;
-    for (let i = 0; i < 3; i++) workers.push(await spawnWorker(t.testDb.appUrl, `w${i}`));
 
     await until(() => sim.sent.length >= MESSAGES * 0.3, 120_000, '30 % sent');
     workers[0]!.kill('SIGKILL');
     const held = Number((await db.query(`select count(*) from delivery_jobs where lease_owner = 'w0'`)).rows[0].count);
     const killedAt = sim.sent.length;
+    assert.ok(killedAt < MESSAGES * 0.8, `the kill must land mid-run (it came at ${killedAt} of ${MESSAGES})`);
 
     await until(async () => Number((await db.query(`select count(*) from delivery_jobs`)).rows[0].count) === 0, 300_000, 'every job to finish');
     const statuses = (await db.query(`select status, count(*)::int as n from messages where direction = 'out' group by 1`)).rows;
