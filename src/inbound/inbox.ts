@@ -32,6 +32,54 @@ export async function putInbox(ctx: AppContext, w: InboxWrite): Promise<string> 
   return id;
 }
 
+/**
+ * Group commit for the acknowledge path: webhooks arriving while a write is in flight are written
+ * together in one statement (`sb_inbox_put_many`) and one WAL flush; each request still gets its
+ * answer only after its own row is committed. Up to MAX_FLUSHES writes run at once, MAX_ROWS rows
+ * each. If a group fails (e.g. a channel deleted between routing and insert breaks the foreign
+ * key), its rows are retried one by one so one bad row fails only its own request.
+ */
+const MAX_ROWS = 200;
+const MAX_FLUSHES = 4;
+
+interface Pending { w: InboxWrite; id: string; resolve: (id: string) => void; reject: (err: unknown) => void }
+
+export class InboxWriter {
+  private queue: Pending[] = [];
+  private flushing = 0;
+  constructor(private readonly ctx: AppContext) {}
+
+  put(w: InboxWrite): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ w, id: newId('inb'), resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.flushing < MAX_FLUSHES && this.queue.length > 0) {
+      const group = this.queue.splice(0, MAX_ROWS);
+      this.flushing += 1;
+      void this.flush(group).finally(() => {
+        this.flushing -= 1;
+        this.pump();
+      });
+    }
+  }
+
+  private async flush(group: Pending[]): Promise<void> {
+    try {
+      const c = (f: (p: Pending) => unknown) => group.map(f);
+      await sql`select sb_inbox_put_many(${c((p) => p.w.tenantId)}::text[], ${c((p) => p.id)}::text[], ${c((p) => p.w.channelId)}::text[],
+        ${c((p) => p.w.provider)}::text[], ${c((p) => p.w.body)}::bytea[], ${c((p) => JSON.stringify(p.w.headers))}::jsonb[], ${c((p) => p.w.split)}::boolean[])`.execute(this.ctx.db);
+      for (const p of group) p.resolve(p.id);
+    } catch (err) {
+      if (group.length === 1) return group[0]!.reject(err);
+      await Promise.all(group.map((p) => putInbox(this.ctx, p.w).then(p.resolve, p.reject)));
+    }
+  }
+}
+
 export type RejectReason = 'unroutable' | 'bad_signature' | 'malformed' | 'disabled';
 
 /**

@@ -8,7 +8,7 @@ import type { RawWebhook } from '../providers/types.js';
 import { openCredentials } from '../channels/service.js';
 import { sql } from 'kysely';
 import { RouteCache, type RoutedChannel } from './routing.js';
-import { cloudApiShare, keptHeaders, putInbox, recordReject } from './inbox.js';
+import { cloudApiShare, InboxWriter, keptHeaders, recordReject } from './inbox.js';
 import { InlineProcessor } from './normalise.js';
 
 const Ack = Type.Object({ ok: Type.Boolean(), accepted: Type.Integer({ description: 'Inbox rows stored (one per routed line)' }) });
@@ -42,6 +42,7 @@ const isJson = (b: Buffer): boolean => {
 export function inboundRoutes(app: App, ctx: AppContext): void {
   const routes = new RouteCache(ctx);
   const inline = new InlineProcessor(ctx);
+  const inbox = new InboxWriter(ctx);
   app.addHook('onClose', async () => inline.idle());
 
   app.register(async (scope) => {
@@ -91,7 +92,7 @@ export function inboundRoutes(app: App, ctx: AppContext): void {
       const split = keys.length > 1;
       const json = split ? JSON.parse(raw.body.toString('utf8')) : undefined;
       const headers = keptHeaders(raw);
-      const ids = await Promise.all(accepted.map((r) => putInbox(ctx, {
+      const ids = await Promise.all(accepted.map((r) => inbox.put({
         tenantId: r.tenantId, channelId: r.channelId, provider: 'cloud-api', headers, split,
         body: split ? cloudApiShare(json, r.externalId) : raw.body,
       }).then((id) => ({ tenantId: r.tenantId, id }))));
@@ -121,7 +122,7 @@ export function inboundRoutes(app: App, ctx: AppContext): void {
           await recordReject(ctx, provider, 'bad_signature', [r.externalId], raw.body);
           throw new AppError('webhook_signature_invalid', 'the webhook signature does not match');
         }
-        const id = await putInbox(ctx, { tenantId: r.tenantId, channelId: r.channelId, provider, headers: keptHeaders(raw), split: false, body: raw.body });
+        const id = await inbox.put({ tenantId: r.tenantId, channelId: r.channelId, provider, headers: keptHeaders(raw), split: false, body: raw.body });
         return ack(reply, inline, [{ tenantId: r.tenantId, id }]);
       });
     }

@@ -97,3 +97,11 @@ language sql stable security definer set search_path = public as $$
   select c.tenant_id, c.id, c.secrets_enc, c.settings from channels c
   where c.provider = 'cloud-api' and c.status = 'active'
 $$;
+
+-- Group commit: the rows of every webhook acknowledged in the same few milliseconds, in one
+-- statement and one WAL flush (src/inbound/inbox.ts InboxWriter).
+create function sb_inbox_put_many(p_tenants text[], p_ids text[], p_channels text[], p_providers text[], p_bodies bytea[], p_headers jsonb[], p_split boolean[])
+returns void language sql volatile security definer set search_path = public as $$
+  insert into inbox (tenant_id, id, channel_id, provider, body, headers, split)
+  select * from unnest(p_tenants, p_ids, p_channels, p_providers, p_bodies, p_headers, p_split)
+$$;
