@@ -1,9 +1,8 @@
 import { sql } from 'kysely';
 import type { InboundEvent } from '../core/canonical.js';
-import { newId } from '../core/ids.js';
 import type { Tx } from '../db/db.js';
 import { applyDeliveryStatus } from '../messages/status.js';
-import { upsertConversation } from '../messages/conversations.js';
+import { applyReceivedBatch } from './apply-batch.js';
 import { emitEvent } from '../events/emit.js';
 
 interface Where {
@@ -17,11 +16,10 @@ interface Where {
  * so concurrent webhooks of one line cannot file a message under another sender.
  */
 export async function applyEvent(tx: Tx, w: Where, ev: InboundEvent): Promise<void> {
+  if (ev.kind === 'message.received') return applyReceivedBatch(tx, w.tenantId, [{ channelId: w.channelId, ev }]);
   const fresh = await sql`insert into inbound_dedupe (tenant_id, channel_id, dedupe_key) values (${w.tenantId}, ${w.channelId}, ${ev.dedupeKey.slice(0, 500)}) on conflict do nothing`.execute(tx);
   if (Number(fresh.numAffectedRows ?? 0) === 0) return;
   switch (ev.kind) {
-    case 'message.received':
-      return received(tx, w, ev);
     case 'message.status': {
       const error = ev.error ? { code: ev.error.code, detail: ev.error.detail ?? ev.error.title } : undefined;
       // Monotonic (issue 4's rule); a status for a message not yet recorded is parked there, not lost.
@@ -50,27 +48,4 @@ export async function applyEvent(tx: Tx, w: Where, ev: InboundEvent): Promise<vo
       await emitEvent(tx, { tenantId: w.tenantId, type: 'channel.error', channelId: w.channelId, data: { channel_id: w.channelId, error: ev.error, at: ev.timestamp.toISOString() } });
       return;
   }
-}
-
-async function received(tx: Tx, w: Where, ev: Extract<InboundEvent, { kind: 'message.received' }>): Promise<void> {
-  const group = ev.chat !== ev.from;
-  // The profile name belongs to the sender; in a group the contact is the group, so it is not used.
-  const { conversationId, contactId } = await upsertConversation(tx, { tenantId: w.tenantId, channelId: w.channelId, address: ev.chat, profileName: group ? undefined : ev.profileName });
-  const direction = ev.fromMe ? 'out' : 'in';
-  const id = newId('msg');
-  const inserted = await sql<{ id: string }>`
-    insert into messages (tenant_id, id, channel_id, conversation_id, direction, status, type, content, peer, sender, provider_message_id, reply_to, metadata)
-    values (${w.tenantId}, ${id}, ${w.channelId}, ${conversationId}, ${direction}, ${ev.fromMe ? 'sent' : 'received'}, ${ev.content.type},
-            ${JSON.stringify(ev.content)}::jsonb, ${ev.chat}, ${group ? ev.from : null}, ${ev.providerMessageId}, ${ev.replyTo ?? null},
-            ${JSON.stringify({ provider_timestamp: ev.timestamp.toISOString(), ...(group && ev.profileName ? { sender_name: ev.profileName } : {}) })}::jsonb)
-    on conflict (tenant_id, channel_id, provider_message_id) where provider_message_id is not null do nothing
-    returning id`.execute(tx);
-  if (inserted.rows.length === 0) return; // the message exists already (an echo of our own send, or a replay)
-  await sql`update conversations set last_message_at = greatest(coalesce(last_message_at, ${ev.timestamp}), ${ev.timestamp}),
-      unread_count = unread_count + ${direction === 'in' ? 1 : 0}, status = case when ${direction} = 'in' then 'open' else status end, updated_at = now()
-    where id = ${conversationId}`.execute(tx);
-  await emitEvent(tx, {
-    tenantId: w.tenantId, type: 'message.received', channelId: w.channelId,
-    data: { message_id: id, conversation_id: conversationId, contact_id: contactId, channel_id: w.channelId, direction, from: ev.from, chat: ev.chat, profile_name: ev.profileName ?? null, provider_message_id: ev.providerMessageId, reply_to: ev.replyTo ?? null, content: ev.content, timestamp: ev.timestamp.toISOString() },
-  });
 }

@@ -3,6 +3,8 @@ import type { AppContext } from '../app/context.js';
 import { asTenantId, withTenant, type Tx } from '../db/db.js';
 import type { RawWebhook } from '../providers/types.js';
 import { applyEvent } from './apply.js';
+import { applyReceivedBatch } from './apply-batch.js';
+import type { InboundEvent } from '../core/canonical.js';
 import './schema.js';
 
 /** After this many failed processing attempts a row is parked as rejected (a bug, not bad input). */
@@ -24,6 +26,8 @@ export async function processInboxRows(ctx: AppContext, tenantId: string, inboxI
     const channelIds = [...new Set(rows.map((r) => r.channel_id))];
     const channels = new Map((await tx.selectFrom('channels').select(['id', 'external_id']).where('id', 'in', channelIds).execute()).map((c) => [c.id, c]));
     const done: string[] = [];
+    const received: { channelId: string; ev: Extract<InboundEvent, { kind: 'message.received' }> }[] = [];
+    const later: { channelId: string; ev: InboundEvent }[] = [];
     for (const row of rows) {
       const channel = channels.get(row.channel_id);
       if (!channel) {
@@ -41,10 +45,15 @@ export async function processInboxRows(ctx: AppContext, tenantId: string, inboxI
         // Cloud API rows are routed by phone_number_id; an event of another line in the same body
         // is never filed under this channel (split rows hold only this line's changes anyway).
         if (row.provider === 'cloud-api' && ev.externalId !== channel.external_id) continue;
-        await applyEvent(tx, { tenantId, channelId: channel.id }, ev);
+        if (ev.kind === 'message.received') received.push({ channelId: channel.id, ev });
+        else later.push({ channelId: channel.id, ev });
       }
       done.push(row.id);
     }
+    // Messages first (set-based), then statuses etc. in arrival order, so a status in the same
+    // batch as the message it is about finds it.
+    await applyReceivedBatch(tx, tenantId, received);
+    for (const l of later) await applyEvent(tx, { tenantId, channelId: l.channelId }, l.ev);
     await finish(tx, done, 'done', null);
     return rows.length;
   });
