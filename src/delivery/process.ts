@@ -120,9 +120,12 @@ async function record(ctx: AppContext, d: ProcessDeps, items: Result[]): Promise
   await Promise.all(
     [...byTenant].map(([tenantId, rs]) =>
       withTenant(ctx.db, tenantId, async (tx) => {
+        // Lock every job row of this flush first, in one order, so flushes and claims never deadlock.
+        await sql`select 1 from delivery_jobs where tenant_id = ${tenantId} and message_id = any(${rs.map((r) => r.job.message_id)})
+          order by message_id for update`.execute(tx);
         const ok = rs.filter((r): r is Result & { ok: true } => r.ok);
         if (ok.length > 0) await recordSent(tx, d, tenantId, ok);
-        for (const r of rs) if (!r.ok) await recordFailure(tx, d, tenantId, r);
+        for (const r of [...rs].sort((a, b) => (a.job.message_id < b.job.message_id ? -1 : 1))) if (!r.ok) await recordFailure(tx, d, tenantId, r);
       }),
     ),
   );

@@ -22,7 +22,7 @@ const MASTER_KEY = randomBytes(32).toString('base64');
 
 function spawnWorker(appUrl: string, id: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/delivery/fault-worker.ts'], {
-    env: { ...process.env, SB_WORKER_DB: appUrl, MASTER_KEY, SB_WORKER_ID: id, SB_WORKER_LEASE_MS: '2000' },
+    env: { ...process.env, SB_WORKER_DB: appUrl, MASTER_KEY, SB_WORKER_ID: id, SB_WORKER_LEASE_MS: '5000' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
