@@ -8,7 +8,16 @@ import pg from 'pg';
  * otherwise here, in review. The app role must be neither superuser, BYPASSRLS, nor owner.
  * Used by `switchboard doctor` and by the test suite.
  */
-export const CONTROL_PLANE_TABLES = ['schema_migrations', 'plans', 'users', 'dashboard_sessions', 'admin_keys'];
+export const CONTROL_PLANE_TABLES = [
+  'schema_migrations',
+  'plans',
+  'users', // global identities; membership (tenant data) is in `memberships`
+  'dashboard_sessions',
+  'admin_keys',
+  // Webhooks no tenant owns (unroutable, bad signature): provider, reason, routing keys, body size and
+  // hash only — never the body — so an operator can see them without reading anyone's data.
+  'inbound_rejects',
+];
 
 export interface Check {
   name: string;

@@ -6,6 +6,9 @@
 const SAMPLES: Record<string, unknown> = {
   'patch /v1/channels/{channelId}': { name: 'renamed' },
   'patch /v1/members/{userId}': { role: 'viewer' },
+  'patch /v1/conversations/{conversationId}': { status: 'closed' },
+  'patch /v1/webhook-endpoints/{endpointId}': { description: 'x' },
+  'post /v1/channels/{channelId}/sandbox/reply': { from: '+14155552671', text: 'hi' },
 };
 
 type Schema = {
