@@ -115,3 +115,29 @@ test('dashboard session: login by tenant slug, CSRF required for writes, subdoma
   await t.app.inject({ method: 'POST', url: '/auth/logout', headers: { cookie: session } });
   assert.equal((await t.app.inject({ url: '/v1/tenant', headers: { cookie: session } })).statusCode, 401);
 });
+
+test("the plan's API requests per minute are enforced per tenant with Retry-After", async () => {
+  const s = await t.tenant();
+  const admin = bearer(t.adminKey);
+  const p = await t.app.inject({ method: 'PATCH', url: `/admin/tenants/${s.id}`, headers: admin, payload: { limits_override: { api_requests_per_minute: 3 } } });
+  assert.equal(p.json().limits.api_requests_per_minute, 3, 'the override wins over the plan');
+  for (let i = 0; i < 3; i++) assert.equal((await t.app.inject({ url: '/v1/tenant', headers: bearer(s.key) })).statusCode, 200);
+  const over = await t.app.inject({ url: '/v1/tenant', headers: bearer(s.key) });
+  assert.equal(over.statusCode, 429);
+  assert.equal(over.json().code, 'rate_limited');
+  assert.ok(Number(over.headers['retry-after']) >= 1, 'Retry-After is set');
+  // Another tenant is not affected.
+  assert.equal((await t.app.inject({ url: '/v1/tenant', headers: bearer(a.key) })).statusCode, 200);
+});
+
+test('a subdomain selects branding only, publicly, and never data', async () => {
+  const admin = bearer(t.adminKey);
+  await t.app.inject({ method: 'PATCH', url: `/admin/tenants/${a.id}`, headers: admin, payload: { branding: { display_name: 'Acme Support', primary_color: '#112233' } } });
+  const b = await t.app.inject({ url: `/public/branding?slug=${a.slug}` });
+  assert.equal(b.statusCode, 200);
+  assert.equal(b.json().branding.primary_color, '#112233');
+  assert.deepEqual(Object.keys(b.json()).sort(), ['branding', 'name', 'slug']);
+  assert.equal((await t.app.inject({ url: '/public/branding?slug=nope-nope' })).statusCode, 404);
+  // A tenant subdomain on an API call changes nothing: no credential, no access.
+  assert.equal((await t.app.inject({ url: '/v1/tenant', headers: { host: `${a.slug}.example.com` } })).statusCode, 401);
+});
