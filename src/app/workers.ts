@@ -1,6 +1,7 @@
 import type { AppContext } from './context.js';
 import { deliveryWorker } from '../delivery/worker.js';
 import { inboundWorker } from '../inbound/worker.js';
+import { channelHealthWorker } from '../channels/health.js';
 
 /**
  * Background roles run by `switchboard work` (and `start`). Each starts its loop and returns a stop
@@ -8,7 +9,7 @@ import { inboundWorker } from '../inbound/worker.js';
  */
 export type Worker = { name: string; start(ctx: AppContext): () => Promise<void> };
 
-export const WORKERS: Worker[] = [deliveryWorker, inboundWorker];
+export const WORKERS: Worker[] = [deliveryWorker, inboundWorker, channelHealthWorker()];
 
 export function startWorkers(ctx: AppContext): () => Promise<void> {
   const stops = WORKERS.map((w) => {

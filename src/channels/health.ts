@@ -1,0 +1,45 @@
+import { sql } from 'kysely';
+import type { AppContext } from '../app/context.js';
+import type { Worker } from '../app/workers.js';
+import { asTenantId } from '../db/db.js';
+import { checkChannelHealth } from './service.js';
+
+/**
+ * Periodic channel health: every active line gets a live connection test at most every
+ * `intervalSeconds` (default 5 minutes; Meta's and WAHA's status endpoints are cheap reads), the
+ * result stored in `channels.health` and shown by the API. A failing line is visible before the
+ * first message to it fails. Several workers may check the same line at the same moment; that only
+ * costs a duplicate read.
+ */
+export async function runHealthSweep(ctx: AppContext, p: { olderThanSeconds: number; limit: number }): Promise<number> {
+  const { rows } = await sql<{ tenant_id: string; id: string }>`select * from sb_channels_due_health(${p.olderThanSeconds}, ${p.limit})`.execute(ctx.db);
+  for (const r of rows) {
+    const ch = await checkChannelHealth(ctx, asTenantId(r.tenant_id), r.id);
+    if (!(ch.health as { ok?: boolean }).ok) ctx.logger.warn({ tenant_id: r.tenant_id, channel_id: r.id, health: ch.health }, 'channel health check failed');
+  }
+  return rows.length;
+}
+
+export function channelHealthWorker(intervalSeconds = 300): Worker {
+  return {
+    name: 'channel-health',
+    start(ctx) {
+      let stopped = false;
+      let running: Promise<unknown> = Promise.resolve();
+      const tick = () => {
+        if (stopped) return;
+        running = runHealthSweep(ctx, { olderThanSeconds: intervalSeconds, limit: 20 })
+          .catch((err) => ctx.logger.warn({ err: (err as Error).message }, 'channel health sweep failed'))
+          .finally(() => {
+            if (!stopped) timer = setTimeout(tick, 15_000);
+          });
+      };
+      let timer = setTimeout(tick, 5_000);
+      return async () => {
+        stopped = true;
+        clearTimeout(timer);
+        await running;
+      };
+    },
+  };
+}
