@@ -74,7 +74,7 @@ describe(`SIGKILL one of three workers: ${MESSAGES} messages, ${CHANNELS} channe
     const killedAt = sim.sent.length;
     assert.ok(killedAt < MESSAGES * 0.8, `the kill must land mid-run (it came at ${killedAt} of ${MESSAGES})`);
 
-    await until(async () => Number((await db.query(`select count(*) from delivery_jobs`)).rows[0].count) === 0, 300_000, 'every job to finish');
+    await until(async () => Number((await db.query(`select count(*) from delivery_jobs`)).rows[0].count) === 0, 300_000, 'every job to finish', 500);
     const statuses = (await db.query(`select status, count(*)::int as n from messages where direction = 'out' group by 1`)).rows;
     assert.deepEqual(statuses, [{ status: 'sent', n: MESSAGES }], 'every message sent, none lost');
 
@@ -82,6 +82,8 @@ describe(`SIGKILL one of three workers: ${MESSAGES} messages, ${CHANNELS} channe
     const distinct = new Set(ids);
     assert.equal(distinct.size, MESSAGES, 'the provider got every message');
     const dups = ids.length - distinct.size;
+    const retried = Number((await db.query(`select count(*) from messages where attempts > 1`)).rows[0].count);
+    process.stdout.write(`# killed at ${killedAt} sent, ${held} leased by the dead worker, ${dups} duplicates, ${retried} messages needed more than one attempt, ${sim.throttled} throttled\n`);
     assert.ok(dups <= held, `${dups} duplicates at the provider, ${held} jobs were in flight at the kill`);
 
     const seen = new Set<string>();
@@ -99,6 +101,5 @@ describe(`SIGKILL one of three workers: ${MESSAGES} messages, ${CHANNELS} channe
       const max = sim.maxMessagesPerSecond(p.phoneNumberId);
       assert.ok(max <= RATE, `line ${p.phoneNumberId}: ${max} in one second, limit ${RATE}`);
     }
-    process.stdout.write(`# killed at ${killedAt} sent, ${held} leased by the dead worker, ${dups} duplicates, ${sim.throttled} throttled\n`);
   });
 });

@@ -23,7 +23,8 @@ const ctx: AppContext = {
   logger,
   clock: systemClock,
   vault: new Vault(config.masterKey!, config.previousMasterKeys),
-  providers: createProviderRegistry({ fetch, logger, clock: systemClock, timeoutMs: 3000 }),
+  // A generous timeout: a send that times out is ambiguous and retried, i.e. a possible duplicate.
+  providers: createProviderRegistry({ fetch, logger, clock: systemClock, timeoutMs: 15_000 }),
   fetch,
   jwt: undefined,
 };

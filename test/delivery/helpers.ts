@@ -45,10 +45,10 @@ export const send = (t: TestApp, key: string, payload: unknown, headers: Record<
 
 export const text = (channel_id: string, to: string, body = 'hello') => ({ channel_id, to, content: { type: 'text', text: body } });
 
-export async function until(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+export async function until(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string, everyMs = 20): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
