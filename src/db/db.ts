@@ -20,8 +20,11 @@ export interface Database {
 
 export function openDatabase(url: string, poolSize: number, onError?: (err: Error) => void): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
-  // An idle client losing its connection (server restart) must not crash the process.
+  // A connection lost while idle (pool 'error') or while checked out (client 'error': pg-pool drops
+  // its own listener from a client in use) must not crash the process; the query in flight fails
+  // and the API answers 503 (decision 015).
   pool.on('error', (err) => onError?.(err));
+  pool.on('connect', (client) => client.on('error', (err) => onError?.(err)));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return { db, pool, close: () => db.destroy() };
 }
