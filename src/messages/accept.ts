@@ -51,6 +51,8 @@ async function loadChannels(ctx: AppContext, tx: Tx, items: Prepared[], pathOf: 
     const def = ctx.providers.definition(ch.provider);
     if (!def.capabilities.content.includes(m.content.type)) {
       problems.push({ path: `${pathOf(i)}/content/type`, message: `${def.displayName} cannot send ${m.content.type} messages` });
+    } else {
+      for (const message of def.checkContent?.(m.content) ?? []) problems.push({ path: `${pathOf(i)}/content`, message: `${def.displayName}: ${message}` });
     }
   });
   if (problems.length > 0) throw new AppError('unsupported_content', problems[0]!.message, { details: { errors: problems.slice(0, 100) } });

@@ -1,6 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import type {
   InboundEvent,
+  OutboundContent,
   OutboundContentType,
   SendRequest,
   SendResult,
@@ -131,6 +132,12 @@ export interface ProviderDefinition<C = unknown> {
     externalId(credentials: C): string;
   };
   capabilities: ProviderCapabilities;
+  /**
+   * Finer checks than `capabilities.content`, run when a message is accepted so an unsendable one is
+   * refused with a 422 naming the provider instead of failing later at delivery (e.g. WAHA sends
+   * lists but not reply buttons). Returns problems as sentences; empty when sendable.
+   */
+  checkContent?(content: OutboundContent): string[];
   /** Default per-line send rate (messages/s) and burst; jitter lowers ban risk on WhatsApp-Web lines. */
   rateDefaults: { perSecond: number; burst: number; jitterMs: number };
   createAdapter(deps: ProviderDeps): ProviderAdapter<C>;

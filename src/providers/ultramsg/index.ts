@@ -2,6 +2,7 @@ import type { ProviderDefinition } from '../types.js';
 import { createUltramsgAdapter } from './adapter.js';
 import { UltramsgCredentialsSchema, ultramsgCredentialFields, ultramsgExternalId, type UltramsgCredentials } from './credentials.js';
 import { ultramsgWebhook } from './webhook.js';
+import { checkUltramsgContent } from './check.js';
 
 export type { UltramsgCredentials } from './credentials.js';
 export { normalizeInstanceId } from './credentials.js';
@@ -16,6 +17,7 @@ export const ultramsgProvider: ProviderDefinition<UltramsgCredentials> = {
     fields: ultramsgCredentialFields,
     externalId: ultramsgExternalId,
   },
+  checkContent: checkUltramsgContent,
   capabilities: {
     content: ['text', 'image', 'video', 'audio', 'document', 'sticker', 'location', 'contacts', 'reaction'],
     markRead: true,

@@ -3,6 +3,7 @@ import { createWahaAdapter } from './adapter.js';
 import { wahaCredentialFields, wahaCredentialsSchema, wahaExternalId, type WahaCredentials } from './credentials.js';
 import { WAHA_CONTENT } from './outbound.js';
 import { wahaWebhook } from './webhook.js';
+import { checkWahaContent } from './check.js';
 
 export const wahaProvider: ProviderDefinition<WahaCredentials> = {
   id: 'waha',
@@ -12,6 +13,7 @@ export const wahaProvider: ProviderDefinition<WahaCredentials> = {
     fields: wahaCredentialFields,
     externalId: wahaExternalId,
   },
+  checkContent: checkWahaContent,
   capabilities: {
     content: WAHA_CONTENT,
     markRead: true,
