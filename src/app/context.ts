@@ -5,6 +5,7 @@ import type { Vault } from '../crypto/vault.js';
 import type { Db } from '../db/db.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { JwtVerifier } from '../identity/jwt.js';
+import type { Listen } from '../db/listen.js';
 
 /**
  * Everything a request handler or worker needs, built once in the composition root
@@ -20,4 +21,6 @@ export interface AppContext {
   /** Outbound HTTP to providers and tenant endpoints (injected so tests can observe it). */
   fetch: typeof fetch;
   jwt: JwtVerifier | undefined;
+  /** LISTEN on a PostgreSQL channel (SSE wake-ups across processes); absent ⇒ callers poll. */
+  listen?: Listen;
 }

@@ -10,6 +10,7 @@ import { generateMasterKey, Vault } from '../crypto/vault.js';
 import { openDatabase, type Database } from '../db/db.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.js';
 import { appUrlFrom, migrate } from '../db/migrate.js';
+import { createListen } from '../db/listen.js';
 import { createJwtVerifier } from '../identity/jwt.js';
 import { createProviderRegistry } from '../providers/registry.js';
 import type { AppContext } from './context.js';
@@ -145,6 +146,7 @@ export async function createRuntime(config: Readonly<Config>, opts: RuntimeOptio
     providers: createProviderRegistry({ fetch: fetchImpl, logger, clock }, undefined, { sandbox: { fetch: sandbox.fetch } }),
     fetch: fetchImpl,
     jwt: createJwtVerifier(config.jwt),
+    listen: createListen(appUrl, logger),
   };
   return {
     ctx,

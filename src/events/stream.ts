@@ -5,13 +5,17 @@ import { asTenantId, withTenant } from '../db/db.js';
 import './schema.js';
 
 /**
- * Server-Sent Events for one tenant, working across processes through the database: a single
- * poller per process asks every POLL_MS which tenants have new events (one indexed query, whatever
- * the number of streams) and wakes only those tenants' streams, which read their own rows under RLS.
+ * Server-Sent Events for one tenant, working across processes through the database. Each process
+ * LISTENs on `sb_events` (a trigger NOTIFYs the tenant id when events commit, migration 006) and
+ * wakes only that tenant's streams, which read their own rows under RLS. A poller asking which
+ * tenants have new events (one indexed query, whatever the number of streams) stays as the safety
+ * net for notifications lost while the LISTEN connection was down: every SAFETY_POLL_MS with LISTEN,
+ * every POLL_MS without it.
  * Event ids are ULIDs (time-ordered) but a transaction can commit after a later-numbered one, so a
  * stream re-reads an OVERLAP_MS window behind its cursor and skips ids it has sent.
  */
 const POLL_MS = 200;
+const SAFETY_POLL_MS = 2_000;
 const OVERLAP_MS = 2_000;
 const HEARTBEAT_MS = 15_000;
 const B32 = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -34,16 +38,28 @@ export function idTime(id: string): number {
 }
 
 type Wake = () => void;
-class Notifier {
+export class Notifier {
   private readonly subs = new Map<string, Set<Wake>>();
   private timer: NodeJS.Timeout | undefined;
   private since = new Date();
-  constructor(private readonly ctx: AppContext) {}
+  private unlisten: Promise<() => Promise<void>> | undefined;
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly pollMs = ctx.listen ? SAFETY_POLL_MS : POLL_MS,
+  ) {}
+
+  private wake(tenantId: string): void {
+    for (const wake of this.subs.get(tenantId) ?? []) wake();
+  }
 
   subscribe(tenantId: string, wake: Wake): () => void {
     let set = this.subs.get(tenantId);
     if (!set) this.subs.set(tenantId, (set = new Set()));
     set.add(wake);
+    if (this.ctx.listen && !this.unlisten) {
+      this.unlisten = this.ctx.listen('sb_events', (tenantId) => this.wake(tenantId));
+      this.unlisten.catch((err) => this.ctx.logger.warn({ err: (err as Error)?.message }, 'event LISTEN failed; polling only'));
+    }
     if (!this.timer) {
       this.since = new Date(Date.now() - OVERLAP_MS);
       this.schedule();
@@ -55,11 +71,16 @@ class Notifier {
         clearTimeout(this.timer);
         this.timer = undefined;
       }
+      if (this.subs.size === 0 && this.unlisten) {
+        void this.unlisten.then((stop) => stop()).catch(() => undefined);
+        this.unlisten = undefined;
+      }
     };
   }
 
   private schedule(): void {
-    this.timer = setTimeout(() => void this.poll(), POLL_MS);
+    if (!Number.isFinite(this.pollMs)) return;
+    this.timer = setTimeout(() => void this.poll(), this.pollMs);
     this.timer.unref();
   }
 
@@ -68,7 +89,7 @@ class Notifier {
       const { rows } = await sql<{ tenant_id: string; latest: Date }>`select * from sb_event_tenants_since(${this.since})`.execute(this.ctx.db);
       for (const r of rows) {
         if (r.latest.getTime() - OVERLAP_MS > this.since.getTime()) this.since = new Date(r.latest.getTime() - OVERLAP_MS);
-        for (const wake of this.subs.get(r.tenant_id) ?? []) wake();
+        this.wake(r.tenant_id);
       }
     } catch (err) {
       this.ctx.logger.warn({ err: (err as Error)?.message }, 'event stream poll failed');

@@ -12,6 +12,7 @@ import { newId } from '../../src/core/ids.js';
 import type { AppContext } from '../../src/app/context.js';
 import { createTestDatabase, TEST_APP_ROLE, type TestDatabase } from './db.js';
 import { createBuiltinSandbox } from '../../src/app/sandbox.js';
+import { createListen } from '../../src/db/listen.js';
 
 export interface TestApp {
   app: App;
@@ -48,6 +49,7 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
     providers: createProviderRegistry({ fetch, logger, clock: systemClock, timeoutMs: 3000 }, undefined, { sandbox: { fetch: sandbox.fetch } }),
     fetch,
     jwt: createJwtVerifier(config.jwt),
+    listen: createListen(testDb.appUrl, logger),
   };
   const app = await buildApp(ctx);
   await app.ready();

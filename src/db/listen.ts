@@ -1,0 +1,47 @@
+import pg from 'pg';
+import type { Logger } from '../core/runtime.js';
+
+/**
+ * LISTEN on a PostgreSQL channel over one dedicated connection (pooled connections cannot hold a
+ * LISTEN). Reconnects after a lost connection with a capped backoff; notifications sent while it
+ * was down are lost, so callers keep a slow poll as a safety net.
+ */
+export type Listen = (channel: string, onPayload: (payload: string) => void) => Promise<() => Promise<void>>;
+
+export function createListen(url: string, logger: Logger): Listen {
+  return async (channel, onPayload) => {
+    if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`bad channel name ${channel}`);
+    let client: pg.Client | undefined;
+    let stopped = false;
+    let delay = 250;
+    const connect = async (): Promise<void> => {
+      while (!stopped) {
+        const c = new pg.Client({ connectionString: url });
+        c.on('notification', (n) => n.channel === channel && onPayload(n.payload ?? ''));
+        c.on('error', (err) => {
+          logger.warn({ err: err.message, channel }, 'LISTEN connection lost; reconnecting');
+          if (client === c) client = undefined;
+          c.end().catch(() => undefined);
+          if (!stopped) setTimeout(() => void connect(), delay).unref();
+        });
+        try {
+          await c.connect();
+          await c.query(`listen ${channel}`);
+          client = c;
+          delay = 250;
+          return;
+        } catch (err) {
+          await c.end().catch(() => undefined);
+          logger.warn({ err: (err as Error).message, channel }, 'LISTEN connect failed; retrying');
+          await new Promise((r) => setTimeout(r, delay));
+          delay = Math.min(delay * 2, 5_000);
+        }
+      }
+    };
+    await connect();
+    return async () => {
+      stopped = true;
+      await client?.end().catch(() => undefined);
+    };
+  };
+}
