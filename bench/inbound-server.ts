@@ -6,14 +6,9 @@
 import Fastify from 'fastify';
 import pino from 'pino';
 import { parseConfig } from '../src/core/config.js';
-import { systemClock } from '../src/core/runtime.js';
-import { Vault } from '../src/crypto/vault.js';
-import { openDatabase } from '../src/db/db.js';
 import { buildApp } from '../src/http/app.js';
-import { createJwtVerifier } from '../src/identity/jwt.js';
-import { createProviderRegistry } from '../src/providers/registry.js';
 import { inboundWorker } from '../src/inbound/worker.js';
-import type { AppContext } from '../src/app/context.js';
+import { createAppContext } from '../src/app/root.js';
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as { mode: 'switchboard' | 'bare'; appUrl: string; masterKey: string; poolSize: number; role: string };
 
@@ -25,11 +20,7 @@ if (opts.mode === 'bare') {
 } else {
   const config = parseConfig({ MASTER_KEY: opts.masterKey, EGRESS_ALLOW_PRIVATE: 'true', LOG_LEVEL: 'warn', DB_APP_ROLE: opts.role, DB_POOL_SIZE: String(opts.poolSize) }, {});
   const logger = pino({ level: 'warn' });
-  const database = openDatabase(opts.appUrl, config.dbPoolSize);
-  const ctx: AppContext = {
-    config, db: database.db, logger, clock: systemClock, vault: new Vault(config.masterKey!, config.previousMasterKeys),
-    providers: createProviderRegistry({ fetch, logger, clock: systemClock, timeoutMs: 3000 }), fetch, jwt: createJwtVerifier(config.jwt),
-  };
+  const { ctx, database } = createAppContext({ config, appUrl: opts.appUrl, logger, providerTimeoutMs: 3000 });
   const app = await buildApp(ctx);
   // Request logging off: the bench measures the pipeline, not pino writing 2 lines per request.
   app.log.level = 'warn';

@@ -15,18 +15,14 @@ import pg from 'pg';
 import pino from 'pino';
 import type { AddressInfo } from 'node:net';
 import { parseConfig } from '../src/core/config.js';
-import { systemClock } from '../src/core/runtime.js';
-import { Vault } from '../src/crypto/vault.js';
-import { openDatabase } from '../src/db/db.js';
 import { appUrlFrom, migrate } from '../src/db/migrate.js';
 import { buildApp } from '../src/http/app.js';
-import { createProviderRegistry } from '../src/providers/registry.js';
 import { createCloudApiSimulator } from '../src/providers/cloud-api/index.js';
 import { generateApiKey } from '../src/identity/api-keys.js';
 import { newId } from '../src/core/ids.js';
 import { startScheduler } from '../src/delivery/scheduler.js';
-import type { AppContext } from '../src/app/context.js';
 import { hammer, percentile, round } from './outbound-support.js';
+import { createAppContext } from '../src/app/root.js';
 
 const env = process.env;
 const ADMIN = env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -50,11 +46,7 @@ async function main() {
   const sim = createCloudApiSimulator({ phones: Array.from({ length: CHANNELS }, (_, i) => ({ phoneNumberId: String(400_000_000_000_000 + i) })) });
   await sim.listen();
   const config = parseConfig({ MASTER_KEY: randomBytes(32).toString('base64'), EGRESS_ALLOW_PRIVATE: 'true', LOG_LEVEL: 'silent', DB_POOL_SIZE: '20', BODY_LIMIT_BYTES: String(8 * 1024 * 1024) });
-  const database = openDatabase(appUrlFrom(ownerUrl, 'sb_bench_app', undefined), config.dbPoolSize);
-  const ctx: AppContext = {
-    config, db: database.db, logger: silent, clock: systemClock, vault: new Vault(config.masterKey!, []),
-    providers: createProviderRegistry({ fetch, logger: silent, clock: systemClock, timeoutMs: 5000 }), fetch, jwt: undefined,
-  };
+  const { ctx, database } = createAppContext({ config, appUrl: appUrlFrom(ownerUrl, 'sb_bench_app', undefined), logger: silent, providerTimeoutMs: 5000 });
   const app = await buildApp(ctx);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

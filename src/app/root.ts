@@ -85,6 +85,47 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
   return u.toString();
 }
 
+/**
+ * An AppContext over an app-role database URL: the wiring shared by the server, the CLI, tests and
+ * benchmarks (which bring their own database). `config.masterKey` must be set.
+ */
+export function createAppContext(p: {
+  config: Readonly<Config>;
+  appUrl: string;
+  logger: pino.Logger;
+  clock?: Clock;
+  fetch?: typeof fetch;
+  /** Timeout for provider HTTP calls (default 15 s). */
+  providerTimeoutMs?: number;
+  onPoolError?: (err: Error) => void;
+}): { ctx: AppContext; database: Database; close(): Promise<void> } {
+  if (!p.config.masterKey) throw new Error('createAppContext needs config.masterKey');
+  const database = openDatabase(p.appUrl, p.config.dbPoolSize, p.onPoolError);
+  const clock = p.clock ?? systemClock;
+  const fetchImpl = p.fetch ?? fetch;
+  const sandbox = createBuiltinSandbox({ db: database.db, publicUrl: publicBaseUrl(p.config), fetch: fetchImpl });
+  const deps = { fetch: fetchImpl, logger: p.logger, clock, ...(p.providerTimeoutMs ? { timeoutMs: p.providerTimeoutMs } : {}) };
+  const ctx: AppContext = {
+    config: p.config,
+    db: database.db,
+    logger: p.logger,
+    clock,
+    vault: new Vault(p.config.masterKey, p.config.previousMasterKeys),
+    providers: createProviderRegistry(deps, undefined, { sandbox: { fetch: sandbox.fetch } }),
+    fetch: fetchImpl,
+    jwt: createJwtVerifier(p.config.jwt),
+    listen: createListen(p.appUrl, p.logger),
+  };
+  return {
+    ctx,
+    database,
+    close: async () => {
+      await sandbox.close();
+      await database.close();
+    },
+  };
+}
+
 export interface RuntimeOptions {
   logger?: pino.Logger;
   clock?: Clock;
@@ -133,21 +174,14 @@ export async function createRuntime(config: Readonly<Config>, opts: RuntimeOptio
     throw err;
   }
   const appUrl = config.appDatabaseUrl ?? appUrlFrom(ownerUrl, config.dbAppRole, appPassword);
-  const database = openDatabase(appUrl, config.dbPoolSize, (err) => logger.warn({ err: err.message }, 'database connection lost'));
-  const clock = opts.clock ?? systemClock;
-  const fetchImpl = opts.fetch ?? fetch;
-  const sandbox = createBuiltinSandbox({ db: database.db, publicUrl: publicBaseUrl(config), fetch: fetchImpl });
-  const ctx: AppContext = {
-    config,
-    db: database.db,
+  const { ctx, database, close } = createAppContext({
+    config: { ...config, masterKey },
+    appUrl,
     logger,
-    clock,
-    vault: new Vault(masterKey, config.previousMasterKeys),
-    providers: createProviderRegistry({ fetch: fetchImpl, logger, clock }, undefined, { sandbox: { fetch: sandbox.fetch } }),
-    fetch: fetchImpl,
-    jwt: createJwtVerifier(config.jwt),
-    listen: createListen(appUrl, logger),
-  };
+    clock: opts.clock,
+    fetch: opts.fetch,
+    onPoolError: (err) => logger.warn({ err: err.message }, 'database connection lost'),
+  });
   return {
     ctx,
     database,
@@ -156,8 +190,7 @@ export async function createRuntime(config: Readonly<Config>, opts: RuntimeOptio
     embedded,
     generatedMasterKey,
     close: async () => {
-      await sandbox.close();
-      await database.close();
+      await close();
       await embedded?.stop();
     },
   };

@@ -6,28 +6,14 @@
  */
 import pino from 'pino';
 import { parseConfig } from '../../src/core/config.js';
-import { systemClock } from '../../src/core/runtime.js';
-import { Vault } from '../../src/crypto/vault.js';
-import { openDatabase } from '../../src/db/db.js';
-import { createProviderRegistry } from '../../src/providers/registry.js';
 import { startScheduler } from '../../src/delivery/scheduler.js';
-import type { AppContext } from '../../src/app/context.js';
+import { createAppContext } from '../../src/app/root.js';
 
 const env = process.env;
 const config = parseConfig({ MASTER_KEY: env.MASTER_KEY!, EGRESS_ALLOW_PRIVATE: 'true', LOG_LEVEL: 'warn', DB_POOL_SIZE: '12' });
 const logger = pino({ level: 'warn' }, pino.destination(2));
-const database = openDatabase(env.SB_WORKER_DB!, config.dbPoolSize, (err) => logger.warn({ err }, 'pool error'));
-const ctx: AppContext = {
-  config,
-  db: database.db,
-  logger,
-  clock: systemClock,
-  vault: new Vault(config.masterKey!, config.previousMasterKeys),
-  // A generous timeout: a send that times out is ambiguous and retried, i.e. a possible duplicate.
-  providers: createProviderRegistry({ fetch, logger, clock: systemClock, timeoutMs: 15_000 }),
-  fetch,
-  jwt: undefined,
-};
+// A generous provider timeout: a send that times out is ambiguous and retried, i.e. a possible duplicate.
+const { ctx, database } = createAppContext({ config, appUrl: env.SB_WORKER_DB!, logger, providerTimeoutMs: 15_000, onPoolError: (err) => logger.warn({ err }, 'pool error') });
 const s = startScheduler(ctx, {
   leaseMs: Number(env.SB_WORKER_LEASE_MS ?? 2000),
   workerId: env.SB_WORKER_ID ?? '',

@@ -1,18 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { parseConfig, type Config } from '../../src/core/config.js';
-import { systemClock } from '../../src/core/runtime.js';
-import { Vault } from '../../src/crypto/vault.js';
-import { openDatabase, type Database } from '../../src/db/db.js';
 import { buildApp, type App } from '../../src/http/app.js';
-import { createJwtVerifier } from '../../src/identity/jwt.js';
-import { createProviderRegistry } from '../../src/providers/registry.js';
 import { generateApiKey } from '../../src/identity/api-keys.js';
 import { newId } from '../../src/core/ids.js';
 import type { AppContext } from '../../src/app/context.js';
+import type { Database } from '../../src/db/db.js';
+import { createAppContext } from '../../src/app/root.js';
 import { createTestDatabase, TEST_APP_ROLE, type TestDatabase } from './db.js';
-import { createBuiltinSandbox } from '../../src/app/sandbox.js';
-import { createListen } from '../../src/db/listen.js';
 
 export interface TestApp {
   app: App;
@@ -37,20 +32,9 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
   );
   const logs: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
-  const database = openDatabase(testDb.appUrl, config.dbPoolSize);
-  // The built-in sandbox posts webhooks to this app; tests that want them call `listen()` first.
-  const sandbox = createBuiltinSandbox({ db: database.db, publicUrl: 'http://127.0.0.1:1', fetch: (i, init) => fetch(i, init) });
-  const ctx: AppContext = {
-    config,
-    db: database.db,
-    logger,
-    clock: systemClock,
-    vault: new Vault(config.masterKey!, config.previousMasterKeys),
-    providers: createProviderRegistry({ fetch, logger, clock: systemClock, timeoutMs: 3000 }, undefined, { sandbox: { fetch: sandbox.fetch } }),
-    fetch,
-    jwt: createJwtVerifier(config.jwt),
-    listen: createListen(testDb.appUrl, logger),
-  };
+  // The built-in sandbox posts webhooks to PUBLIC_URL (unset: nowhere reachable); tests that want
+  // them listen and pass PUBLIC_URL.
+  const { ctx, database, close: closeContext } = createAppContext({ config, appUrl: testDb.appUrl, logger, providerTimeoutMs: 3000 });
   const app = await buildApp(ctx);
   await app.ready();
   const { key: adminKey, hash, hint } = generateApiKey('admin');
@@ -74,8 +58,7 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
     },
     async close() {
       await app.close();
-      await sandbox.close();
-      await database.close();
+      await closeContext();
       await testDb.drop();
     },
   };
