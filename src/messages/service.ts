@@ -2,33 +2,13 @@ import { sql } from 'kysely';
 import type { AppContext } from '../app/context.js';
 import { AppError, notFound } from '../core/errors.js';
 import { withTenant, type TenantId } from '../db/db.js';
-import type { MessageStatus } from '../db/schema.js';
+import type { Selectable } from 'kysely';
+import type { MessagesTable, MessageStatus } from '../db/schema.js';
 import { updateOutboundStatus } from './status.js';
 import '../delivery/schema.js';
 
-interface MessageRow {
-  id: string;
-  channel_id: string;
-  conversation_id: string;
-  direction: 'in' | 'out';
-  status: MessageStatus;
-  type: string;
-  content: unknown;
-  peer: string;
-  sender: string | null;
-  provider_message_id: string | null;
-  reply_to: string | null;
-  error_code: string | null;
-  error_detail: string | null;
-  attempts: number;
-  metadata: unknown;
-  created_at: Date;
-  updated_at: Date;
-  sent_at: Date | null;
-  delivered_at: Date | null;
-  read_at: Date | null;
-  failed_at: Date | null;
-}
+/** A `messages` row as selected (tenant_id is implied by the transaction). */
+type MessageRow = Omit<Selectable<MessagesTable>, 'tenant_id'>;
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
