@@ -5,6 +5,7 @@ import type { OutboundContent } from '../core/canonical.js';
 import { asTenantId, withTenant, type TenantId, type Tx } from '../db/db.js';
 import { applyEarlyStatuses, updateOutboundStatus } from '../messages/status.js';
 import { decide, type RetryPolicy } from './backoff.js';
+import { emitEvent, emitEvents } from '../events/emit.js';
 import { Batcher } from './batcher.js';
 import './schema.js';
 
@@ -134,7 +135,7 @@ async function record(ctx: AppContext, d: ProcessDeps, items: Result[]): Promise
 /** Every success of one tenant in one statement: job gone, message `sent` (monotonic), change logged. */
 async function recordSent(tx: Tx, d: ProcessDeps, tenantId: TenantId, ok: (Result & { ok: true })[]): Promise<void> {
   const ids = ok.map((r) => r.job.message_id);
-  await sql`
+  const sent = await sql<{ message_id: string }>`
     with r as (select * from unnest(${ids}::text[], ${ok.map((r) => r.providerMessageId)}::text[], ${ok.map((r) => r.job.attempts)}::int[], ${ok.map((r) => r.at.toISOString())}::timestamptz[]) as r(id, pid, attempts, at)),
     del as (delete from delivery_jobs j using r where j.tenant_id = ${tenantId} and j.message_id = r.id and j.lease_owner = ${d.worker}),
     cur as (select m.id, sb_status_rank(m.status) < sb_status_rank('sent') as up from messages m join r on r.id = m.id
@@ -143,7 +144,14 @@ async function recordSent(tx: Tx, d: ProcessDeps, tenantId: TenantId, ok: (Resul
               provider_message_id = coalesce(m.provider_message_id, r.pid), sent_at = coalesce(m.sent_at, r.at),
               attempts = r.attempts, error_code = null, error_detail = null, updated_at = now()
             from cur join r on r.id = cur.id where m.tenant_id = ${tenantId} and m.id = cur.id returning m.id, cur.up)
-    insert into message_status_log (tenant_id, message_id, status) select ${tenantId}, id, 'sent' from upd where up`.execute(tx);
+    insert into message_status_log (tenant_id, message_id, status) select ${tenantId}, id, 'sent' from upd where up
+    returning message_id`.execute(tx);
+  // Status changes are tenant events (webhooks, SSE), in the same transaction as the change.
+  const byId = new Map(ok.map((r) => [r.job.message_id, r]));
+  await emitEvents(tx, tenantId, sent.rows.map(({ message_id }) => {
+    const r = byId.get(message_id)!;
+    return { type: 'message.status', channelId: r.channelId, data: { message_id, provider_message_id: r.providerMessageId, status: 'sent', applied: true, error: null, at: r.at.toISOString() } };
+  }));
   const early = await sql<{ channel_id: string; provider_message_id: string }>`
     select distinct channel_id, provider_message_id from early_statuses
     where tenant_id = ${tenantId} and provider_message_id = any(${ok.map((r) => r.providerMessageId)})`.execute(tx);
@@ -165,6 +173,9 @@ async function recordFailure(tx: Tx, d: ProcessDeps, tenantId: TenantId, r: Resu
   }
   const del = await tx.deleteFrom('delivery_jobs').where('message_id', '=', id).where('lease_owner', '=', d.worker).executeTakeFirst();
   if (Number(del.numDeletedRows) === 0) return; // lost the lease: the new owner decides
-  await updateOutboundStatus(tx, { messageId: id }, { status: 'failed', at: r.at, error: { code: o.code, detail: o.detail } });
+  const change = await updateOutboundStatus(tx, { messageId: id }, { status: 'failed', at: r.at, error: { code: o.code, detail: o.detail } });
+  if (change?.changed) {
+    await emitEvent(tx, { tenantId, type: 'message.status', channelId: r.channelId, data: { message_id: id, provider_message_id: null, status: 'failed', applied: true, error: { code: o.code, detail: o.detail }, at: r.at.toISOString() } });
+  }
   await sql`update messages set attempts = ${r.job.attempts} where tenant_id = ${tenantId} and id = ${id}`.execute(tx);
 }
