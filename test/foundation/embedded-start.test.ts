@@ -19,8 +19,8 @@ const portOpen = (port: number) =>
     s.once('error', () => resolve(false));
   });
 
-async function serve(env: Record<string, string>, port: number): Promise<{ stop(): Promise<number | null>; out: () => string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port)], { env: cliEnv(env) });
+async function serve(env: Record<string, string>, port: number, uid?: number): Promise<{ stop(): Promise<number | null>; out: () => string }> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port)], { env: cliEnv(env), ...(uid !== undefined ? { uid, gid: uid } : {}) });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -61,6 +61,27 @@ test('serve with embedded PostgreSQL: first run, restart with data kept, clean s
     const login = await fetch(`http://127.0.0.1:${httpPort}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'root@example.com', password: 'correct horse battery' }) });
     assert.equal(login.status, 200);
     assert.equal(await second.stop(), 0);
+    assert.equal(await portOpen(pgPort), false);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('as a normal (non-root) user too', { timeout: 120_000, skip: process.getuid?.() !== 0 ? 'needs root to switch to another user' : false }, async () => {
+  // `nobody` cannot write the repository, so everything it writes goes to a folder it owns.
+  const { execFileSync } = await import('node:child_process');
+  const uid = Number(execFileSync('id', ['-u', 'nobody']).toString().trim());
+  const dir = await mkdtemp(join(tmpdir(), 'sb-nonroot-'));
+  const { chown, chmod } = await import('node:fs/promises');
+  await chmod(dir, 0o755);
+  await chown(dir, uid, uid);
+  const pgPort = await freePort();
+  const httpPort = await freePort();
+  const env = { HOME: dir, DATA_DIR: join(dir, 'data'), EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'warn' };
+  try {
+    const s = await serve(env, httpPort, uid);
+    assert.equal((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status, 200);
+    assert.equal(await s.stop(), 0);
     assert.equal(await portOpen(pgPort), false);
   } finally {
     await rm(dir, { recursive: true, force: true });
