@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import type { Command } from './main.js';
 import type { Config } from '../core/config.js';
 import { args, need, print, table, UsageError } from './io.js';
-import { createRuntime, type Runtime } from '../app/root.js';
+import pino from 'pino';
+import { createLogger, createRuntime, type Runtime } from '../app/root.js';
 import { cliActor } from '../audit/audit.js';
 import { createTenant, getTenantAsAdmin, listTenants, updateTenantAsAdmin } from '../tenants/service.js';
 import { createApiKey, revokeApiKey } from '../identity/key-service.js';
@@ -18,7 +19,8 @@ const actor = () => cliActor(userInfo().username);
 
 /** Opens a runtime for a one-shot command and always closes it. */
 async function withRuntime<T>(config: Readonly<Config>, fn: (rt: Runtime) => Promise<T>): Promise<T> {
-  const rt = await createRuntime(config, { logger: undefined });
+  // Logs go to stderr so `--json` output on stdout stays parseable.
+  const rt = await createRuntime(config, { logger: createLogger(config, pino.destination(2)) });
   try {
     return await fn(rt);
   } finally {

@@ -1,5 +1,6 @@
 import type { Command } from './main.js';
-import { createRuntime } from '../app/root.js';
+import pino from 'pino';
+import { createLogger, createRuntime } from '../app/root.js';
 import { listTenants } from '../tenants/service.js';
 import { withTenant, asTenantId } from '../db/db.js';
 import { SEALED_COLUMNS } from '../crypto/sealed-columns.js';
@@ -11,7 +12,7 @@ import { progress } from './progress.js';
  * when it reports zero left, the old key can be dropped. Safe to re-run; works tenant by tenant.
  */
 export const vaultRotate: Command = async (config) => {
-  const rt = await createRuntime({ ...config, logLevel: 'warn' });
+  const rt = await createRuntime({ ...config, logLevel: 'warn' }, { logger: createLogger({ logLevel: 'warn' }, pino.destination(2)) });
   let rotated = 0;
   try {
     const tenants = await listTenants(rt.ctx, { limit: 1_000_000 });

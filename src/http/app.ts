@@ -82,7 +82,10 @@ export async function buildApp(ctx: AppContext): Promise<App> {
 
   const limiter = new ApiRateLimiter();
   app.addHook('onRequest', async (req) => {
-    const mode = req.routeOptions.config?.auth ?? (req.routeOptions.url ? 'tenant' : 'public');
+    // Default deny: a route that does not say otherwise needs a tenant credential. The interactive
+    // docs (registered by @fastify/swagger-ui, which sets no config) are public.
+    const url = req.routeOptions.url;
+    const mode = req.routeOptions.config?.auth ?? (!url || url === '/docs' || url.startsWith('/docs/') ? 'public' : 'tenant');
     if (mode === 'public') return;
     const principal = await authenticate(ctx, req);
     if (!principal) throw new AppError('unauthenticated', 'send an API key as `Authorization: Bearer <key>`');

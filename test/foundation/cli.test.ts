@@ -41,6 +41,22 @@ test('the CLI creates tenants, keys and channels as scriptable JSON', async () =
   assert.ok(json(revoked.stdout).revoked_at);
 });
 
+test('--json output stays parseable when the development master key warning is logged', async () => {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'sb-cli-'));
+  try {
+    const { MASTER_KEY: _drop, ...noKey } = env;
+    const r = await runCli(['tenants', 'create', '--slug', 'nokey-co', '--json'], { ...noKey, DATA_DIR: dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(json(r.stdout).slug, 'nokey-co');
+    assert.match(r.stderr, /MASTER_KEY is not set/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('CLI errors are one clear line and a non-zero exit', async () => {
   const dup = await runCli(['tenants', 'create', '--slug', 'cli-co', '--json'], env);
   assert.equal(dup.code, 1);

@@ -13,6 +13,9 @@ test('health, openapi and an admin-created tenant with a working key', async () 
   assert.equal((await t.app.inject({ url: '/readyz' })).json().status, 'ready');
   const spec = (await t.app.inject({ url: '/openapi.json' })).json();
   assert.equal(spec.openapi, '3.1.0');
+  const docs = await t.app.inject({ url: '/docs/' });
+  assert.equal(docs.statusCode, 200, 'the interactive docs are public');
+  assert.match(docs.body, /swagger/i);
   const a = await t.tenant('acme');
   const me = await t.app.inject({ url: '/v1/tenant', headers: bearer(a.key) });
   assert.equal(me.statusCode, 200, me.body);
