@@ -4,6 +4,7 @@ import { AppError, notFound } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { withTenant, type TenantId, type Tx } from '../db/db.js';
 import { takeQuota } from '../delivery/quota.js';
+import { acceptOne, rememberProvider } from './accept-one.js';
 import { upsertConversation, upsertConversations } from './conversations.js';
 import { claimKey, requestHash, storeResponse } from './idempotency.js';
 import { checkMessage, type Problem, type SendInput } from './validate.js';
@@ -39,10 +40,11 @@ function prepare(messages: SendInput[], pathOf: (i: number) => string): Prepared
   return out;
 }
 
-async function loadChannels(ctx: AppContext, tx: Tx, items: Prepared[], pathOf: (i: number) => string) {
+async function loadChannels(ctx: AppContext, tx: Tx, tenantId: TenantId, items: Prepared[], pathOf: (i: number) => string) {
   const ids = [...new Set(items.map((m) => m.channel_id))];
   const rows = await tx.selectFrom('channels').select(['id', 'provider', 'status', 'daily_limit']).where('id', 'in', ids).execute();
   const byId = new Map(rows.map((r) => [r.id, r]));
+  for (const r of rows) rememberProvider(tenantId, r.id, r.provider);
   const problems: Problem[] = [];
   items.forEach((m, i) => {
     const ch = byId.get(m.channel_id);
@@ -72,12 +74,17 @@ export async function acceptMessages(
 ): Promise<AcceptResult> {
   const pathOf = (i: number) => (p.batch ? `/messages/${i}` : '');
   const items = prepare(p.messages, pathOf);
+  // One message without an Idempotency-Key (the common send): one round trip instead of ~10.
+  if (!p.batch && !p.idempotencyKey) {
+    const one = await acceptOne(ctx, tenantId, items[0]!);
+    if (one) return { code: 202, body: one, replayed: false };
+  }
   return withTenant(ctx.db, tenantId, async (tx) => {
     if (p.idempotencyKey) {
       const prior = await claimKey(tx, tenantId, p.idempotencyKey, requestHash(p.route, p.rawBody));
       if (prior) return { ...prior, replayed: true };
     }
-    const channels = await loadChannels(ctx, tx, items, pathOf);
+    const channels = await loadChannels(ctx, tx, tenantId, items, pathOf);
     const now = ctx.clock.now();
     const perChannel = new Map<string, { count: number; dailyLimit: number | null }>();
     for (const m of items) {
