@@ -36,6 +36,18 @@ describe('POST /v1/messages: one-statement fast path', () => {
     assert.equal(await count(s.tenant.id, 'delivery_jobs'), 3);
   });
 
+  it('concurrent first messages to one new peer on a warm channel: one contact, one conversation', async () => {
+    const ch = s.channels[0]!;
+    const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => send(s.t, s.tenant.key, text(ch, '+16505550099', `c${i}`))));
+    for (const r of rs) assert.equal(r.statusCode, 202, r.body);
+    assert.equal(new Set(rs.map((r) => r.json().conversation_id)).size, 1);
+    const contacts = await s.t.ctx.db.transaction().execute(async (tx) => {
+      await sql`select set_config('app.tenant_id', ${s.tenant.id}, true)`.execute(tx);
+      return (await sql<{ n: number }>`select count(*)::int as n from contacts where address = '+16505550099'`.execute(tx)).rows[0]!.n;
+    });
+    assert.equal(contacts, 1);
+  });
+
   it('RLS inside the function: another tenant\'s channel is 404 even with a provider hint, nothing written', async () => {
     const other = await s.t.tenant();
     const otherCh = await addChannel(s.t, other.key, s.sim, 2);
