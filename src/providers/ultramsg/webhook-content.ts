@@ -1,6 +1,7 @@
 import type { ContactCard, InboundContent } from '../../core/canonical.js';
 import { normalizeAddress } from '../../core/address.js';
 import { isRecord, str } from '../http.js';
+import { WEBJS_MEDIA_TYPES } from '../whatsapp-web.js';
 
 /**
  * `data` of an UltraMsg message webhook → canonical content. Only `chat` is confirmed by an official
@@ -9,14 +10,7 @@ import { isRecord, str } from '../http.js';
  * `body` the caption. Anything else becomes `unsupported`, never dropped.
  */
 
-const MEDIA: Record<string, 'image' | 'video' | 'audio' | 'voice' | 'document' | 'sticker'> = {
-  image: 'image',
-  video: 'video',
-  audio: 'audio',
-  ptt: 'voice',
-  document: 'document',
-  sticker: 'sticker',
-};
+const MEDIA = WEBJS_MEDIA_TYPES;
 
 function num(v: unknown): number | undefined {
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;

@@ -2,6 +2,7 @@ import type { InboundContent, MediaType } from '../../core/canonical.js';
 import { isRecord, str } from '../http.js';
 import { canonicalAddress, isGroupJid, parseSerializedId, serializeId, toWahaJid } from './ids.js';
 import { parseVcard } from './vcard.js';
+import { WEBJS_MEDIA_TYPES } from '../whatsapp-web.js';
 
 /**
  * WAHA `WAMessage` (webhook `message` / `message.any` payloads and chat history) → canonical message
@@ -92,15 +93,7 @@ function replyToId(r: unknown, jid: string, me?: WahaMe): string | undefined {
   return r.id;
 }
 
-const WEBJS_MEDIA: Record<string, MediaType | 'voice'> = {
-  image: 'image',
-  video: 'video',
-  audio: 'audio',
-  ptt: 'voice',
-  document: 'document',
-  sticker: 'sticker',
-  ptv: 'video',
-};
+const WEBJS_MEDIA = WEBJS_MEDIA_TYPES;
 const SYSTEM_TYPES = new Set(['e2e_notification', 'notification', 'notification_template', 'gp2', 'call_log', 'protocol', 'revoked', 'broadcast_notification']);
 
 function mediaKind(data: Rec, mimetype: string | undefined): MediaType | 'voice' {
