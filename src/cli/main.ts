@@ -23,7 +23,7 @@ Usage: switchboard <command> [options]     (from the repo: npm run -s switchboar
   channels list --tenant <slug|id> [--json]
   channels add --tenant <slug|id> --provider P --name N --credentials '<json>' [--json]
   vault rotate                  re-encrypt every secret under MASTER_KEY (old keys in MASTER_KEY_PREVIOUS)
-  simulate <cloud-api|waha|ultramsg|sandbox> [--port N]   run a provider simulator for local development
+  simulate <cloud-api|waha|ultramsg|sandbox> [--port N] [--webhook-url U]   a provider simulator with a ready line
 
 Configuration comes from the environment and ./.env; see docs/configuration.md.`;
 
