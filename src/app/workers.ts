@@ -2,6 +2,7 @@ import type { AppContext } from './context.js';
 import { deliveryWorker } from '../delivery/worker.js';
 import { inboundWorker } from '../inbound/worker.js';
 import { channelHealthWorker } from '../channels/health.js';
+import { pruneWorker } from '../ops/prune.js';
 
 /**
  * Background roles run by `switchboard work` (and `start`). Each starts its loop and returns a stop
@@ -9,7 +10,7 @@ import { channelHealthWorker } from '../channels/health.js';
  */
 export type Worker = { name: string; start(ctx: AppContext): () => Promise<void> };
 
-export const WORKERS: Worker[] = [deliveryWorker, inboundWorker, channelHealthWorker()];
+export const WORKERS: Worker[] = [deliveryWorker, inboundWorker, channelHealthWorker(), pruneWorker];
 
 export function startWorkers(ctx: AppContext): () => Promise<void> {
   const stops = WORKERS.map((w) => {
