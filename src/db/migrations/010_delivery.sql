@@ -111,7 +111,9 @@ begin
   for b in
     select k.tenant_id, k.channel_id, k.tokens, k.refilled_at, c.rate_per_second, c.burst
     from delivery_buckets k join channels c on c.tenant_id = k.tenant_id and c.id = k.channel_id
-    where k.paused_until <= now() and c.status = 'active'
+      -- A suspended tenant's messages are held (not sent, not failed) until it is reactivated.
+      join tenants t on t.id = k.tenant_id
+    where k.paused_until <= now() and c.status = 'active' and t.status = 'active'
       and exists (select 1 from delivery_jobs j where j.tenant_id = k.tenant_id and j.channel_id = k.channel_id
                   and j.run_at <= now() and (j.lease_until is null or j.lease_until < now()))
     order by k.last_claim_at
@@ -147,16 +149,28 @@ begin
   end loop;
 end $$;
 
--- Heartbeat: extends the leases this worker still holds; returns the ones it lost.
+-- Heartbeat: extends the leases this worker still holds; returns how many it renewed.
+-- Lease heartbeats must never wait for (or deadlock with) a worker's own result transactions.
+-- Seen at 20,000 messages / 3 workers: the heartbeat updated a worker's leased rows in one order
+-- while its group-committed results deleted them in another → "deadlock detected". Now the
+-- heartbeat skips rows that are locked (they are being finished right now) and result writes lock
+-- their job rows first, in message-id order (src/delivery/process.ts).
+create index delivery_jobs_lease_owner on delivery_jobs (lease_owner) where lease_owner is not null;
+
 create function sb_renew_leases(p_worker text, p_ids text[], p_lease_ms integer)
-returns table (message_id text)
+returns integer
 language sql volatile security definer set search_path = public as $$
-  with renewed as (
-    update delivery_jobs set lease_until = now() + make_interval(secs => p_lease_ms / 1000.0)
-    where lease_owner = p_worker and delivery_jobs.message_id = any(p_ids)
-    returning delivery_jobs.message_id
+  with mine as (
+    select j.tenant_id, j.message_id from delivery_jobs j
+    where j.lease_owner = p_worker and j.message_id = any(p_ids)
+    order by j.tenant_id, j.message_id
+    for update skip locked
+  ), renewed as (
+    update delivery_jobs d set lease_until = now() + make_interval(secs => p_lease_ms / 1000.0)
+    from mine where d.tenant_id = mine.tenant_id and d.message_id = mine.message_id
+    returning 1
   )
-  select x from unnest(p_ids) x where x not in (select renewed.message_id from renewed)
+  select count(*)::int from renewed
 $$;
 
 -- Shutdown: hands this worker's unfinished jobs back at once instead of waiting for the lease.
