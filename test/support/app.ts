@@ -5,7 +5,8 @@ import { buildApp, type App } from '../../src/http/app.js';
 import { generateApiKey } from '../../src/identity/api-keys.js';
 import { newId } from '../../src/core/ids.js';
 import type { AppContext } from '../../src/app/context.js';
-import type { Database } from '../../src/db/db.js';
+import { asTenantId, type Database } from '../../src/db/db.js';
+import { createApiKey } from '../../src/identity/key-service.js';
 import { createAppContext } from '../../src/app/root.js';
 import { createTestDatabase, TEST_APP_ROLE, type TestDatabase } from './db.js';
 
@@ -51,8 +52,6 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
       const t = await app.inject({ method: 'POST', url: '/admin/tenants', headers: { authorization: `Bearer ${adminKey}` }, payload: { slug, name: slug, plan } });
       if (t.statusCode !== 201) throw new Error(`tenant create failed: ${t.body}`);
       const id = t.json().id as string;
-      const { createApiKey } = await import('../../src/identity/key-service.js');
-      const { asTenantId } = await import('../../src/db/db.js');
       const k = await createApiKey(ctx, { type: 'system', id: null, ip: null }, asTenantId(id), { name: 'test' });
       return { id, slug, key: k.key };
     },

@@ -7,7 +7,7 @@ import type { ChannelRef } from '../types.js';
 import { createCloudApiAdapter } from './adapter.js';
 import type { CloudApiCredentials } from './credentials.js';
 import { createCloudApiSimulator, type CloudApiSimulator } from './simulator.js';
-import { F, deps, rejects } from './test-helpers.js';
+import { F, deps, rejects, FIXTURE_PHONE } from './test-helpers.js';
 
 const TO = '+16505551234';
 
@@ -17,13 +17,7 @@ describe('cloud-api adapter: recipients', () => {
   const adapter = createCloudApiAdapter(deps());
   before(async () => {
     sim = createCloudApiSimulator({
-      phones: [
-        {
-          phoneNumberId: '106540352242922',
-          wabaId: '419561257915477',
-          displayPhoneNumber: '+1 805-555-0172',
-        },
-      ],
+      phones: [FIXTURE_PHONE],
     });
     await sim.listen();
     ch = {

@@ -6,7 +6,7 @@ import type { ChannelRef } from '../types.js';
 import { createCloudApiAdapter } from './adapter.js';
 import type { CloudApiCredentials } from './credentials.js';
 import { createCloudApiSimulator, type CloudApiSimulator } from './simulator.js';
-import { F, deps } from './test-helpers.js';
+import { F, deps, FIXTURE_PHONE } from './test-helpers.js';
 
 const TO = '+16505551234';
 
@@ -37,13 +37,7 @@ describe('cloud-api adapter against the simulator: request bodies equal Meta fix
 
   before(async () => {
     sim = createCloudApiSimulator({
-      phones: [
-        {
-          phoneNumberId: '106540352242922',
-          wabaId: '419561257915477',
-          displayPhoneNumber: '+1 805-555-0172',
-        },
-      ],
+      phones: [FIXTURE_PHONE],
       templates: [FIXTURE_TEMPLATE, { name: 'hello_world', language: 'en_US' }],
     });
     await sim.listen();

@@ -56,6 +56,8 @@ export class Receiver {
 
 export const F = 'whatsapp-cloud' as const;
 export const LINE = '106540352242922';
+/** The line of Meta's own examples (fixtures use this phone_number_id and WABA). */
+export const FIXTURE_PHONE = { phoneNumberId: LINE, wabaId: '419561257915477', displayPhoneNumber: '+1 805-555-0172' };
 
 export function parseFixture(name: string): InboundEvent[] {
   const r = cloudApiWebhook.parse(rawOf(fixtureBytes(F, name)));
