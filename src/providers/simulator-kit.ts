@@ -208,3 +208,31 @@ export async function postWebhook(
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
   return { status: res.status, text: await res.text() };
 }
+
+/**
+ * Events per key within the last `windowMs`, in O(1) amortised per call: the simulators' rate
+ * checks used to filter the whole `sent` log on every send, which at 50,000 messages made the
+ * simulator, not Switchboard, the bottleneck of a delivery benchmark.
+ */
+export class SlidingWindows {
+  private readonly times = new Map<string, { at: number[]; head: number }>();
+  constructor(private readonly windowMs: number) {}
+
+  /** Events of `key` after `now - windowMs` (the window is open at its start, like `at > now - w`). */
+  count(key: string, now: number): number {
+    const w = this.times.get(key);
+    if (!w) return 0;
+    while (w.head < w.at.length && w.at[w.head]! <= now - this.windowMs) w.head++;
+    if (w.head > 1024 && w.head * 2 > w.at.length) {
+      w.at = w.at.slice(w.head);
+      w.head = 0;
+    }
+    return w.at.length - w.head;
+  }
+
+  add(key: string, at: number): void {
+    const w = this.times.get(key);
+    if (w) w.at.push(at);
+    else this.times.set(key, { at: [at], head: 0 });
+  }
+}

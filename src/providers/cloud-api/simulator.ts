@@ -1,5 +1,5 @@
 import { isRecord } from '../http.js';
-import { SimServer, type SimRequest, type SimResponse } from '../simulator-kit.js';
+import { SimServer, SlidingWindows, type SimRequest, type SimResponse } from '../simulator-kit.js';
 import type { CloudApiCredentials } from './credentials.js';
 import { SimMediaStore } from './sim-media.js';
 import {
@@ -84,6 +84,9 @@ export class CloudApiSimulator {
   private readonly sender: SimWebhookSender;
   private readonly expiredTokens = new Set<string>();
   private readonly throughput = new Map<string, number>();
+  /** Accepted sends per number in the last second, and per (number, recipient) in the pair window. */
+  private readonly perSecond = new SlidingWindows(1000);
+  private readonly perPair: SlidingWindows | undefined;
   private readonly asyncFailures: Map<string, number>;
   private readonly now: () => number;
 
@@ -100,6 +103,7 @@ export class CloudApiSimulator {
     this.statusWebhooks = opts.statusWebhooks ?? false;
     this.statusDelayMs = opts.statusDelayMs ?? 5;
     this.asyncFailures = new Map(Object.entries(opts.asyncFailures ?? {}));
+    this.perPair = opts.pairRateLimit ? new SlidingWindows(opts.pairRateLimit.windowMs) : undefined;
     const wabas = [...new Set(this.phones.map((p) => p.wabaId))];
     this.templates = new SimTemplateStore(wabas[0]!, opts.templatePageSize);
     for (const t of opts.templates ?? wabas.map((w) => ({ ...HELLO_WORLD, wabaId: w })))
@@ -296,23 +300,18 @@ export class CloudApiSimulator {
     const key = recipient.groupId ?? recipient.to ?? recipient.userId ?? '';
     const now = this.now();
     const pair = this.opts.pairRateLimit;
-    if (
-      pair &&
-      this.sent.filter(
-        (s) =>
-          s.phoneNumberId === phone.phoneNumberId && keyOf(s.recipient) === key && s.at > now - pair.windowMs,
-      ).length >= pair.max
-    ) {
+    const pairKey = `${phone.phoneNumberId}\n${key}`;
+    if (pair && this.perPair!.count(pairKey, now) >= pair.max) {
       return graphError({ ...PAIR_RATE_ERROR, status: pair.httpStatus ?? 400 });
     }
     const limit = this.throughput.get(phone.phoneNumberId) ?? this.opts.throughputPerSecond ?? 80;
-    if (
-      this.sent.filter((s) => s.phoneNumberId === phone.phoneNumberId && s.at > now - 1000).length >= limit
-    ) {
+    if (this.perSecond.count(phone.phoneNumberId, now) >= limit) {
       this.throttled += 1;
       const ra = this.opts.throughputRetryAfterSeconds;
       return graphError(THROUGHPUT_ERROR, ra === undefined ? undefined : { 'retry-after': String(ra) });
     }
+    this.perSecond.add(phone.phoneNumberId, now);
+    this.perPair?.add(pairKey, now);
     const wamid = newWamid(key);
     const type = typeof b.type === 'string' ? b.type : 'text';
     this.sent.push({ phoneNumberId: phone.phoneNumberId, wamid, type, recipient, body: b, at: now });
@@ -440,8 +439,4 @@ export class CloudApiSimulator {
 
 export function createCloudApiSimulator(opts: CloudApiSimOptions = {}): CloudApiSimulator {
   return new CloudApiSimulator(opts);
-}
-
-function keyOf(r: StatusSpec['recipient']): string {
-  return r.groupId ?? r.to ?? r.userId ?? '';
 }
