@@ -1,0 +1,43 @@
+/**
+ * Child processes of the benchmarks: each prints `PORT <n>` when ready and stops on SIGTERM.
+ * BENCH_PROF=1 starts Switchboard processes with `--cpu-prof` (profiles in /tmp/prof).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface Proc {
+  child: ChildProcess;
+  port: number;
+  /** Ask an IPC-enabled child something; it answers with one message. */
+  ask<T>(msg: unknown): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export async function startProc(script: string, arg: unknown, opts: { ipc?: boolean } = {}): Promise<Proc> {
+  const child = spawn(process.execPath, [...(process.env.BENCH_PROF && script.includes('server') ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', script, JSON.stringify(arg)], {
+    stdio: ['ignore', 'pipe', 'inherit', ...(opts.ipc ? (['ipc'] as const) : [])],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /PORT (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
+  });
+  return {
+    child,
+    port,
+    ask: <T>(msg: unknown) =>
+      new Promise<T>((resolve) => {
+        child.once('message', (m) => resolve(m as T));
+        child.send!(msg as object);
+      }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
