@@ -6,6 +6,7 @@ import type { Db } from '../db/db.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { JwtVerifier } from '../identity/jwt.js';
 import type { Listen } from '../db/listen.js';
+import type { AuthCache } from '../identity/auth-cache.js';
 
 /**
  * Everything a request handler or worker needs, built once in the composition root
@@ -23,4 +24,6 @@ export interface AppContext {
   jwt: JwtVerifier | undefined;
   /** LISTEN on a PostgreSQL channel (SSE wake-ups across processes); absent ⇒ callers poll. */
   listen?: Listen;
+  /** Credential lookups cached per process, invalidated over LISTEN (decision 019). */
+  authCache: AuthCache;
 }

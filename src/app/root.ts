@@ -12,6 +12,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.js'
 import { appUrlFrom, migrate } from '../db/migrate.js';
 import { createListen } from '../db/listen.js';
 import { createJwtVerifier } from '../identity/jwt.js';
+import { AuthCache } from '../identity/auth-cache.js';
 import { createProviderRegistry } from '../providers/registry.js';
 import type { AppContext } from './context.js';
 import { createBuiltinSandbox } from './sandbox.js';
@@ -105,6 +106,8 @@ export function createAppContext(p: {
   const fetchImpl = p.fetch ?? fetch;
   const sandbox = createBuiltinSandbox({ db: database.db, publicUrl: publicBaseUrl(p.config), fetch: fetchImpl });
   const deps = { fetch: fetchImpl, logger: p.logger, clock, ...(p.providerTimeoutMs ? { timeoutMs: p.providerTimeoutMs } : {}) };
+  const listen = createListen(p.appUrl, p.logger);
+  const authCache = new AuthCache(listen, (err) => p.logger.warn({ err: (err as Error)?.message }, 'auth LISTEN failed; credential lookups are not cached'));
   const ctx: AppContext = {
     config: p.config,
     db: database.db,
@@ -114,13 +117,15 @@ export function createAppContext(p: {
     providers: createProviderRegistry(deps, undefined, { sandbox: { fetch: sandbox.fetch } }),
     fetch: fetchImpl,
     jwt: createJwtVerifier(p.config.jwt),
-    listen: createListen(p.appUrl, p.logger),
+    listen,
+    authCache,
   };
   return {
     ctx,
     database,
     close: async () => {
       await sandbox.close();
+      await authCache.close();
       await database.close();
     },
   };

@@ -4,12 +4,13 @@ import type { Logger } from '../core/runtime.js';
 /**
  * LISTEN on a PostgreSQL channel over one dedicated connection (pooled connections cannot hold a
  * LISTEN). Reconnects after a lost connection with a capped backoff; notifications sent while it
- * was down are lost, so callers keep a slow poll as a safety net.
+ * was down are lost, so callers keep a slow poll as a safety net or resynchronise through
+ * `onState` (true after every successful LISTEN, the first one included; false when it is lost).
  */
-export type Listen = (channel: string, onPayload: (payload: string) => void) => Promise<() => Promise<void>>;
+export type Listen = (channel: string, onPayload: (payload: string) => void, onState?: (listening: boolean) => void) => Promise<() => Promise<void>>;
 
 export function createListen(url: string, logger: Logger): Listen {
-  return async (channel, onPayload) => {
+  return async (channel, onPayload, onState) => {
     if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`bad channel name ${channel}`);
     let client: pg.Client | undefined;
     let stopped = false;
@@ -21,6 +22,7 @@ export function createListen(url: string, logger: Logger): Listen {
         c.on('error', (err) => {
           logger.warn({ err: err.message, channel }, 'LISTEN connection lost; reconnecting');
           if (client === c) client = undefined;
+          onState?.(false);
           c.end().catch(() => undefined);
           if (!stopped) setTimeout(() => void connect(), delay).unref();
         });
@@ -29,11 +31,14 @@ export function createListen(url: string, logger: Logger): Listen {
           await c.query(`listen ${channel}`);
           client = c;
           delay = 250;
+          // Whatever was notified while no LISTEN was active is lost: the caller resynchronises.
+          onState?.(true);
           return;
         } catch (err) {
           await c.end().catch(() => undefined);
           logger.warn({ err: (err as Error).message, channel }, 'LISTEN connect failed; retrying');
-          await new Promise((r) => setTimeout(r, delay));
+          // Unref: a reconnect loop alone must not keep a finished process alive.
+          await new Promise((r) => setTimeout(r, delay).unref());
           delay = Math.min(delay * 2, 5_000);
         }
       }

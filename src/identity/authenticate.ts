@@ -60,15 +60,7 @@ async function authenticateKey(ctx: AppContext, key: string): Promise<Principal>
     if (row.revoked_at) throw new AppError('api_key_revoked');
     return { kind: 'superadmin', userId: undefined, adminKeyId: row.id, sessionId: undefined, csrfHash: undefined };
   }
-  const { rows } = await sql<{
-    tenant_id: string;
-    id: string;
-    scopes: string[];
-    expires_at: Date | null;
-    revoked_at: Date | null;
-    tenant_status: string;
-  }>`select * from sb_find_api_key(${hash})`.execute(ctx.db);
-  const row = rows[0];
+  const row = await ctx.authCache.get(`k:${hash.toString('hex')}`, () => findKey(ctx, hash), (r) => r.tenant_id);
   if (!row) throw new AppError('invalid_credentials', 'unknown API key');
   if (row.revoked_at) throw new AppError('api_key_revoked');
   if (row.expires_at && row.expires_at.getTime() <= ctx.clock.now().getTime()) throw new AppError('api_key_expired');
@@ -84,9 +76,26 @@ async function authenticateKey(ctx: AppContext, key: string): Promise<Principal>
   return { kind: 'api_key', tenantId: asTenantId(row.tenant_id), keyId: row.id, scopes: expandScopes(row.scopes) };
 }
 
+interface KeyRow {
+  tenant_id: string;
+  id: string;
+  scopes: string[];
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  tenant_status: string;
+}
+
+async function findKey(ctx: AppContext, hash: Buffer): Promise<KeyRow | undefined> {
+  const { rows } = await sql<KeyRow>`select * from sb_find_api_key(${hash})`.execute(ctx.db);
+  return rows[0];
+}
+
 async function requireActiveTenant(ctx: AppContext, tenantId: string): Promise<void> {
   // tenants is RLS-protected: read it inside the tenant's own scope.
-  const status = await tenantStatus(ctx, tenantId);
+  const status = (await ctx.authCache.get(`t:${tenantId}`, async () => {
+    const s = await tenantStatus(ctx, tenantId);
+    return s === undefined ? undefined : { status: s };
+  }, () => tenantId))?.status;
   if (!status) throw new AppError('token_invalid', 'the token names an unknown tenant');
   if (status !== 'active') throw new AppError('tenant_suspended');
 }

@@ -63,7 +63,7 @@ export async function getApiKey(ctx: AppContext, tenantId: TenantId, id: string)
 }
 
 export async function revokeApiKey(ctx: AppContext, actor: Actor, tenantId: TenantId, id: string) {
-  return withTenant(ctx.db, tenantId, async (tx) => {
+  const row = await withTenant(ctx.db, tenantId, async (tx) => {
     const row = await tx
       .updateTable('api_keys')
       .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.val(new Date())) }))
@@ -74,4 +74,8 @@ export async function revokeApiKey(ctx: AppContext, actor: Actor, tenantId: Tena
     await audit(tx, { tenantId, actor, action: 'api_key.revoked', targetType: 'api_key', targetId: id });
     return row;
   });
+  // After the commit: this process's next request must not find the key in its cache (other
+  // processes hear of it through the trigger's NOTIFY).
+  ctx.authCache.invalidate(tenantId);
+  return row;
 }

@@ -114,7 +114,7 @@ export interface TenantPatch {
 
 /** Superadmin update (any field). Tenants update their own name / branding via updateOwnTenant. */
 export async function updateTenantAsAdmin(ctx: AppContext, actor: Actor, idOrSlug: string, patch: TenantPatch): Promise<TenantView> {
-  return withPlatform(ctx.db, async (tx) => {
+  const updated = await withPlatform(ctx.db, async (tx) => {
     const current = await tx.selectFrom('tenants').select(COLUMNS).where((eb) => eb.or([eb('id', '=', idOrSlug), eb('slug', '=', idOrSlug)])).executeTakeFirst();
     if (!current) throw notFound('tenant');
     if (patch.plan) {
@@ -139,6 +139,8 @@ export async function updateTenantAsAdmin(ctx: AppContext, actor: Actor, idOrSlu
     await audit(tx, { tenantId: current.id, actor, action, targetType: 'tenant', targetId: current.id, details: { ...patch } });
     return view(tx, row);
   });
+  ctx.authCache.invalidate(updated.id); // after the commit (decision 019)
+  return updated;
 }
 
 export async function updateOwnTenant(ctx: AppContext, actor: Actor, tenantId: TenantId, patch: { name?: string; branding?: Branding }): Promise<TenantView> {
@@ -159,7 +161,7 @@ export async function updateOwnTenant(ctx: AppContext, actor: Actor, tenantId: T
 }
 
 export async function deleteTenant(ctx: AppContext, actor: Actor, idOrSlug: string): Promise<void> {
-  await withPlatform(ctx.db, async (tx) => {
+  const id = await withPlatform(ctx.db, async (tx) => {
     const t = await tx.selectFrom('tenants').select(['id', 'slug']).where((eb) => eb.or([eb('id', '=', idOrSlug), eb('slug', '=', idOrSlug)])).executeTakeFirst();
     if (!t) throw notFound('tenant');
     await actAs(tx, t.id);
@@ -168,7 +170,9 @@ export async function deleteTenant(ctx: AppContext, actor: Actor, idOrSlug: stri
     // The deletion itself is recorded on the platform log: the tenant's own log is gone with it.
     await actAs(tx, 'platform');
     await audit(tx, { tenantId: 'platform', actor, action: 'tenant.deleted', targetType: 'tenant', targetId: t.id, details: { slug: t.slug } });
+    return t.id;
   });
+  ctx.authCache.invalidate(id); // after the commit (decision 019)
 }
 
 /** Public branding for a subdomain's login page. Grants nothing. */

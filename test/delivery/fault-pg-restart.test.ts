@@ -32,6 +32,7 @@ describe('PostgreSQL restarted mid-run', () => {
   after(async () => {
     await sched?.stop(500);
     await t?.app.close();
+    await t?.ctx.authCache.close();
     await t?.database.close().catch(() => undefined);
     await sim?.close();
     pgs?.destroy();

@@ -141,3 +141,38 @@ test('a subdomain selects branding only, publicly, and never data', async () => 
   // A tenant subdomain on an API call changes nothing: no credential, no access.
   assert.equal((await t.app.inject({ url: '/v1/tenant', headers: { host: `${a.slug}.example.com` } })).statusCode, 401);
 });
+
+test('another process revokes a key or suspends the tenant: this process stops accepting it at once (NOTIFY)', async () => {
+  const { createAppContext } = await import('../../src/app/root.js');
+  const { parseConfig } = await import('../../src/core/config.js');
+  const { revokeApiKey } = await import('../../src/identity/key-service.js');
+  const { updateTenantAsAdmin } = await import('../../src/tenants/service.js');
+  const { asTenantId } = await import('../../src/db/db.js');
+  const { silentLogger } = await import('../../src/core/runtime.js');
+  const s = await t.tenant();
+  const k = (await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(s.key), payload: { name: 'cached' } })).json();
+  // Warm this process's cache (and let its LISTEN come up) with a few requests.
+  for (let i = 0; i < 3; i++) assert.equal((await t.app.inject({ url: '/v1/tenant', headers: bearer(k.key) })).statusCode, 200);
+  const other = createAppContext({ config: parseConfig({ MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), DB_POOL_SIZE: '2' }), appUrl: t.testDb.appUrl, logger: silentLogger as never });
+  const system = { type: 'system' as const, id: null, ip: null };
+  const within = async (ms: number, status: number, headers: Record<string, string>) => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const r = await t.app.inject({ url: '/v1/tenant', headers });
+      if (r.statusCode === status) return r;
+      if (Date.now() > end) assert.fail(`still ${r.statusCode} after ${ms} ms: ${r.body}`);
+      await new Promise((res) => setTimeout(res, 10));
+    }
+  };
+  try {
+    await revokeApiKey(other.ctx, system, asTenantId(s.id), k.id);
+    assert.equal((await within(1000, 401, bearer(k.key))).json().code, 'api_key_revoked');
+    assert.equal((await t.app.inject({ url: '/v1/tenant', headers: bearer(s.key) })).statusCode, 200);
+    await updateTenantAsAdmin(other.ctx, system, s.id, { status: 'suspended' });
+    assert.equal((await within(1000, 403, bearer(s.key))).json().code, 'tenant_suspended');
+    await updateTenantAsAdmin(other.ctx, system, s.id, { status: 'active' });
+    await within(1000, 200, bearer(s.key));
+  } finally {
+    await other.close();
+  }
+});
