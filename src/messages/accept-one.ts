@@ -21,49 +21,126 @@ export function rememberProvider(tenantId: TenantId, channelId: string, provider
   providers.set(`${tenantId}\n${channelId}`, provider);
 }
 
+export type Prepared = SendInput & { peer: string };
+export interface AcceptedOne {
+  id: string;
+  status: 'queued';
+  conversation_id: string;
+  to: string;
+}
+
+interface Pending {
+  tenantId: TenantId;
+  provider: string;
+  m: Prepared;
+  id: string;
+  resolve: (r: AcceptedOne | null) => void;
+  reject: (err: unknown) => void;
+}
+
 /**
- * The single-message accept in ONE database round trip (`sb_accept_message`, migration 012): the
- * statement is its own transaction, so the 202 still follows the commit. Returns null when the fast
- * path does not apply — provider unknown here, content the provider refuses (the full path then
- * answers with the exact same problem list) or a stale provider hint — and the caller runs the
- * full path. Same answers as the full path otherwise: 404, channel_disabled, 429 quota_exceeded.
+ * Rows per call and calls in flight. A request arriving while no call runs goes at once; requests
+ * arriving during a call wait and go together in the next one, so the group grows with the load and
+ * one commit covers all of them. A second (third, fourth) concurrent call starts only once
+ * MIN_PARALLEL requests wait: a call costs ~0.8 ms of PostgreSQL time plus ~70 µs per row
+ * (decision 018), so small parallel calls cost more than they save. Measured on the 2-core VM with
+ * 32 clients: 1 call at a time 6,070 accepted/s (groups of 13.5); up to 4 of at least 16 rows,
+ * 6,540-6,930/s; up to 4 of any size, 4,120/s (groups of 4).
  */
-export async function acceptOne(ctx: AppContext, tenantId: TenantId, m: SendInput & { peer: string }): Promise<{ id: string; status: 'queued'; conversation_id: string; to: string } | null> {
-  const key = `${tenantId}\n${m.channel_id}`;
-  const provider = providers.get(key);
-  if (provider === undefined) return null;
-  const def = ctx.providers.definition(provider);
-  if (!def.capabilities.content.includes(m.content.type) || (def.checkContent?.(m.content) ?? []).length > 0) return null;
-  const now = ctx.clock.now();
+const MAX_ROWS = 256;
+const MAX_FLUSHES = 4;
+const MIN_PARALLEL = 16;
+
+/**
+ * Single-message accepts of warm channels, group-committed per tenant through `sb_accept_messages`
+ * (migration 014, decision 018). Each request still gets its 202 only after the call that wrote its
+ * row committed. Answers are per row: 404, channel_disabled, or null ("take the full path": stale
+ * provider hint, content the hinted provider refuses, channel not seen yet by this process). A call
+ * that fails as a whole (over quota, a database error) is retried one row per call, so one request's
+ * 429 never becomes its neighbours' answer.
+ */
+export class AcceptQueue {
+  private queue: Pending[] = [];
+  private flushing = 0;
+  constructor(private readonly ctx: AppContext) {}
+
+  /** Accepts one message, or resolves null when the full path must answer it. */
+  accept(tenantId: TenantId, m: Prepared): Promise<AcceptedOne | null> {
+    const provider = providers.get(`${tenantId}\n${m.channel_id}`);
+    if (provider === undefined) return Promise.resolve(null);
+    const def = this.ctx.providers.definition(provider);
+    if (!def.capabilities.content.includes(m.content.type) || (def.checkContent?.(m.content) ?? []).length > 0) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ tenantId, provider, m, id: newId('msg'), resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.flushing < MAX_FLUSHES && this.queue.length > 0 && (this.flushing === 0 || this.queue.length >= MIN_PARALLEL)) {
+      // The oldest request's tenant, with every other request of that tenant queued behind it.
+      const tenantId = this.queue[0]!.tenantId;
+      const group: Pending[] = [];
+      const rest: Pending[] = [];
+      for (const p of this.queue) (p.tenantId === tenantId && group.length < MAX_ROWS ? group : rest).push(p);
+      this.queue = rest;
+      this.flushing += 1;
+      void this.flush(group).finally(() => {
+        this.flushing -= 1;
+        this.pump();
+      });
+    }
+  }
+
+  private async flush(group: Pending[]): Promise<void> {
+    try {
+      settle(group, await write(this.ctx, group));
+    } catch (err) {
+      if (group.length === 1) return group[0]!.reject(quotaError(err, group[0]!.m.channel_id, this.ctx.clock.now()));
+      await Promise.all(group.map((p) => write(this.ctx, [p]).then((rows) => settle([p], rows), (e: unknown) => p.reject(quotaError(e, p.m.channel_id, this.ctx.clock.now())))));
+    }
+  }
+}
+
+async function write(ctx: AppContext, group: Pending[]): Promise<{ outcome: string; conversation_id: string | null }[]> {
+  const p = periods(ctx.clock.now());
+  const c = <T>(f: (x: Pending) => T) => group.map(f);
+  const { rows } = await sql<{ ord: number; outcome: string; conversation_id: string | null }>`
+    select * from sb_accept_messages(${group[0]!.tenantId}, ${c((x) => x.id)}::text[], ${c((x) => x.m.channel_id)}::text[], ${c((x) => x.provider)}::text[],
+      ${c((x) => x.m.peer)}::text[], ${c(() => newId('ctc'))}::text[], ${c(() => newId('cnv'))}::text[], ${c((x) => x.m.content.type)}::text[],
+      ${c((x) => JSON.stringify(x.m.content))}::jsonb[], ${c((x) => x.m.reply_to ?? null)}::text[], ${c((x) => JSON.stringify(x.m.metadata ?? {}))}::jsonb[],
+      ${p.day}, ${p.month})`.execute(ctx.db);
+  return rows.sort((a, b) => a.ord - b.ord);
+}
+
+function settle(group: Pending[], rows: { outcome: string; conversation_id: string | null }[]): void {
+  group.forEach((p, i) => {
+    const row = rows[i];
+    const key = `${p.tenantId}\n${p.m.channel_id}`;
+    switch (row?.outcome) {
+      case 'ok':
+        return p.resolve({ id: p.id, status: 'queued', conversation_id: row.conversation_id!, to: p.m.peer });
+      case 'not_found':
+        providers.delete(key);
+        return p.reject(notFound(`channel ${p.m.channel_id}`));
+      case 'disabled':
+        return p.reject(new AppError('channel_disabled', `channel ${p.m.channel_id} is disabled`));
+      default:
+        providers.delete(key);
+        return p.resolve(null);
+    }
+  });
+}
+
+/** SQLSTATE SB429 from the function → the same 429 `quota_exceeded` the full path answers. */
+function quotaError(err: unknown, channelId: string, now: Date): unknown {
+  const e = err as { code?: string; message?: string; detail?: string };
+  if (e?.code !== 'SB429') return err;
   const p = periods(now);
-  const id = newId('msg');
-  let row: { outcome: string; conversation_id: string | null } | undefined;
-  try {
-    const r = await sql<{ outcome: string; conversation_id: string | null }>`
-      select * from sb_accept_message(${tenantId}, ${m.channel_id}, ${provider}, ${m.peer}, ${id}, ${newId('ctc')}, ${newId('cnv')},
-        ${m.content.type}, ${JSON.stringify(m.content)}::jsonb, ${m.reply_to ?? null}, ${JSON.stringify(m.metadata ?? {})}::jsonb,
-        ${p.day}, ${p.month})`.execute(ctx.db);
-    row = r.rows[0];
-  } catch (err) {
-    const e = err as { code?: string; message?: string; detail?: string };
-    if (e.code !== 'SB429') throw err;
-    const limit = Number(e.detail);
-    const [what, retry] =
-      e.message === 'day' ? ['the daily quota', p.secondsToDayEnd]
-      : e.message === 'month' ? ['the monthly quota', p.secondsToMonthEnd]
-      : [`the daily limit of channel ${m.channel_id}`, p.secondsToDayEnd];
-    throw new AppError('quota_exceeded', `${what} of ${limit} messages is used up`, { retryAfterSeconds: retry, details: { limit, window: what } });
-  }
-  switch (row?.outcome) {
-    case 'ok':
-      return { id, status: 'queued', conversation_id: row.conversation_id!, to: m.peer };
-    case 'not_found':
-      providers.delete(key);
-      throw notFound(`channel ${m.channel_id}`);
-    case 'disabled':
-      throw new AppError('channel_disabled', `channel ${m.channel_id} is disabled`);
-    default:
-      providers.delete(key);
-      return null;
-  }
+  const limit = Number(e.detail);
+  const [what, retry] =
+    e.message === 'day' ? ['the daily quota', p.secondsToDayEnd]
+    : e.message === 'month' ? ['the monthly quota', p.secondsToMonthEnd]
+    : [`the daily limit of channel ${channelId}`, p.secondsToDayEnd];
+  return new AppError('quota_exceeded', `${what} of ${limit} messages is used up`, { retryAfterSeconds: retry, details: { limit, window: what } });
 }

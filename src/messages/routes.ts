@@ -5,6 +5,7 @@ import type { AppContext } from '../app/context.js';
 import { errorResponses, IdParam, Problem } from '../http/schemas.js';
 import { decodeCursor, Page, PageQuery, toPage } from '../http/pagination.js';
 import { acceptMessages } from './accept.js';
+import { AcceptQueue } from './accept-one.js';
 import { checkKey } from './idempotency.js';
 import { Accepted, BatchAccepted, BatchBody, Message, MessageStatusT, SendBody } from './schemas.js';
 import { cancelMessage, getMessage, listMessages, messageView, type ListFilter } from './service.js';
@@ -20,12 +21,13 @@ const accepted = { ...errorResponses, 503: Problem };
 export function messageRoutes(app: App, ctx: AppContext): void {
   usageRoutes(app, ctx);
   const tags = ['messages'];
+  const queue = new AcceptQueue(ctx);
   app.post('/v1/messages', {
     config: { scope: 'messages:write' },
     schema: { tags, summary: 'Queue one message (202 once it and its delivery job are committed)', headers: IdemHeader, body: SendBody, response: { 202: Accepted, ...accepted } },
   }, async (req, reply) => {
     const r = await acceptMessages(ctx, tenantOf(req), {
-      messages: [req.body as SendInput], batch: false, idempotencyKey: checkKey(req.headers['idempotency-key']), route: 'POST /v1/messages', rawBody: req.body,
+      messages: [req.body as SendInput], batch: false, idempotencyKey: checkKey(req.headers['idempotency-key']), route: 'POST /v1/messages', rawBody: req.body, queue,
     });
     if (r.replayed) void reply.header('idempotent-replayed', 'true');
     return reply.status(r.code).send(r.body);
