@@ -14,6 +14,7 @@ import { createListen } from '../db/listen.js';
 import { createJwtVerifier } from '../identity/jwt.js';
 import { AuthCache } from '../identity/auth-cache.js';
 import { createProviderRegistry } from '../providers/registry.js';
+import { createHttpTransport } from '../providers/transport.js';
 import type { AppContext } from './context.js';
 import { createBuiltinSandbox } from './sandbox.js';
 import { publicBaseUrl } from './urls.js';
@@ -105,7 +106,10 @@ export function createAppContext(p: {
   const clock = p.clock ?? systemClock;
   const fetchImpl = p.fetch ?? fetch;
   const sandbox = createBuiltinSandbox({ db: database.db, publicUrl: publicBaseUrl(p.config), fetch: fetchImpl });
-  const deps = { fetch: fetchImpl, logger: p.logger, clock, ...(p.providerTimeoutMs ? { timeoutMs: p.providerTimeoutMs } : {}) };
+  // Provider calls go over node:http (src/providers/transport.ts) unless the caller injected its own
+  // fetch (tests that want to see every call); the built-in sandbox keeps its in-process fetch.
+  const transport = p.fetch ? undefined : createHttpTransport();
+  const deps = { fetch: fetchImpl, request: transport?.request, logger: p.logger, clock, ...(p.providerTimeoutMs ? { timeoutMs: p.providerTimeoutMs } : {}) };
   const listen = createListen(p.appUrl, p.logger);
   const authCache = new AuthCache(listen, (err) => p.logger.warn({ err: (err as Error)?.message }, 'auth LISTEN failed; credential lookups are not cached'));
   const ctx: AppContext = {
@@ -114,7 +118,7 @@ export function createAppContext(p: {
     logger: p.logger,
     clock,
     vault: new Vault(p.config.masterKey, p.config.previousMasterKeys),
-    providers: createProviderRegistry(deps, undefined, { sandbox: { fetch: sandbox.fetch } }),
+    providers: createProviderRegistry(deps, undefined, { sandbox: { fetch: sandbox.fetch, request: undefined } }),
     fetch: fetchImpl,
     jwt: createJwtVerifier(p.config.jwt),
     listen,
@@ -125,6 +129,7 @@ export function createAppContext(p: {
     database,
     close: async () => {
       await sandbox.close();
+      transport?.close();
       await authCache.close();
       await database.close();
     },

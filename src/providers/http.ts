@@ -3,7 +3,7 @@ import type { ProviderDeps } from './types.js';
 
 export interface ProviderResponse {
   status: number;
-  headers: Headers;
+  headers: { get(name: string): string | null };
   /** Raw body bytes (binary downloads, QR PNGs). */
   bytes: Buffer;
   /** Body as text. */
@@ -17,33 +17,36 @@ const DEFAULT_TIMEOUT_MS = 15_000;
 /**
  * One HTTP call to a provider with a timeout. Transport failures become typed, retryable
  * `ProviderError`s (`timeout`, `unavailable`); HTTP error statuses are returned for the provider's
- * own `errors.ts` to classify, because only it knows what a vendor's 400 means.
+ * own `errors.ts` to classify, because only it knows what a vendor's 400 means. Goes through
+ * `deps.request` (node:http, src/providers/transport.ts) when the process has one, else `fetch`.
  */
 export async function providerRequest(
   deps: ProviderDeps,
   req: { method: string; url: string; headers?: Record<string, string>; body?: string | Buffer | FormData },
 ): Promise<ProviderResponse> {
   const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  let res: Response;
+  let status: number;
+  let headers: ProviderResponse['headers'];
+  let bytes: Buffer;
   try {
-    res = await deps.fetch(req.url, {
-      method: req.method,
-      headers: req.headers,
-      body: req.body as RequestInit['body'],
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    if (deps.request && !(req.body instanceof FormData)) {
+      ({ status, headers, bytes } = await deps.request({ method: req.method, url: req.url, headers: req.headers, body: req.body, timeoutMs }));
+    } else {
+      const res = await deps.fetch(req.url, { method: req.method, headers: req.headers, body: req.body as RequestInit['body'], signal: AbortSignal.timeout(timeoutMs) });
+      ({ status, headers } = res);
+      try {
+        bytes = Buffer.from(await res.arrayBuffer());
+      } catch (err) {
+        throw new ProviderError({ kind: 'unavailable', retryable: true, message: 'connection dropped mid-answer', cause: err });
+      }
+    }
   } catch (err) {
+    if (err instanceof ProviderError) throw err;
     const name = (err as { name?: string }).name;
     if (name === 'TimeoutError' || name === 'AbortError') {
       throw new ProviderError({ kind: 'timeout', retryable: true, message: `no answer within ${timeoutMs} ms`, cause: err });
     }
     throw new ProviderError({ kind: 'unavailable', retryable: true, message: 'provider unreachable', cause: err });
-  }
-  let bytes: Buffer;
-  try {
-    bytes = Buffer.from(await res.arrayBuffer());
-  } catch (err) {
-    throw new ProviderError({ kind: 'unavailable', retryable: true, message: 'connection dropped mid-answer', cause: err });
   }
   const text = bytes.toString('utf8');
   let json: unknown;
@@ -54,7 +57,7 @@ export async function providerRequest(
       json = undefined;
     }
   }
-  return { status: res.status, headers: res.headers, bytes, text, json };
+  return { status, headers, bytes, text, json };
 }
 
 /** Narrowing helpers for `unknown` provider JSON. */

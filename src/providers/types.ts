@@ -8,6 +8,7 @@ import type {
   SessionStatus,
 } from '../core/canonical.js';
 import type { Clock, Logger } from '../core/runtime.js';
+import type { HttpRequest } from './transport.js';
 
 export const PROVIDER_IDS = ['cloud-api', 'waha', 'ultramsg', 'sandbox'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
@@ -15,6 +16,11 @@ export type ProviderId = (typeof PROVIDER_IDS)[number];
 /** What a provider gets injected: no `process.env`, no globals, no vendor SDKs. */
 export interface ProviderDeps {
   fetch: typeof fetch;
+  /**
+   * Preferred transport for provider calls (src/providers/transport.ts); `fetch` is used when it is
+   * absent and for multipart (FormData) bodies.
+   */
+  request?: HttpRequest;
   logger: Logger;
   clock: Clock;
   /** Per-request timeout for provider HTTP calls. */

@@ -8,10 +8,16 @@ import { ProviderError } from '../../core/errors.js';
 import { silentLogger, systemClock } from '../../core/runtime.js';
 import { cloudApiWebhook } from './webhook.js';
 import type { ProviderDeps, RawWebhook } from '../types.js';
+import { createHttpTransport } from '../transport.js';
 
-/** Generous timeout: tests run beside other suites on a loaded machine; only timeout tests shorten it. */
+const transport = createHttpTransport();
+
+/**
+ * Provider deps as production wires them: the node:http transport, `fetch` for multipart uploads.
+ * Generous timeout: tests run beside other suites on a loaded machine; only timeout tests shorten it.
+ */
 export function deps(timeoutMs = 15_000): ProviderDeps {
-  return { fetch: globalThis.fetch, logger: silentLogger, clock: systemClock, timeoutMs };
+  return { fetch: globalThis.fetch, request: transport.request, logger: silentLogger, clock: systemClock, timeoutMs };
 }
 
 export function rawOf(body: string | Buffer, headers: Record<string, string | undefined> = {}): RawWebhook {
