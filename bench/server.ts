@@ -12,6 +12,7 @@ import { parseConfig } from '../src/core/config.js';
 import { buildApp } from '../src/http/app.js';
 import { inboundWorker } from '../src/inbound/worker.js';
 import { startScheduler } from '../src/delivery/scheduler.js';
+import { statisticsWorker } from '../src/ops/statistics.js';
 import { createAppContext } from '../src/app/root.js';
 
 interface Opts {
@@ -24,7 +25,7 @@ interface Opts {
   http?: boolean;
   /** Run the inbound worker (inbox drain, tenant webhook deliveries). */
   inbound?: boolean;
-  /** Run the delivery scheduler with these options. */
+  /** Run the delivery scheduler with these options (and, as `switchboard work` does, the statistics worker). */
   scheduler?: { concurrency: number; leaseMs: number };
   providerTimeoutMs?: number;
 }
@@ -55,6 +56,7 @@ if (opts.mode === 'bare') {
   if (opts.scheduler) {
     const s = startScheduler(ctx, opts.scheduler);
     stops.push(() => s.stop(5000));
+    stops.push(statisticsWorker.start(ctx));
   }
   console.log(`PORT ${port}`);
   process.on('SIGTERM', () => {

@@ -3,6 +3,7 @@ import { deliveryWorker } from '../delivery/worker.js';
 import { inboundWorker } from '../inbound/worker.js';
 import { channelHealthWorker } from '../channels/health.js';
 import { pruneWorker } from '../ops/prune.js';
+import { statisticsWorker } from '../ops/statistics.js';
 
 /**
  * Background roles run by `switchboard work` (and `start`). Each starts its loop and returns a stop
@@ -10,7 +11,7 @@ import { pruneWorker } from '../ops/prune.js';
  */
 export type Worker = { name: string; start(ctx: AppContext): () => Promise<void> };
 
-export const WORKERS: Worker[] = [deliveryWorker, inboundWorker, channelHealthWorker(), pruneWorker];
+export const WORKERS: Worker[] = [deliveryWorker, inboundWorker, channelHealthWorker(), pruneWorker, statisticsWorker];
 
 export function startWorkers(ctx: AppContext): () => Promise<void> {
   const stops = WORKERS.map((w) => {

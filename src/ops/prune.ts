@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Worker } from '../app/workers.js';
+import { periodic } from '../app/periodic.js';
 import type { AppContext } from '../app/context.js';
 
 /**
@@ -19,22 +20,9 @@ export async function pruneOnce(ctx: AppContext, batch = 5_000): Promise<number>
 
 export const pruneWorker: Worker = {
   name: 'prune',
-  start(ctx) {
-    let stopped = false;
-    let running: Promise<unknown> = Promise.resolve();
-    const tick = () => {
-      running = pruneOnce(ctx)
-        .then((n) => n > 0 && ctx.logger.info({ rows: n }, 'retention sweep'))
-        .catch((err) => ctx.logger.warn({ err: (err as Error).message }, 'retention sweep failed'))
-        .finally(() => {
-          if (!stopped) timer = setTimeout(tick, 10 * 60_000);
-        });
-    };
-    let timer = setTimeout(tick, 60_000);
-    return async () => {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    };
-  },
+  start: (ctx) =>
+    periodic(ctx, 'prune', { firstMs: 60_000, everyMs: 10 * 60_000 }, async () => {
+      const n = await pruneOnce(ctx);
+      if (n > 0) ctx.logger.info({ rows: n }, 'retention sweep');
+    }),
 };
