@@ -52,11 +52,12 @@ if (opts.mode === 'bare') {
     port = (app.server.address() as { port: number }).port;
     stops.push(() => app.close());
   }
-  if (opts.inbound) stops.push(inboundWorker.start(ctx));
+  // Like `switchboard start`: the inbox drain and event deliveries, with the statistics worker.
+  if (opts.inbound) stops.push(inboundWorker.start(ctx), statisticsWorker.start(ctx));
   if (opts.scheduler) {
     const s = startScheduler(ctx, opts.scheduler);
     stops.push(() => s.stop(5000));
-    stops.push(statisticsWorker.start(ctx));
+    if (!opts.inbound) stops.push(statisticsWorker.start(ctx));
   }
   console.log(`PORT ${port}`);
   process.on('SIGTERM', () => {
