@@ -8,30 +8,40 @@ import { emitEvents } from '../events/emit.js';
 type Received = Extract<InboundEvent, { kind: 'message.received' }>;
 
 /**
- * The `message.received` events of a whole inbox batch, set-based: dedupe, contacts and
- * conversations (issue 4's `upsertConversations`), profile names, messages, conversation counters and
- * events in about eight statements for the batch instead of ~12 per message — the normaliser's
- * round trips were what kept it below the ingest rate on the bench. Same rules as `applyEvent`.
+ * The `message.received` events of a whole inbox batch, set-based: contacts and conversations
+ * (issue 4's `upsertConversations`), profile names, messages, conversation counters and events in
+ * about seven statements for the batch instead of ~12 per message. Same rules as
+ * `sb_ingest_received` (the inline processor's one-call form of this, migration 024).
  */
 export async function applyReceivedBatch(tx: Tx, tenantId: string, items: { channelId: string; ev: Received }[]): Promise<void> {
   if (items.length === 0) return;
-  const fresh = await sql<{ channel_id: string; dedupe_key: string }>`
-    insert into inbound_dedupe (tenant_id, channel_id, dedupe_key)
-    select ${tenantId}, c, k from unnest(${items.map((i) => i.channelId)}::text[], ${items.map((i) => i.ev.dedupeKey.slice(0, 500))}::text[]) as x(c, k)
-    on conflict do nothing returning channel_id, dedupe_key`.execute(tx);
-  const isFresh = new Set(fresh.rows.map((r) => `${r.channel_id}\n${r.dedupe_key}`));
+  // First occurrence of a message in the batch. No inbound_dedupe row: (channel, provider message
+  // id) is unique in messages, which decides on its own whether a redelivery is stored (a dedupe
+  // key repeats only where the provider id does; decision 026).
   const seen = new Set<string>();
   const todo = items.filter((i) => {
     const k = `${i.channelId}\n${i.ev.dedupeKey.slice(0, 500)}`;
-    if (!isFresh.has(k) || seen.has(k)) return false;
+    if (seen.has(k)) return false;
     seen.add(k);
     return true;
   });
-  if (todo.length === 0) return;
-  const convs = await upsertConversations(tx, tenantId, todo.map((i) => ({ channelId: i.channelId, address: i.ev.chat })));
-  // Profile names belong to 1:1 senders (in a group the contact is the group); the last one wins.
+  // A new contact starts with its profile name (1:1 senders; in a group the contact is the group)
+  // and a new conversation with this batch's last message time and unread count.
   const names = new Map<string, { c: string; a: string; n: string }>();
   for (const i of todo) if (i.ev.chat === i.ev.from && i.ev.profileName) names.set(`${i.channelId}\n${i.ev.chat}`, { c: i.channelId, a: i.ev.chat, n: i.ev.profileName });
+  const agg = new Map<string, { at: Date; unread: number }>();
+  for (const i of todo) {
+    const k = `${i.channelId}\n${i.ev.chat}`;
+    const a = agg.get(k) ?? { at: i.ev.timestamp, unread: 0 };
+    if (i.ev.timestamp > a.at) a.at = i.ev.timestamp;
+    if (!i.ev.fromMe) a.unread += 1;
+    agg.set(k, a);
+  }
+  const { ids: convs, created, contactOf } = await upsertConversations(tx, tenantId, todo.map((i) => {
+    const k = `${i.channelId}\n${i.ev.chat}`;
+    return { channelId: i.channelId, address: i.ev.chat, profileName: names.get(k)?.n ?? null, lastMessageAt: agg.get(k)!.at, unread: agg.get(k)!.unread };
+  }));
+  // Profile names of contacts that existed: the last one wins (a no-op for the ones just created).
   if (names.size > 0) {
     const n = [...names.values()];
     await sql`update contacts k set profile_name = x.n, updated_at = now()
@@ -59,15 +69,16 @@ export async function applyReceivedBatch(tx: Tx, tenantId: string, items: { chan
   const ok = new Set(inserted.rows.map((r) => r.id));
   const stored = rows.filter((r) => ok.has(r.id)); // the rest exist already (echoes of our own sends)
   if (stored.length === 0) return;
-  const sc = <T>(f: (r: (typeof stored)[number]) => T) => stored.map(f);
-  const contacts = await sql<{ id: string; contact_id: string }>`
+  // Conversations that existed get this batch's time, unread count and reopening; new ones were
+  // created with them.
+  const existing = stored.filter((r) => !created.has(r.conversationId));
+  const sc = <T>(f: (r: (typeof existing)[number]) => T) => existing.map(f);
+  if (existing.length > 0) await sql`
     with x as (select * from unnest(${sc((r) => r.conversationId)}::text[], ${sc((r) => r.ev.timestamp.toISOString())}::timestamptz[], ${sc((r) => (r.direction === 'in' ? 1 : 0))}::int[]) as x(cv, at, n_in)),
     g as (select cv, max(at) as at, sum(n_in)::int as n_in from x group by cv)
     update conversations v set last_message_at = greatest(coalesce(v.last_message_at, g.at), g.at), unread_count = v.unread_count + g.n_in,
       status = case when g.n_in > 0 then 'open' else v.status end, updated_at = now()
-    from g where v.tenant_id = ${tenantId} and v.id = g.cv
-    returning v.id, v.contact_id`.execute(tx);
-  const contactOf = new Map(contacts.rows.map((r) => [r.id, r.contact_id]));
+    from g where v.tenant_id = ${tenantId} and v.id = g.cv`.execute(tx);
   await emitEvents(tx, tenantId, stored.map((r) => ({
     type: 'message.received' as const, channelId: r.channelId,
     data: { message_id: r.id, conversation_id: r.conversationId, contact_id: contactOf.get(r.conversationId) ?? null, channel_id: r.channelId, direction: r.direction, from: r.ev.from, chat: r.ev.chat, profile_name: r.ev.profileName ?? null, provider_message_id: r.ev.providerMessageId, reply_to: r.ev.replyTo ?? null, content: r.ev.content, timestamp: r.ev.timestamp.toISOString() },

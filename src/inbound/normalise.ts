@@ -4,6 +4,7 @@ import { asTenantId, withTenant, type Tx } from '../db/db.js';
 import type { RawWebhook } from '../providers/types.js';
 import { applyEvent } from './apply.js';
 import { applyReceivedBatch } from './apply-batch.js';
+import { ingestReceived } from './ingest-received.js';
 import type { InboundEvent } from '../core/canonical.js';
 import './schema.js';
 
@@ -11,34 +12,58 @@ import './schema.js';
 const MAX_ATTEMPTS = 5;
 const DRAIN_PARALLEL = 4;
 
+/** An inbox row as ingress wrote it: the inline processor has it in memory and skips re-reading it. */
+export interface InboxItem {
+  tenantId: string;
+  id: string;
+  channelId: string;
+  /** The line's own id at the provider (Cloud API: phone_number_id), from routing. */
+  externalId: string;
+  provider: string;
+  body: Buffer;
+  headers: Record<string, string>;
+}
+
+type Row = Omit<InboxItem, 'tenantId' | 'externalId'>;
+
 /**
  * Turns committed inbox rows of one tenant into messages, conversations and events, in one tenant
  * transaction (a batch shares BEGIN/COMMIT and the commit's WAL flush, which dominated per-row cost
  * on the bench). Idempotent: rows are locked with SKIP LOCKED (a concurrent processor skips them),
  * processed once, and every provider event passes the per-channel dedupe table, so a redelivered
- * webhook stored as a second row creates nothing new. Returns how many rows it processed.
+ * webhook stored as a second row creates nothing new. A processed row is deleted in the same
+ * transaction (its content now lives in messages and events; rows the parser refused stay, marked
+ * `rejected`, for inspection). `loaded` carries the rows' bodies when the caller has them (ingress),
+ * so only their locks are read. Returns how many rows it processed.
  */
-export async function processInboxRows(ctx: AppContext, tenantId: string, inboxIds: string[]): Promise<number> {
+export async function processInboxRows(ctx: AppContext, tenantId: string, inboxIds: string[], loaded?: Map<string, Row>): Promise<number> {
   if (inboxIds.length === 0) return 0;
   return withTenant(ctx.db, asTenantId(tenantId), async (tx) => {
-    const rows = await tx.selectFrom('inbox').selectAll().where('id', 'in', inboxIds).where('status', '=', 'pending').orderBy('id').forUpdate().skipLocked().execute();
+    // Each row locked through its primary key, the pending ones kept (see sb_ingest_received on why
+    // never through the status index); bodies read only when the caller does not have them.
+    const { rows: locked } = await sql<{ id: string; channel_id: string; provider: string; body: Buffer | null; headers: Record<string, string> | null }>`
+      select x.id, x.channel_id, x.provider, ${loaded ? sql`null::bytea` : sql`x.body`} as body, ${loaded ? sql`null::jsonb` : sql`x.headers`} as headers
+      from (select id from unnest(${[...inboxIds].sort()}::text[]) as u(id) order by id) u
+      cross join lateral (select x.* from inbox x where x.tenant_id = ${tenantId} and x.id = u.id limit 1 for update skip locked) x
+      where x.status = 'pending'`.execute(tx);
+    const rows: Row[] = locked.map((r) => loaded?.get(r.id) ?? { id: r.id, channelId: r.channel_id, provider: r.provider, body: r.body!, headers: r.headers! });
     if (rows.length === 0) return 0;
-    const channelIds = [...new Set(rows.map((r) => r.channel_id))];
+    const channelIds = [...new Set(rows.map((r) => r.channelId))];
     const channels = new Map((await tx.selectFrom('channels').select(['id', 'external_id']).where('id', 'in', channelIds).execute()).map((c) => [c.id, c]));
     const done: string[] = [];
     const received: { channelId: string; ev: Extract<InboundEvent, { kind: 'message.received' }> }[] = [];
     const later: { channelId: string; ev: InboundEvent }[] = [];
     for (const row of rows) {
-      const channel = channels.get(row.channel_id);
+      const channel = channels.get(row.channelId);
       if (!channel) {
-        await finish(tx, [row.id], 'rejected', 'channel no longer exists');
+        await finish(tx, tenantId, [row.id], 'rejected', 'channel no longer exists');
         continue;
       }
       const raw: RawWebhook = { headers: row.headers, body: row.body, query: {} };
       const parsed = ctx.providers.definition(row.provider).webhook.parse(raw);
       if (!parsed.ok) {
         ctx.logger.info({ tenant_id: tenantId, channel_id: channel.id, inbox_id: row.id, reason: parsed.reason }, 'inbound payload rejected by parser');
-        await finish(tx, [row.id], 'rejected', `${parsed.reason}: ${parsed.detail}`.slice(0, 500));
+        await finish(tx, tenantId, [row.id], 'rejected', `${parsed.reason}: ${parsed.detail}`.slice(0, 500));
         continue;
       }
       for (const ev of parsed.events) {
@@ -54,28 +79,28 @@ export async function processInboxRows(ctx: AppContext, tenantId: string, inboxI
     // batch as the message it is about finds it.
     await applyReceivedBatch(tx, tenantId, received);
     for (const l of later) await applyEvent(tx, { tenantId, channelId: l.channelId }, l.ev);
-    await finish(tx, done, 'done', null);
+    await finish(tx, tenantId, done, 'done', null);
     return rows.length;
   });
 }
 
 /** One row; false when it was not pending. */
-export const processInboxRow = async (ctx: AppContext, tenantId: string, inboxId: string): Promise<boolean> =>
-  (await processInboxRows(ctx, tenantId, [inboxId])) > 0;
+export const processInboxRow = async (ctx: AppContext, tenantId: string, inboxId: string, loaded?: Map<string, Row>): Promise<boolean> =>
+  (await processInboxRows(ctx, tenantId, [inboxId], loaded)) > 0;
 
 /**
  * A batch, and if the batch fails, each row alone: one poisoned row (a bug) must not hold back the
  * others, and only it accumulates attempts until it is parked.
  */
-async function processBatch(ctx: AppContext, tenantId: string, ids: string[]): Promise<number> {
+async function processBatch(ctx: AppContext, tenantId: string, ids: string[], loaded?: Map<string, Row>): Promise<number> {
   try {
-    return await processInboxRows(ctx, tenantId, ids);
+    return await processInboxRows(ctx, tenantId, ids, loaded);
   } catch (err) {
     if (ids.length === 1) throw err;
     let n = 0;
     for (const id of ids) {
       try {
-        if (await processInboxRow(ctx, tenantId, id)) n += 1;
+        if (await processInboxRow(ctx, tenantId, id, loaded)) n += 1;
       } catch (e) {
         ctx.logger.error({ err: e, tenant_id: tenantId, inbox_id: id }, 'inbox row processing failed');
         await parkIfExhausted(ctx, tenantId, id, e);
@@ -95,14 +120,19 @@ function batches(rows: { tenantId: string; id: string }[]): { tenantId: string; 
   return out;
 }
 
-async function finish(tx: Tx, ids: string[], status: 'done' | 'rejected', error: string | null): Promise<void> {
+async function finish(tx: Tx, tenantId: string, ids: string[], status: 'done' | 'rejected', error: string | null): Promise<void> {
   if (ids.length === 0) return;
-  await tx.updateTable('inbox').set({ status, error, processed_at: new Date() }).where('id', 'in', ids).execute();
+  if (status === 'done') await sql`delete from inbox where tenant_id = ${tenantId} and id = any(${ids})`.execute(tx);
+  else await tx.updateTable('inbox').set({ status, error, processed_at: new Date() }).where('tenant_id', '=', tenantId).where('id', 'in', ids).execute();
 }
 
-/** Claims up to `limit` pending rows across tenants (leased) and processes them. Returns how many. */
-export async function drainInbox(ctx: AppContext, limit = 100): Promise<number> {
-  const { rows } = await sql<{ tenant_id: string; id: string; attempts: number }>`select c.tenant_id, c.id from sb_inbox_claim(${limit}, 30000) c`.execute(ctx.db);
+/**
+ * Claims up to `limit` pending rows across tenants (leased) and processes them. Returns how many.
+ * Only rows older than `minAgeMs`: younger ones are the inline processor's (the worker is the
+ * safety net for rows a process acknowledged and then did not finish: a crash, a full queue).
+ */
+export async function drainInbox(ctx: AppContext, limit = 100, minAgeMs = 2_000): Promise<number> {
+  const { rows } = await sql<{ tenant_id: string; id: string; attempts: number }>`select c.tenant_id, c.id from sb_inbox_claim(${limit}, 30000, ${minAgeMs}) c`.execute(ctx.db);
   let n = 0;
   const work = batches(rows.map((r) => ({ tenantId: r.tenant_id, id: r.id })));
   let next = 0;
@@ -111,7 +141,13 @@ export async function drainInbox(ctx: AppContext, limit = 100): Promise<number> 
   await Promise.all(Array.from({ length: Math.min(DRAIN_PARALLEL, work.length) }, async () => {
     for (let b = work[next++]; b; b = work[next++]) {
       try {
-        n += await processBatch(ctx, b.tenantId, b.ids);
+        // New messages through the one-call fast path, like the inline processor; the rest (and
+        // rows the fast path did not take) the general way, which re-reads whatever is still pending.
+        const items = await loadItems(ctx, b.tenantId, b.ids);
+        const general = new Set((await ingestReceived(ctx, b.tenantId, items)).map((r) => r.id));
+        n += items.length - general.size;
+        const rest = b.ids.filter((id) => general.has(id) || !items.some((r) => r.id === id));
+        if (rest.length > 0) n += await processBatch(ctx, b.tenantId, rest);
       } catch (err) {
         ctx.logger.error({ err, tenant_id: b.tenantId, inbox_id: b.ids[0] }, 'inbox row processing failed');
         await parkIfExhausted(ctx, b.tenantId, b.ids[0]!, err);
@@ -119,6 +155,15 @@ export async function drainInbox(ctx: AppContext, limit = 100): Promise<number> 
     }
   }));
   return n;
+}
+
+/** Pending rows with their line's external id, as ingress would have handed them over. */
+async function loadItems(ctx: AppContext, tenantId: string, ids: string[]): Promise<InboxItem[]> {
+  const rows = await withTenant(ctx.db, asTenantId(tenantId), (tx) =>
+    tx.selectFrom('inbox').innerJoin('channels', (j) => j.onRef('channels.tenant_id', '=', 'inbox.tenant_id').onRef('channels.id', '=', 'inbox.channel_id'))
+      .select(['inbox.id', 'inbox.channel_id', 'inbox.provider', 'inbox.body', 'inbox.headers', 'channels.external_id'])
+      .where('inbox.id', 'in', ids).execute());
+  return rows.map((r) => ({ tenantId, id: r.id, channelId: r.channel_id, externalId: r.external_id, provider: r.provider, body: r.body, headers: r.headers }));
 }
 
 async function parkIfExhausted(ctx: AppContext, tenantId: string, id: string, err: unknown): Promise<void> {
@@ -129,42 +174,77 @@ async function parkIfExhausted(ctx: AppContext, tenantId: string, id: string, er
 }
 
 /**
- * Processes freshly acknowledged rows right away in this process, so the lag from acknowledge to
- * "visible through the API" is one transaction, not a worker poll interval. Bounded: at most a
- * third of the pool's connections at once (each holds a pooled connection for its transaction; unbounded, a burst of
- * 300 webhooks took every connection and starved the acknowledge path's inserts past the pool's 5 s
- * connect timeout) and at most QUEUE waiting; beyond that rows stay pending for the worker. Best
- * effort: a failure leaves the row pending. `idle()` lets shutdown wait for in-flight work.
+ * Processes freshly acknowledged rows right away in this process, from the bodies ingress already
+ * holds, so the lag from acknowledge to "visible through the API" is one call, not a worker poll
+ * interval. Batches are per tenant (the oldest row's tenant, with every other row of that tenant
+ * queued meanwhile) and grow with the load: a row arriving while no batch runs goes at once; rows
+ * arriving during a batch wait for the next one, and a second batch starts alongside only once
+ * MIN_PARALLEL rows wait (a call of sb_ingest_received costs ~0.7 ms plus its rows, so many small
+ * concurrent calls cost more than they save). At most QUEUE rows wait; beyond that rows stay
+ * pending for the worker. Best effort: a failure leaves the row pending. `idle()` lets shutdown
+ * wait for in-flight work.
+ *
+ * Ingress comes first (decision 026): while `pressure()` says acknowledgements are queueing, the
+ * processor waits before each batch — until the pressure passes, or for three times as long as its
+ * last batch took — so under overload it runs at most a quarter of the time, the provider's
+ * webhooks keep being persisted and answered, and the backlog drains as soon as the load drops.
  */
-const QUEUE = 5_000;
+const QUEUE = 50_000;
+const INLINE_BATCH = 500;
+const PARALLEL = 2;
+const MIN_PARALLEL = 64;
+
+const YIELD_FACTOR = 3;
+const MAX_YIELD_MS = 1_000;
 
 export class InlineProcessor {
-  private readonly queue: { tenantId: string; id: string }[] = [];
+  private queue: InboxItem[] = [];
   private running = 0;
+  private lastBatchMs = 1;
   private readonly waiters: (() => void)[] = [];
-  constructor(private readonly ctx: AppContext) {}
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly pressure: () => boolean = () => false,
+  ) {}
 
-  kick(rows: { tenantId: string; id: string }[]): void {
+  private async yieldToIngress(): Promise<void> {
+    const until = performance.now() + Math.min(MAX_YIELD_MS, YIELD_FACTOR * this.lastBatchMs);
+    while (this.pressure() && performance.now() < until) await new Promise((r) => setTimeout(r, 2));
+  }
+
+  kick(rows: InboxItem[]): void {
     for (const r of rows) if (this.queue.length < QUEUE) this.queue.push(r);
-    // A third of the pool: the acknowledge path and the worker keep the rest.
-    const concurrency = Math.max(1, Math.floor(this.ctx.config.dbPoolSize / 3));
-    while (this.running < concurrency && this.queue.length > 0) void this.run();
+    while (this.queue.length > 0 && (this.running === 0 || (this.running < PARALLEL && this.queue.length >= MIN_PARALLEL))) void this.run();
+  }
+
+  /** The oldest row's tenant with its other queued rows, up to INLINE_BATCH. */
+  private take(): InboxItem[] {
+    const tenantId = this.queue[0]!.tenantId;
+    const batch: InboxItem[] = [];
+    const rest: InboxItem[] = [];
+    for (const r of this.queue) (r.tenantId === tenantId && batch.length < INLINE_BATCH ? batch : rest).push(r);
+    this.queue = rest;
+    return batch;
   }
 
   private async run(): Promise<void> {
     this.running += 1;
     try {
       while (this.queue.length > 0) {
-        // The oldest row's tenant, with whatever else of that tenant queued meanwhile (among the
-        // next 200): batches grow with the load, and stay one tenant per transaction.
-        const tenantId = this.queue[0]!.tenantId;
-        const ids: string[] = [];
-        for (let i = 0; i < Math.min(this.queue.length, 200) && ids.length < BATCH; ) {
-          if (this.queue[i]!.tenantId === tenantId) ids.push(this.queue.splice(i, 1)[0]!.id);
-          else i++;
+        if (this.pressure()) {
+          await this.yieldToIngress();
+          if (this.queue.length === 0) break; // another run took it meanwhile
         }
-        await processBatch(this.ctx, tenantId, ids).catch((err: unknown) =>
-          this.ctx.logger.warn({ err: (err as Error)?.message, inbox_id: ids[0] }, 'inline processing failed; the worker will retry'));
+        const batch = this.take();
+        const tenantId = batch[0]!.tenantId;
+        const t0 = performance.now();
+        // New messages in one call; anything else (statuses, unparseable rows) the general way.
+        const general = await ingestReceived(this.ctx, tenantId, batch);
+        this.lastBatchMs = performance.now() - t0;
+        if (general.length === 0) continue;
+        const loaded = new Map(general.map((r) => [r.id, r]));
+        await processBatch(this.ctx, tenantId, general.map((r) => r.id), loaded).catch((err: unknown) =>
+          this.ctx.logger.warn({ err: (err as Error)?.message, inbox_id: general[0]!.id }, 'inline processing failed; the worker will retry'));
       }
     } finally {
       this.running -= 1;

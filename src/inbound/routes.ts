@@ -8,8 +8,9 @@ import type { RawWebhook } from '../providers/types.js';
 import { openCredentials } from '../channels/service.js';
 import { sql } from 'kysely';
 import { RouteCache, type RoutedChannel } from './routing.js';
-import { cloudApiShare, InboxWriter, keptHeaders, recordReject } from './inbox.js';
-import { InlineProcessor } from './normalise.js';
+import { cloudApiShare, keptHeaders, recordReject } from './inbox.js';
+import type { InlineProcessor, InboxItem } from './normalise.js';
+import { inboundPipeline } from './pipeline.js';
 
 const Ack = Type.Object({ ok: Type.Boolean(), accepted: Type.Integer({ description: 'Inbox rows stored (one per routed line)' }) });
 const Problem = Type.Ref('Problem');
@@ -41,8 +42,7 @@ const isJson = (b: Buffer): boolean => {
  */
 export function inboundRoutes(app: App, ctx: AppContext): void {
   const routes = new RouteCache(ctx);
-  const inline = new InlineProcessor(ctx);
-  const inbox = new InboxWriter(ctx);
+  const { inbox, inline } = inboundPipeline(ctx);
   app.addHook('onClose', async () => inline.idle());
 
   app.register(async (scope) => {
@@ -92,11 +92,11 @@ export function inboundRoutes(app: App, ctx: AppContext): void {
       const split = keys.length > 1;
       const json = split ? JSON.parse(raw.body.toString('utf8')) : undefined;
       const headers = keptHeaders(raw);
-      const ids = await Promise.all(accepted.map((r) => inbox.put({
-        tenantId: r.tenantId, channelId: r.channelId, provider: 'cloud-api', headers, split,
-        body: split ? cloudApiShare(json, r.externalId) : raw.body,
-      }).then((id) => ({ tenantId: r.tenantId, id }))));
-      return ack(reply, inline, ids);
+      const items = await Promise.all(accepted.map(async (r) => {
+        const w = { tenantId: r.tenantId, channelId: r.channelId, externalId: r.externalId, provider: 'cloud-api', headers, split, body: split ? cloudApiShare(json, r.externalId) : raw.body };
+        return { ...w, id: await inbox.put(w) };
+      }));
+      return ack(reply, inline, items);
     });
 
     for (const provider of TOKEN_PROVIDERS) {
@@ -122,14 +122,14 @@ export function inboundRoutes(app: App, ctx: AppContext): void {
           await recordReject(ctx, provider, 'bad_signature', [r.externalId], raw.body);
           throw new AppError('webhook_signature_invalid', 'the webhook signature does not match');
         }
-        const id = await inbox.put({ tenantId: r.tenantId, channelId: r.channelId, provider, headers: keptHeaders(raw), split: false, body: raw.body });
-        return ack(reply, inline, [{ tenantId: r.tenantId, id }]);
+        const w = { tenantId: r.tenantId, channelId: r.channelId, externalId: r.externalId, provider, headers: keptHeaders(raw), split: false, body: raw.body };
+        return ack(reply, inline, [{ ...w, id: await inbox.put(w) }]);
       });
     }
   });
 }
 
-function ack(reply: FastifyReply, inline: InlineProcessor, rows: { tenantId: string; id: string }[]) {
+function ack(reply: FastifyReply, inline: InlineProcessor, rows: InboxItem[]) {
   // Processing starts once the answer is on its way: the inbox row is already committed, so a crash
   // from here on loses nothing (the worker picks the row up), and the provider is not kept waiting.
   reply.raw.once('finish', () => inline.kick(rows));

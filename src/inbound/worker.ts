@@ -1,5 +1,6 @@
 import type { AppContext } from '../app/context.js';
 import { drainInbox } from './normalise.js';
+import { inboundPipeline } from './pipeline.js';
 import { deliverDue } from '../events/deliver.js';
 
 /**
@@ -36,7 +37,12 @@ function loop(ctx: AppContext, name: string, step: () => Promise<number>, full: 
 export const inboundWorker = {
   name: 'inbound-events',
   start(ctx: AppContext): () => Promise<void> {
-    const stops = [loop(ctx, 'inbox', () => drainInbox(ctx, 100), 100), loop(ctx, 'event-deliveries', () => deliverDue(ctx), 1)];
+    // The inbox safety net steps back while this process's ingress is its bottleneck (decision 026).
+    const pipeline = inboundPipeline(ctx);
+    const stops = [
+      loop(ctx, 'inbox', async () => (pipeline.inbox.busy() ? 0 : drainInbox(ctx, 100)), 100),
+      loop(ctx, 'event-deliveries', () => deliverDue(ctx), 1),
+    ];
     return async () => {
       await Promise.all(stops.map((s) => s()));
     };

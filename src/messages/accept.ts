@@ -96,7 +96,7 @@ export async function acceptMessages(
     const convs =
       items.length === 1
         ? new Map([[`${items[0]!.channel_id}\n${items[0]!.peer}`, (await upsertConversation(tx, { tenantId, channelId: items[0]!.channel_id, address: items[0]!.peer })).conversationId]])
-        : await upsertConversations(tx, tenantId, items.map((m) => ({ channelId: m.channel_id, address: m.peer })));
+        : (await upsertConversations(tx, tenantId, items.map((m) => ({ channelId: m.channel_id, address: m.peer })))).ids;
     const accepted: AcceptedMessage[] = items.map((m) => ({ id: newId('msg'), status: 'queued', conversation_id: convs.get(`${m.channel_id}\n${m.peer}`)!, to: m.peer }));
     // One statement for every write (messages, jobs in message order, channel buckets, conversation
     // touch): each round trip saved is ~10 % of a single accept. Foreign keys between the CTEs are

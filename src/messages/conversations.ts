@@ -59,30 +59,50 @@ export async function upsertConversation(
   return { contactId: row.contact_id, conversationId };
 }
 
+/** A (channel, address) pair to upsert, with what a new contact / conversation starts with. */
+export interface ConversationPair {
+  channelId: string;
+  address: string;
+  /** Name a new contact is created with (an existing contact is not touched here). */
+  profileName?: string | null;
+  /** A new conversation's last message time and unread count (inbound: the batch's own messages). */
+  lastMessageAt?: Date | null;
+  unread?: number;
+}
+
 /**
- * Set-based `upsertConversation` for many (channel, address) pairs at once (batch accept): four
- * statements whatever the count, instead of three to five per pair (1,000 pairs: 5 s → tens of ms).
- * Same rules as the single form; returns conversation ids keyed by `${channelId}\n${address}`.
+ * Set-based `upsertConversation` for many (channel, address) pairs at once (batch accept, inbound
+ * batches): three statements whatever the count, instead of three to five per pair (1,000 pairs:
+ * 5 s → tens of ms). Same rules as the single form. New rows start with the pair's name, time and
+ * unread count, so the caller updates only the conversations that existed (`created` says which
+ * did not): an update of a just-inserted row doubled the conversation writes of an inbound batch.
+ * Returns conversation ids keyed by `${channelId}\n${address}`, and each conversation's contact.
  */
-export async function upsertConversations(tx: Tx, tenantId: string, pairs: { channelId: string; address: string }[]): Promise<Map<string, string>> {
+export async function upsertConversations(tx: Tx, tenantId: string, pairs: ConversationPair[]): Promise<{ ids: Map<string, string>; created: Set<string>; contactOf: Map<string, string> }> {
   const uniq = [...new Map(pairs.map((p) => [`${p.channelId}\n${p.address}`, p])).values()];
   const chans = uniq.map((p) => p.channelId);
   const addrs = uniq.map((p) => p.address);
-  await sql`insert into contacts (tenant_id, id, channel_id, address, is_group)
-    select ${tenantId}, i, c, a, a like '%@g.us'
-    from unnest(${uniq.map(() => newId('ctc'))}::text[], ${chans}::text[], ${addrs}::text[]) as x(i, c, a)
+  await sql`insert into contacts (tenant_id, id, channel_id, address, profile_name, is_group)
+    select ${tenantId}, i, c, a, n, a like '%@g.us'
+    from unnest(${uniq.map(() => newId('ctc'))}::text[], ${chans}::text[], ${addrs}::text[], ${uniq.map((p) => p.profileName ?? null)}::text[]) as x(i, c, a, n)
     order by c, a
     on conflict (tenant_id, channel_id, address) do nothing`.execute(tx);
-  await sql`insert into conversations (tenant_id, id, channel_id, contact_id)
-    select ${tenantId}, x.i, k.channel_id, k.id
-    from unnest(${uniq.map(() => newId('cnv'))}::text[], ${chans}::text[], ${addrs}::text[]) as x(i, c, a)
+  const created = await sql<{ id: string }>`insert into conversations (tenant_id, id, channel_id, contact_id, last_message_at, unread_count)
+    select ${tenantId}, x.i, k.channel_id, k.id, x.t, x.u
+    from unnest(${uniq.map(() => newId('cnv'))}::text[], ${chans}::text[], ${addrs}::text[], ${uniq.map((p) => p.lastMessageAt?.toISOString() ?? null)}::timestamptz[],
+                ${uniq.map((p) => p.unread ?? 0)}::int[]) as x(i, c, a, t, u)
     join contacts k on k.tenant_id = ${tenantId} and k.channel_id = x.c and k.address = x.a
     order by k.channel_id, k.id
-    on conflict (tenant_id, channel_id, contact_id) do nothing`.execute(tx);
-  const rows = await sql<{ channel_id: string; address: string; id: string }>`
-    select k.channel_id, k.address, v.id
+    on conflict (tenant_id, channel_id, contact_id) do nothing
+    returning id`.execute(tx);
+  const rows = await sql<{ channel_id: string; address: string; id: string; contact_id: string }>`
+    select k.channel_id, k.address, v.id, v.contact_id
     from unnest(${chans}::text[], ${addrs}::text[]) as x(c, a)
     join contacts k on k.tenant_id = ${tenantId} and k.channel_id = x.c and k.address = x.a
     join conversations v on v.tenant_id = k.tenant_id and v.channel_id = k.channel_id and v.contact_id = k.id`.execute(tx);
-  return new Map(rows.rows.map((r) => [`${r.channel_id}\n${r.address}`, r.id]));
+  return {
+    ids: new Map(rows.rows.map((r) => [`${r.channel_id}\n${r.address}`, r.id])),
+    created: new Set(created.rows.map((r) => r.id)),
+    contactOf: new Map(rows.rows.map((r) => [r.id, r.contact_id])),
+  };
 }

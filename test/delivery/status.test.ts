@@ -51,7 +51,7 @@ describe('outbound status is monotonic; conversations upsert once', () => {
     const refs = await Promise.all(Array.from({ length: 10 }, (_, i) => tx((t) => upsertConversation(t, { tenantId: s.tenant.id, channelId: s.channels[0]!, address: '+16505552000', ...(i === 9 ? { profileName: 'Ada' } : {}) }))));
     assert.equal(new Set(refs.map((r) => r.conversationId)).size, 1);
     assert.equal(new Set(refs.map((r) => r.contactId)).size, 1);
-    const again = await tx((t) => upsertConversations(t, s.tenant.id, [{ channelId: s.channels[0]!, address: '+16505552000' }, { channelId: s.channels[0]!, address: '+16505552001' }]));
+    const again = (await tx((t) => upsertConversations(t, s.tenant.id, [{ channelId: s.channels[0]!, address: '+16505552000' }, { channelId: s.channels[0]!, address: '+16505552001' }]))).ids;
     assert.equal(again.get(`${s.channels[0]}\n+16505552000`), refs[0]!.conversationId);
     assert.equal(again.size, 2);
     const c = await tx((t) => t.selectFrom('contacts').select('profile_name').where('address', '=', '+16505552000').executeTakeFirstOrThrow());

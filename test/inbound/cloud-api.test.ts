@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { closeOwner, cloudCreds, cloudPayload, drainAll, makeChannel, owner, postCloud, sign } from './support.js';
+import { closeOwner, cloudCreds, cloudPayload, drainAll, holdProcessing, makeChannel, owner, postCloud, sign } from './support.js';
 
 describe('Cloud API ingress', () => {
   let t: TestApp;
@@ -29,12 +29,21 @@ describe('Cloud API ingress', () => {
       { phoneNumberId: '111000111', from: '15550000002', id: 'wamid.batch2' },
       { phoneNumberId: '111000111', from: '15550000003', id: 'wamid.batch3' },
     ]);
-    const res = await postCloud(t, body);
-    assert.equal(res.statusCode, 200, res.body);
-    // The row is committed by the time the answer exists (persist-then-acknowledge).
-    const rows = await owner(t).selectFrom('inbox').select(['id', 'tenant_id']).where('tenant_id', '=', a.id).execute();
-    assert.ok(rows.length >= 1);
+    const release = await holdProcessing(t);
+    let res;
+    try {
+      res = await postCloud(t, body);
+      assert.equal(res.statusCode, 200, res.body);
+      // The row is committed by the time the answer exists (persist-then-acknowledge), while
+      // processing is held.
+      const rows = await owner(t).selectFrom('inbox').select(['id', 'tenant_id', 'status']).where('tenant_id', '=', a.id).execute();
+      assert.deepEqual(rows.map((r) => r.status), ['pending']);
+    } finally {
+      await release();
+    }
     await drainAll(t);
+    // Processed rows are deleted: their content lives on in messages and events.
+    assert.equal((await owner(t).selectFrom('inbox').select('id').where('tenant_id', '=', a.id).execute()).length, 0);
     const got = (await messages(a.id)).filter((m) => m.provider_message_id?.startsWith('wamid.batch'));
     assert.deepEqual(got.map((m) => [m.provider_message_id, m.peer]).sort(), [
       ['wamid.batch1', '+15550000001'], ['wamid.batch2', '+15550000002'], ['wamid.batch3', '+15550000003'],
@@ -56,15 +65,21 @@ describe('Cloud API ingress', () => {
       { phoneNumberId: '111000111', from: '15551110000', id: 'wamid.tenantA', text: 'secret for A' },
       { phoneNumberId: '222000222', from: '15552220000', id: 'wamid.tenantB', text: 'secret for B' },
     ]);
-    assert.equal((await postCloud(t, body)).statusCode, 200);
+    const release = await holdProcessing(t);
+    try {
+      assert.equal((await postCloud(t, body)).statusCode, 200);
+      const rowsA = await owner(t).selectFrom('inbox').select(['body', 'split']).where('tenant_id', '=', a.id).where('split', '=', true).execute();
+      assert.equal(rowsA.length, 1);
+      assert.ok(rowsA[0]!.body.toString().includes('secret for A'));
+      assert.ok(!rowsA[0]!.body.toString().includes('secret for B'));
+    } finally {
+      await release();
+    }
     await drainAll(t);
     const inA = (await messages(a.id)).map((m) => m.provider_message_id);
     const inB = (await messages(b.id)).map((m) => m.provider_message_id);
     assert.ok(inA.includes('wamid.tenantA') && !inA.includes('wamid.tenantB'));
     assert.ok(inB.includes('wamid.tenantB') && !inB.includes('wamid.tenantA'));
-    const rowsA = await owner(t).selectFrom('inbox').select(['body', 'split']).where('tenant_id', '=', a.id).where('split', '=', true).execute();
-    assert.equal(rowsA.length, 1);
-    assert.ok(!rowsA[0]!.body.toString().includes('secret for B'));
   });
 
   it('a batch where one line has another app secret stores only the line whose secret verifies', async () => {

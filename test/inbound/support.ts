@@ -72,12 +72,28 @@ export function postCloud(t: TestApp, body: string | Buffer, signature: string |
 /** Processes everything pending (inline processing may already have done part of it). */
 export async function drainAll(t: TestApp): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    const n = await drainInbox(t.ctx, 500);
+    const n = await drainInbox(t.ctx, 500, 0);
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from inbox where status = 'pending'`.execute(owner(t));
     if (n === 0 && rows[0]!.n === 0) return;
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error('inbox did not drain');
+}
+
+/**
+ * Holds every normaliser transaction at its first write to `messages` (a table lock taken as the
+ * owner) until `release()`: the inbox rows an acknowledged webhook committed can then be inspected
+ * before processing deletes them.
+ */
+export async function holdProcessing(t: TestApp): Promise<() => Promise<void>> {
+  const c = new pg.Client({ connectionString: t.testDb.ownerUrl });
+  await c.connect();
+  await c.query('begin');
+  await c.query('lock table messages in share row exclusive mode');
+  return async () => {
+    await c.query('commit');
+    await c.end();
+  };
 }
 
 import { Kysely, PostgresDialect } from 'kysely';

@@ -1,0 +1,161 @@
+-- Inbox processing after decision 026: processed rows are deleted (their content lives on in
+-- messages and events; a DELETE writes a small WAL record where the old 'done' UPDATE copied the
+-- whole raw body into a new row version), and the worker's claim leaves fresh rows to the inline
+-- processor of the process that acknowledged them: it claims only rows older than p_min_age_ms.
+drop function sb_inbox_claim(integer, integer);
+
+create function sb_inbox_claim(p_limit integer, p_lease_ms integer, p_min_age_ms integer)
+returns table (tenant_id text, id text)
+language sql volatile security definer set search_path = public as $$
+  update inbox i set locked_until = now() + make_interval(secs => p_lease_ms / 1000.0), attempts = i.attempts + 1
+  from (select x.tenant_id, x.id from inbox x
+        where x.status = 'pending' and (x.locked_until is null or x.locked_until < now())
+          and x.received_at <= now() - make_interval(secs => p_min_age_ms / 1000.0)
+        order by x.received_at limit p_limit for update skip locked) c
+  where i.tenant_id = c.tenant_id and i.id = c.id
+  returning i.tenant_id, i.id
+$$;
+
+-- Rows are deleted as they are processed, so this table churns like a queue: vacuum it early.
+alter table inbox set (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000);
+
+-- Prefixed ULID-like ids made in SQL (`dlv_…` for deliveries whose count only the database knows):
+-- 48-bit millisecond time + 80 random bits in Crockford base32, like src/core/ids.ts (without its
+-- within-millisecond monotonicity, which ids made here do not need).
+create function sb_new_id(p_prefix text) returns text
+language plpgsql volatile set search_path = public as $$
+declare
+  alphabet constant text := '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+  ms bigint := floor(extract(epoch from clock_timestamp()) * 1000)::bigint;
+  t text := '';
+  r text := '';
+begin
+  for i in 1..10 loop
+    t := substr(alphabet, (ms % 32)::integer + 1, 1) || t;
+    ms := ms / 32;
+  end loop;
+  for i in 1..16 loop
+    r := r || substr(alphabet, floor(random() * 32)::integer + 1, 1);
+  end loop;
+  return p_prefix || '_' || t || r;
+end $$;
+
+-- The inline normaliser's message.received batch in ONE call (decision 026): ~13 round trips per
+-- batch became one. On the 2-core VM each round trip also costs a context switch (the write wakes
+-- the backend, which preempts the writer): the inbound server spent a third of its time in
+-- writev for the normaliser's statements. Same rules as applyReceivedBatch (src/inbound/apply-batch.ts),
+-- which still serves the worker's path and rows with other events:
+--   take the inbox rows (delete, SKIP LOCKED: a row another processor holds is its business, and
+--   the events of rows not taken are ignored) → contacts and
+--   conversations (new ones start with their name, last message time and unread count) → profile
+--   names → messages (an echo of our own send already stored is skipped) → existing conversations'
+--   time, unread count and reopening → events and their deliveries.
+-- The caller dedupes within the batch (first occurrence wins) and derives per-event columns.
+-- SECURITY INVOKER: RLS applies to every statement. Generic plans, cached per connection: lookups
+-- are LATERAL ... LIMIT 1 probes with a unique key fully bound, and the statistics worker's ANALYZE
+-- (decision 006) replaces any plan made while a table was still empty.
+create function sb_ingest_received(
+  p_tenant text, p_inbox_ids text[], p_row integer[], p_channel text[], p_chat text[], p_new_name text[],
+  p_from_me boolean[], p_ts timestamptz[], p_msg_id text[], p_ctc_id text[], p_cnv_id text[], p_evt_id text[],
+  p_direction text[], p_status text[], p_type text[], p_content jsonb[], p_sender text[], p_pmid text[], p_reply_to text[],
+  p_metadata jsonb[], p_data jsonb[], p_name_update text[]
+) returns integer
+language plpgsql volatile security invoker set search_path = public set plan_cache_mode = force_generic_plan as $$
+declare
+  v_tids tid[];
+  v_taken text[];
+  v_mask text[];
+  v_conv text[];
+  v_contact text[];
+  v_new text[] := '{}';
+  v_stored text[];
+begin
+  perform set_config('app.tenant_id', p_tenant, true);
+  -- Lock each row by its primary key (never by status: the statistics of a queue table say "few
+  -- pending rows" until a backlog makes that false, and a plan through inbox_pending then scans the
+  -- whole backlog per row), keep the pending ones, delete those by their tuple ids.
+  select coalesce(array_agg(x.ctid), '{}'), coalesce(array_agg(x.id), '{}') into v_tids, v_taken
+    from unnest(p_inbox_ids) as u(id)
+    cross join lateral (select x.ctid, x.id, x.status from inbox x where x.tenant_id = p_tenant and x.id = u.id limit 1 for update skip locked) x
+    where x.status = 'pending';
+  delete from inbox where ctid = any(v_tids);
+  if cardinality(v_taken) = 0 then return 0; end if;
+
+  -- 'ok' for the events of the rows taken. No inbound_dedupe row for a new message: its
+  -- (channel, provider message id) is unique in messages, which decides on its own whether a
+  -- redelivered message is stored (a dedupe key repeats only where the provider id does).
+  select array_agg(case when p_inbox_ids[x.rw] = any(v_taken) then 'ok' else 'skip' end order by x.o) into v_mask
+    from unnest(p_row) with ordinality as x(rw, o);
+  if v_mask is null or not ('ok' = any(v_mask)) then return 0; end if;
+
+  -- Contact, then conversation, of each event (null when missing), by their unique keys.
+  select array_agg(k.id order by x.o), array_agg(v.id order by x.o) into v_contact, v_conv
+    from unnest(p_channel, p_chat, v_mask) with ordinality as x(ch, chat, m, o)
+    left join lateral (select k.id from contacts k where x.m = 'ok' and k.tenant_id = p_tenant and k.channel_id = x.ch and k.address = x.chat limit 1) k on true
+    left join lateral (select v.id from conversations v where v.tenant_id = p_tenant and v.channel_id = x.ch and v.contact_id = k.id limit 1) v on true;
+  if exists (select 1 from unnest(v_mask, v_conv) as x(m, cv) where x.m = 'ok' and x.cv is null) then
+    insert into contacts (tenant_id, id, channel_id, address, profile_name, is_group)
+      select distinct on (x.ch, x.chat) p_tenant, x.ci, x.ch, x.chat, x.nm, x.chat like '%@g.us'
+      from unnest(p_channel, p_chat, p_ctc_id, p_new_name, v_mask, v_contact) with ordinality as x(ch, chat, ci, nm, m, k, o)
+      where x.m = 'ok' and x.k is null
+      order by x.ch, x.chat, x.o desc
+      on conflict (tenant_id, channel_id, address) do nothing;
+    with g as (
+      select x.ch, x.chat, min(x.vi) as vi, max(x.ts) as at, count(*) filter (where not x.fm)::int as unread
+      from unnest(p_channel, p_chat, p_cnv_id, p_ts, p_from_me, v_mask, v_conv) as x(ch, chat, vi, ts, fm, m, cv)
+      where x.m = 'ok' and x.cv is null group by x.ch, x.chat),
+    ins as (
+      insert into conversations (tenant_id, id, channel_id, contact_id, last_message_at, unread_count)
+        select p_tenant, g.vi, g.ch, k.id, g.at, g.unread from g
+        cross join lateral (select k.id from contacts k where k.tenant_id = p_tenant and k.channel_id = g.ch and k.address = g.chat limit 1) k
+        order by g.ch, k.id
+        on conflict (tenant_id, channel_id, contact_id) do nothing
+        returning id)
+    select coalesce(array_agg(id), '{}') into v_new from ins;
+    select array_agg(coalesce(x.cv, v.id) order by x.o), array_agg(coalesce(x.k, k.id) order by x.o) into v_conv, v_contact
+      from unnest(p_channel, p_chat, v_mask, v_conv, v_contact) with ordinality as x(ch, chat, m, cv, k, o)
+      left join lateral (select k.id from contacts k where x.m = 'ok' and x.cv is null and k.tenant_id = p_tenant and k.channel_id = x.ch and k.address = x.chat limit 1) k on true
+      left join lateral (select v.id from conversations v where x.cv is null and v.tenant_id = p_tenant and v.channel_id = x.ch and v.contact_id = k.id limit 1) v on true;
+  end if;
+
+  -- Profile names of contacts that existed: the last one of the batch wins.
+  update contacts k set profile_name = u.nm, updated_at = now()
+    from (select distinct on (x.k) x.k, x.nm from unnest(v_contact, p_name_update, v_mask) with ordinality as x(k, nm, m, o)
+          where x.m = 'ok' and x.nm is not null order by x.k, x.o desc) u
+    where k.tenant_id = p_tenant and k.id = u.k and k.profile_name is distinct from u.nm;
+
+  with ins as (
+    insert into messages (tenant_id, id, channel_id, conversation_id, direction, status, type, content, peer, sender, provider_message_id, reply_to, metadata)
+      select p_tenant, x.id, x.ch, x.cv, x.dir, x.st, x.ty, x.co, x.chat, x.se, x.pm, x.rt, x.md
+      from unnest(p_msg_id, p_channel, v_conv, p_direction, p_status, p_type, p_content, p_chat, p_sender, p_pmid, p_reply_to, p_metadata, v_mask) with ordinality
+        as x(id, ch, cv, dir, st, ty, co, chat, se, pm, rt, md, m, o)
+      where x.m = 'ok' order by x.o
+      on conflict (tenant_id, channel_id, provider_message_id) where provider_message_id is not null do nothing
+      returning id)
+  select coalesce(array_agg(id), '{}') into v_stored from ins;
+  if cardinality(v_stored) = 0 then return 0; end if;
+
+  update conversations v set last_message_at = greatest(coalesce(v.last_message_at, g.at), g.at), unread_count = v.unread_count + g.n_in,
+      status = case when g.n_in > 0 then 'open' else v.status end, updated_at = now()
+    from (select x.cv, max(x.ts) as at, count(*) filter (where x.dir = 'in')::int as n_in
+          from unnest(p_msg_id, v_conv, p_ts, p_direction) as x(id, cv, ts, dir)
+          where x.id = any(v_stored) and x.cv <> all(v_new) group by x.cv) g
+    where v.tenant_id = p_tenant and v.id = g.cv;
+
+  with ev as (
+    insert into events (tenant_id, id, type, channel_id, data)
+      select p_tenant, x.eid, 'message.received', x.ch, x.data || jsonb_build_object('conversation_id', x.cv, 'contact_id', x.k)
+      from unnest(p_evt_id, p_msg_id, p_channel, v_conv, v_contact, p_data) with ordinality as x(eid, mid, ch, cv, k, data, o)
+      where x.mid = any(v_stored) order by x.o
+      returning id, type)
+  insert into event_deliveries (tenant_id, id, endpoint_id, event_id)
+    select p_tenant, sb_new_id('dlv'), w.id, ev.id from ev
+    join webhook_endpoints w on w.tenant_id = p_tenant and w.status = 'enabled' and (ev.type = any(w.event_types) or '*' = any(w.event_types));
+  return cardinality(v_stored);
+end $$;
+
+-- Contacts by address first: the same unique key, now also serving "find this number" searches
+-- across a tenant's channels (GET /v1/contacts?q=+1650…), which otherwise read every contact.
+-- ON CONFLICT (tenant_id, channel_id, address) infers the constraint by its columns, in any order.
+alter table contacts drop constraint contacts_tenant_id_channel_id_address_key;
+alter table contacts add constraint contacts_tenant_address_channel_key unique (tenant_id, address, channel_id);
