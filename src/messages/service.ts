@@ -60,7 +60,9 @@ export const listMessages = (ctx: AppContext, tenantId: TenantId, f: ListFilter,
     if (before) q = q.where('id', '<', before);
     if (f.channel_id) q = q.where('channel_id', '=', f.channel_id);
     if (f.conversation_id) q = q.where('conversation_id', '=', f.conversation_id);
+    // Statuses other than 'received' are outbound ones; saying so lets the partial status index serve.
     if (f.status) q = q.where('status', '=', f.status);
+    if (f.status && f.status !== 'received') q = q.where('direction', '=', 'out');
     if (f.direction) q = q.where('direction', '=', f.direction);
     if (f.since) q = q.where('created_at', '>=', new Date(f.since));
     if (f.until) q = q.where('created_at', '<', new Date(f.until));

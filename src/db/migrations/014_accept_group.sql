@@ -128,3 +128,7 @@ language sql stable security invoker set search_path = public as $$
   left join lateral (select k.id from contacts k where x.oc = 'ok' and k.tenant_id = p_tenant and k.channel_id = x.ch and k.address = x.pe limit 1) k on true
   left join lateral (select v.id from conversations v where v.tenant_id = p_tenant and v.channel_id = x.ch and v.contact_id = k.id limit 1) v on true
 $$;
+
+-- delivery_jobs churns like a queue (a row per message, deleted when sent): vacuum it early, so
+-- claims do not walk dead index entries at the head of every channel.
+alter table delivery_jobs set (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000);
