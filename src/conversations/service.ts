@@ -4,10 +4,20 @@ import { audit, type Actor } from '../audit/audit.js';
 import { notFound } from '../core/errors.js';
 import { withTenant, type TenantId, type Tx } from '../db/db.js';
 import { emitEvent } from '../events/emit.js';
+import { parseAddress } from '../core/address.js';
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
 /** `%`/`_` in a search term are literal characters, not wildcards. */
 const like = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+/**
+ * A search term that is a whole address (a valid phone number, a group / lid / bsuid id) finds that
+ * contact exactly, through the (tenant, address, channel) index; anything else is a substring search
+ * of addresses, names (and message text for conversations), which has to read every row.
+ */
+const exactAddress = (q: string): string | null => {
+  const a = parseAddress(q);
+  return a && a.kind !== 'other' ? a.value : null;
+};
 
 const conversationSelect = (tx: Tx) =>
   tx.selectFrom('conversations as c').innerJoin('contacts as k', 'k.id', 'c.contact_id')
@@ -42,7 +52,9 @@ export const listConversations = (ctx: AppContext, tenantId: TenantId, f: Conver
     if (f.mode) q = q.where('c.mode', '=', f.mode);
     if (f.channel_id) q = q.where('c.channel_id', '=', f.channel_id);
     if (f.assignee_id) q = q.where('c.assignee_id', '=', f.assignee_id);
-    if (f.q) {
+    const exact = f.q ? exactAddress(f.q) : null;
+    if (exact) q = q.where('k.address', '=', exact);
+    else if (f.q) {
       const p = like(f.q);
       q = q.where(sql<boolean>`(k.address ilike ${p} or k.profile_name ilike ${p} or exists (
         select 1 from messages m where m.conversation_id = c.id and m.content->>'text' ilike ${p}))`);
@@ -108,7 +120,9 @@ export const listContacts = (ctx: AppContext, tenantId: TenantId, f: { limit: nu
     let q = tx.selectFrom('contacts').selectAll().orderBy('id', 'desc').limit(f.limit + 1);
     if (f.before) q = q.where('id', '<', f.before);
     if (f.channel_id) q = q.where('channel_id', '=', f.channel_id);
-    if (f.q) q = q.where(sql<boolean>`(address ilike ${like(f.q)} or profile_name ilike ${like(f.q)})`);
+    const exact = f.q ? exactAddress(f.q) : null;
+    if (exact) q = q.where('address', '=', exact);
+    else if (f.q) q = q.where(sql<boolean>`(address ilike ${like(f.q)} or profile_name ilike ${like(f.q)})`);
     return q.execute();
   });
 

@@ -56,6 +56,14 @@ describe('conversations, contacts and stats API', () => {
     assert.equal(byPhone.data[0].profile_name, 'Bob Builder');
     const wildcard = (await get(a.key, '/v1/conversations?q=%25')).json();
     assert.equal(wildcard.data.length, 0);
+    // A whole number (any spelling of it) finds exactly that contact, through the address index.
+    for (const q of ['%2B15556660002', '15556660002', '%2B1%20555%20666%200002', '15556660002%40c.us']) {
+      const exact = (await get(a.key, `/v1/contacts?q=${q}`)).json();
+      assert.deepEqual(exact.data.map((c: { address: string }) => c.address), ['+15556660002'], q);
+      const conv = (await get(a.key, `/v1/conversations?q=${q}`)).json();
+      assert.deepEqual(conv.data.map((c: { contact: { address: string } }) => c.contact.address), ['+15556660002'], q);
+    }
+    assert.equal((await get(a.key, '/v1/contacts?q=%2B15556669999')).json().data.length, 0);
   });
 
   it('returns messages of a conversation and updates assign/close/mode/read', async () => {
