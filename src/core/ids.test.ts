@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { encodeRandom, isId, newId } from './ids.js';
+
+const B32 = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+/** The straightforward 80-bit base32 encoding the fast one must match. */
+function reference(bytes: Buffer): string {
+  let bits = 0n;
+  for (const b of bytes) bits = (bits << 8n) | BigInt(b);
+  let out = '';
+  for (let i = 0; i < 16; i++) {
+    out = B32[Number(bits & 31n)] + out;
+    bits >>= 5n;
+  }
+  return out;
+}
+
+test('the random part encodes 80 bits exactly like the BigInt reference', () => {
+  assert.equal(encodeRandom(Buffer.alloc(10, 0)), '0000000000000000');
+  assert.equal(encodeRandom(Buffer.alloc(10, 0xff)), 'ZZZZZZZZZZZZZZZZ');
+  for (let i = 0; i < 2000; i++) {
+    const b = randomBytes(10);
+    assert.equal(encodeRandom(b), reference(b));
+  }
+});
+
+test('ids are well-formed and sort in creation order within a process', () => {
+  const ids = Array.from({ length: 5000 }, () => newId('msg'));
+  for (const id of ids) assert.ok(isId(id, 'msg'), id);
+  assert.deepEqual([...ids].sort(), ids);
+});
