@@ -46,12 +46,23 @@ export function verifyChallenge(
   return ok ? challenge : null;
 }
 
+/**
+ * Parsed bodies by buffer: ingress reads a webhook's routing keys and the normaliser then parses the
+ * same buffer it holds in memory; JSON.parse of a Cloud API webhook was the largest single cost of
+ * both. Entries live as long as the buffer (a WeakMap); nothing here mutates a parsed document.
+ */
+const parsedBodies = new WeakMap<Buffer, unknown>();
+
 function parseJson(body: Buffer): unknown {
+  if (parsedBodies.has(body)) return parsedBodies.get(body);
+  let json: unknown;
   try {
-    return JSON.parse(body.toString('utf8'));
+    json = JSON.parse(body.toString('utf8'));
   } catch {
-    return undefined;
+    json = undefined;
   }
+  parsedBodies.set(body, json);
+  return json;
 }
 
 function entriesOf(json: unknown): unknown[] {
