@@ -60,11 +60,6 @@ export class InboxWriter {
     });
   }
 
-  /** True while acknowledgements are queueing behind writes: ingress is this process's bottleneck. */
-  busy(): boolean {
-    return this.flushing > 1 || this.queue.length > 0;
-  }
-
   private pump(): void {
     while (this.flushing < MAX_FLUSHES && this.queue.length > 0 && (this.flushing === 0 || this.queue.length >= MIN_PARALLEL)) {
       const group = this.queue.splice(0, MAX_ROWS);

@@ -92,7 +92,7 @@ export const processInboxRow = async (ctx: AppContext, tenantId: string, inboxId
  * A batch, and if the batch fails, each row alone: one poisoned row (a bug) must not hold back the
  * others, and only it accumulates attempts until it is parked.
  */
-async function processBatch(ctx: AppContext, tenantId: string, ids: string[], loaded?: Map<string, Row>): Promise<number> {
+export async function processBatch(ctx: AppContext, tenantId: string, ids: string[], loaded?: Map<string, Row>): Promise<number> {
   try {
     return await processInboxRows(ctx, tenantId, ids, loaded);
   } catch (err) {
@@ -110,7 +110,7 @@ async function processBatch(ctx: AppContext, tenantId: string, ids: string[], lo
   }
 }
 
-const BATCH = 25;
+const BATCH = 250;
 /** Groups rows by tenant into batches of at most BATCH. */
 function batches(rows: { tenantId: string; id: string }[]): { tenantId: string; ids: string[] }[] {
   const by = new Map<string, string[]>();
@@ -171,88 +171,4 @@ async function parkIfExhausted(ctx: AppContext, tenantId: string, id: string, er
     tx.updateTable('inbox').set({ status: 'rejected', error: `processing failed: ${String((err as Error)?.message ?? err).slice(0, 300)}`, processed_at: new Date() })
       .where('id', '=', id).where('attempts', '>=', MAX_ATTEMPTS).execute(),
   ).catch(() => undefined);
-}
-
-/**
- * Processes freshly acknowledged rows right away in this process, from the bodies ingress already
- * holds, so the lag from acknowledge to "visible through the API" is one call, not a worker poll
- * interval. Batches are per tenant (the oldest row's tenant, with every other row of that tenant
- * queued meanwhile) and grow with the load: a row arriving while no batch runs goes at once; rows
- * arriving during a batch wait for the next one, and a second batch starts alongside only once
- * MIN_PARALLEL rows wait (a call of sb_ingest_received costs ~0.7 ms plus its rows, so many small
- * concurrent calls cost more than they save). At most QUEUE rows wait; beyond that rows stay
- * pending for the worker. Best effort: a failure leaves the row pending. `idle()` lets shutdown
- * wait for in-flight work.
- *
- * Ingress comes first (decision 026): while `pressure()` says acknowledgements are queueing, the
- * processor waits before each batch — until the pressure passes, or for three times as long as its
- * last batch took — so under overload it runs at most a quarter of the time, the provider's
- * webhooks keep being persisted and answered, and the backlog drains as soon as the load drops.
- */
-const QUEUE = 50_000;
-const INLINE_BATCH = 500;
-const PARALLEL = 2;
-const MIN_PARALLEL = 64;
-
-const YIELD_FACTOR = 3;
-const MAX_YIELD_MS = 1_000;
-
-export class InlineProcessor {
-  private queue: InboxItem[] = [];
-  private running = 0;
-  private lastBatchMs = 1;
-  private readonly waiters: (() => void)[] = [];
-  constructor(
-    private readonly ctx: AppContext,
-    private readonly pressure: () => boolean = () => false,
-  ) {}
-
-  private async yieldToIngress(): Promise<void> {
-    const until = performance.now() + Math.min(MAX_YIELD_MS, YIELD_FACTOR * this.lastBatchMs);
-    while (this.pressure() && performance.now() < until) await new Promise((r) => setTimeout(r, 2));
-  }
-
-  kick(rows: InboxItem[]): void {
-    for (const r of rows) if (this.queue.length < QUEUE) this.queue.push(r);
-    while (this.queue.length > 0 && (this.running === 0 || (this.running < PARALLEL && this.queue.length >= MIN_PARALLEL))) void this.run();
-  }
-
-  /** The oldest row's tenant with its other queued rows, up to INLINE_BATCH. */
-  private take(): InboxItem[] {
-    const tenantId = this.queue[0]!.tenantId;
-    const batch: InboxItem[] = [];
-    const rest: InboxItem[] = [];
-    for (const r of this.queue) (r.tenantId === tenantId && batch.length < INLINE_BATCH ? batch : rest).push(r);
-    this.queue = rest;
-    return batch;
-  }
-
-  private async run(): Promise<void> {
-    this.running += 1;
-    try {
-      while (this.queue.length > 0) {
-        if (this.pressure()) {
-          await this.yieldToIngress();
-          if (this.queue.length === 0) break; // another run took it meanwhile
-        }
-        const batch = this.take();
-        const tenantId = batch[0]!.tenantId;
-        const t0 = performance.now();
-        // New messages in one call; anything else (statuses, unparseable rows) the general way.
-        const general = await ingestReceived(this.ctx, tenantId, batch);
-        this.lastBatchMs = performance.now() - t0;
-        if (general.length === 0) continue;
-        const loaded = new Map(general.map((r) => [r.id, r]));
-        await processBatch(this.ctx, tenantId, general.map((r) => r.id), loaded).catch((err: unknown) =>
-          this.ctx.logger.warn({ err: (err as Error)?.message, inbox_id: general[0]!.id }, 'inline processing failed; the worker will retry'));
-      }
-    } finally {
-      this.running -= 1;
-      if (this.running === 0) for (const w of this.waiters.splice(0)) w();
-    }
-  }
-
-  idle(): Promise<void> {
-    return this.running === 0 ? Promise.resolve() : new Promise((r) => this.waiters.push(r));
-  }
 }

@@ -9,7 +9,8 @@ import { openCredentials } from '../channels/service.js';
 import { sql } from 'kysely';
 import { RouteCache, type RoutedChannel } from './routing.js';
 import { cloudApiShare, keptHeaders, recordReject } from './inbox.js';
-import type { InlineProcessor, InboxItem } from './normalise.js';
+import type { InboxItem } from './normalise.js';
+import type { InlineProcessor } from './inline.js';
 import { inboundPipeline } from './pipeline.js';
 
 const Ack = Type.Object({ ok: Type.Boolean(), accepted: Type.Integer({ description: 'Inbox rows stored (one per routed line)' }) });
@@ -42,10 +43,12 @@ const isJson = (b: Buffer): boolean => {
  */
 export function inboundRoutes(app: App, ctx: AppContext): void {
   const routes = new RouteCache(ctx);
-  const { inbox, inline } = inboundPipeline(ctx);
+  const { inbox, inline, ingress } = inboundPipeline(ctx);
   app.addHook('onClose', async () => inline.idle());
 
   app.register(async (scope) => {
+    scope.addHook('onRequest', async () => ingress.enter());
+    scope.addHook('onResponse', async () => ingress.leave());
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     const tags = ['webhooks'];

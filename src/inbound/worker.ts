@@ -40,7 +40,7 @@ export const inboundWorker = {
     // The inbox safety net steps back while this process's ingress is its bottleneck (decision 026).
     const pipeline = inboundPipeline(ctx);
     const stops = [
-      loop(ctx, 'inbox', async () => (pipeline.inbox.busy() ? 0 : drainInbox(ctx, 100)), 100),
+      loop(ctx, 'inbox', async () => (pipeline.ingress.hot() ? 0 : drainInbox(ctx, 500)), 500),
       loop(ctx, 'event-deliveries', () => deliverDue(ctx), 1),
     ];
     return async () => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { startTestApp, bearer, type TestApp } from '../support/app.js';
 import { createCloudApiSimulator, type CloudApiSimulator } from '../../src/providers/cloud-api/index.js';
-import { closeOwner, cloudPayload, drainAll, holdProcessing, sign } from '../inbound/support.js';
+import { closeOwner, cloudPayload, drainAll, sign } from '../inbound/support.js';
 
 let t: TestApp;
 let sim: CloudApiSimulator;
@@ -40,13 +40,13 @@ async function populate(key: string, i: number): Promise<string> {
   const id = ch.json().id as string;
   // Outbound: queued messages with their jobs (no scheduler runs here).
   for (const to of ['+16505550101', '+16505550102']) assert.equal((await t.app.inject({ method: 'POST', url: '/v1/messages', headers: bearer(key), payload: { channel_id: id, to, content: { type: 'text', text: 'hi' } } })).statusCode, 202);
-  // Inbound: one processed webhook, and one left pending in the inbox.
-  const post = (body: string) => t.app.inject({ method: 'POST', url: '/webhooks/cloud-api', headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(body) }, payload: body });
-  assert.equal((await post(cloudPayload([{ phoneNumberId: sim.phones[i]!.phoneNumberId, from: '15557770001' }]))).statusCode, 200);
+  // Inbound: one processed webhook, and one row still pending in the inbox (written directly: the
+  // worker leaves rows younger than 2 s alone, and no inline processor knows of this one).
+  const body = cloudPayload([{ phoneNumberId: sim.phones[i]!.phoneNumberId, from: '15557770001' }]);
+  assert.equal((await t.app.inject({ method: 'POST', url: '/webhooks/cloud-api', headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(body) }, payload: body })).statusCode, 200);
   await drainAll(t);
-  const release = await holdProcessing(t);
-  assert.equal((await post(cloudPayload([{ phoneNumberId: sim.phones[i]!.phoneNumberId, from: '15557770002' }]))).statusCode, 200);
-  await release();
+  const tenantId = (await owner.query('select tenant_id from channels where id = $1', [id])).rows[0].tenant_id as string;
+  await owner.query(`insert into inbox (tenant_id, id, channel_id, provider, body) values ($1, $2, $3, 'cloud-api', '\\x7b7d')`, [tenantId, `inb_${id.slice(4)}`, id]);
   return id;
 }
 
@@ -55,7 +55,7 @@ test('deleting a channel removes its contacts, conversations, messages, jobs, bu
   const gone = await populate(a.key, 0);
   const kept = await populate(a.key, 1);
   const before = await counts('channel_id', gone);
-  for (const table of ['contacts', 'conversations', 'messages', 'delivery_jobs', 'delivery_buckets']) assert.ok(before[table]! > 0, `${table} has rows before`);
+  for (const table of TABLES) assert.ok(before[table]! > 0, `${table} has rows before`);
   const keptBefore = await counts('channel_id', kept);
   const del = await t.app.inject({ method: 'DELETE', url: `/v1/channels/${gone}`, headers: bearer(a.key) });
   assert.equal(del.statusCode, 204, del.body);

@@ -54,22 +54,37 @@ end $$;
 -- SECURITY INVOKER: RLS applies to every statement. Generic plans, cached per connection: lookups
 -- are LATERAL ... LIMIT 1 probes with a unique key fully bound, and the statistics worker's ANALYZE
 -- (decision 006) replaces any plan made while a table was still empty.
-create function sb_ingest_received(
-  p_tenant text, p_inbox_ids text[], p_row integer[], p_channel text[], p_chat text[], p_new_name text[],
-  p_from_me boolean[], p_ts timestamptz[], p_msg_id text[], p_ctc_id text[], p_cnv_id text[], p_evt_id text[],
-  p_direction text[], p_status text[], p_type text[], p_content jsonb[], p_sender text[], p_pmid text[], p_reply_to text[],
-  p_metadata jsonb[], p_data jsonb[], p_name_update text[]
-) returns integer
+create function sb_ingest_received(p_tenant text, p_inbox_ids text[], p_events jsonb)
+returns integer
 language plpgsql volatile security invoker set search_path = public set plan_cache_mode = force_generic_plan as $$
 declare
+  -- One array per column of p_events (objects with the keys below, one per new message), built in
+  -- one pass: a single JSON document costs the caller far less to send than ~20 typed arrays.
+  p_row integer[]; p_channel text[]; p_chat text[]; p_new_name text[]; p_from_me boolean[]; p_ts timestamptz[];
+  p_msg_id text[]; p_ctc_id text[]; p_cnv_id text[]; p_evt_id text[]; p_direction text[]; p_status text[];
+  p_type text[]; p_content jsonb[]; p_sender text[]; p_pmid text[]; p_reply_to text[]; p_metadata jsonb[];
+  p_data jsonb[]; p_name_update text[];
   v_tids tid[];
   v_taken text[];
   v_mask text[];
   v_conv text[];
   v_contact text[];
+  v_names text[];
+  v_existed text[];
   v_new text[] := '{}';
   v_stored text[];
 begin
+  select array_agg(x.row order by x.o), array_agg(x.channel order by x.o), array_agg(x.chat order by x.o), array_agg(x.new_name order by x.o),
+         array_agg(x.from_me order by x.o), array_agg(x.ts order by x.o), array_agg(x.msg_id order by x.o), array_agg(x.ctc_id order by x.o),
+         array_agg(x.cnv_id order by x.o), array_agg(x.evt_id order by x.o), array_agg(x.direction order by x.o), array_agg(x.status order by x.o),
+         array_agg(x.type order by x.o), array_agg(x.content order by x.o), array_agg(x.sender order by x.o), array_agg(x.pmid order by x.o),
+         array_agg(x.reply_to order by x.o), array_agg(x.metadata order by x.o), array_agg(x.data order by x.o), array_agg(x.name_update order by x.o)
+    into p_row, p_channel, p_chat, p_new_name, p_from_me, p_ts, p_msg_id, p_ctc_id, p_cnv_id, p_evt_id, p_direction, p_status,
+         p_type, p_content, p_sender, p_pmid, p_reply_to, p_metadata, p_data, p_name_update
+    from rows from (jsonb_to_recordset(p_events) as (row integer, channel text, chat text, new_name text, from_me boolean, ts timestamptz,
+      msg_id text, ctc_id text, cnv_id text, evt_id text, direction text, status text, type text, content jsonb, sender text, pmid text,
+      reply_to text, metadata jsonb, data jsonb, name_update text)) with ordinality as x(row, channel, chat, new_name, from_me, ts,
+      msg_id, ctc_id, cnv_id, evt_id, direction, status, type, content, sender, pmid, reply_to, metadata, data, name_update, o);
   perform set_config('app.tenant_id', p_tenant, true);
   -- Lock each row by its primary key (never by status: the statistics of a queue table say "few
   -- pending rows" until a backlog makes that false, and a plan through inbox_pending then scans the
@@ -89,10 +104,11 @@ begin
   if v_mask is null or not ('ok' = any(v_mask)) then return 0; end if;
 
   -- Contact, then conversation, of each event (null when missing), by their unique keys.
-  select array_agg(k.id order by x.o), array_agg(v.id order by x.o) into v_contact, v_conv
+  select array_agg(k.id order by x.o), array_agg(v.id order by x.o), array_agg(k.profile_name order by x.o) into v_contact, v_conv, v_names
     from unnest(p_channel, p_chat, v_mask) with ordinality as x(ch, chat, m, o)
-    left join lateral (select k.id from contacts k where x.m = 'ok' and k.tenant_id = p_tenant and k.channel_id = x.ch and k.address = x.chat limit 1) k on true
+    left join lateral (select k.id, k.profile_name from contacts k where x.m = 'ok' and k.tenant_id = p_tenant and k.channel_id = x.ch and k.address = x.chat limit 1) k on true
     left join lateral (select v.id from conversations v where v.tenant_id = p_tenant and v.channel_id = x.ch and v.contact_id = k.id limit 1) v on true;
+  v_existed := v_contact;
   if exists (select 1 from unnest(v_mask, v_conv) as x(m, cv) where x.m = 'ok' and x.cv is null) then
     insert into contacts (tenant_id, id, channel_id, address, profile_name, is_group)
       select distinct on (x.ch, x.chat) p_tenant, x.ci, x.ch, x.chat, x.nm, x.chat like '%@g.us'
@@ -118,11 +134,16 @@ begin
       left join lateral (select v.id from conversations v where x.cv is null and v.tenant_id = p_tenant and v.channel_id = x.ch and v.contact_id = k.id limit 1) v on true;
   end if;
 
-  -- Profile names of contacts that existed: the last one of the batch wins.
-  update contacts k set profile_name = u.nm, updated_at = now()
-    from (select distinct on (x.k) x.k, x.nm from unnest(v_contact, p_name_update, v_mask) with ordinality as x(k, nm, m, o)
-          where x.m = 'ok' and x.nm is not null order by x.k, x.o desc) u
-    where k.tenant_id = p_tenant and k.id = u.k and k.profile_name is distinct from u.nm;
+  -- Profile names of contacts that existed: the last one of the batch wins. Usually none changed,
+  -- and the names read by the lookup say so without another statement (new contacts were created
+  -- with theirs).
+  if exists (select 1 from unnest(v_existed, v_names, p_name_update, v_mask) as x(k, cur, nm, m)
+             where x.m = 'ok' and x.k is not null and x.nm is not null and x.nm is distinct from x.cur) then
+    update contacts k set profile_name = u.nm, updated_at = now()
+      from (select distinct on (x.k) x.k, x.nm from unnest(v_contact, p_name_update, v_mask) with ordinality as x(k, nm, m, o)
+            where x.m = 'ok' and x.nm is not null order by x.k, x.o desc) u
+      where k.tenant_id = p_tenant and k.id = u.k and k.profile_name is distinct from u.nm;
+  end if;
 
   with ins as (
     insert into messages (tenant_id, id, channel_id, conversation_id, direction, status, type, content, peer, sender, provider_message_id, reply_to, metadata)

@@ -1,0 +1,108 @@
+/**
+ * The inline fast path (`sb_ingest_received`, decision 026) against the general path
+ * (`processInboxRows` → `applyReceivedBatch`): the same webhooks must produce the same messages,
+ * contacts, conversations and events, and the fast path must take only what it is given.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { ingestReceived } from '../../src/inbound/ingest-received.js';
+import { processInboxRows, type InboxItem } from '../../src/inbound/normalise.js';
+import { newId } from '../../src/core/ids.js';
+import { closeOwner, cloudCreds, cloudPayload, makeChannel, owner, type CloudMsg } from './support.js';
+
+describe('inbound fast path', () => {
+  let t: TestApp;
+  const tenants: { id: string; channelId: string; line: string }[] = [];
+  before(async () => {
+    t = await startTestApp();
+    for (const line of ['444000111', '444000222']) {
+      const ten = await t.tenant();
+      const ch = await makeChannel(t, ten.id, 'cloud-api', cloudCreds(line));
+      tenants.push({ id: ten.id, channelId: ch.id, line });
+    }
+  });
+  after(async () => {
+    await closeOwner(t);
+    await t.close();
+  });
+
+  /** Writes inbox rows as ingress does and returns them as the inline processor holds them. */
+  async function inbox(ten: (typeof tenants)[number], bodies: string[]): Promise<InboxItem[]> {
+    const items = bodies.map((body) => ({ tenantId: ten.id, id: newId('inb'), channelId: ten.channelId, externalId: ten.line, provider: 'cloud-api', body: Buffer.from(body), headers: { 'content-type': 'application/json' } }));
+    for (const it of items) await sql`select sb_inbox_put(${it.tenantId}, ${it.id}, ${it.channelId}, 'cloud-api', ${it.body}, ${JSON.stringify(it.headers)}::jsonb, false)`.execute(t.ctx.db);
+    return items;
+  }
+
+  const snapshot = async (tenantId: string) => {
+    const o = owner(t);
+    const messages = await o.selectFrom('messages').select(['direction', 'status', 'type', 'content', 'peer', 'sender', 'provider_message_id', 'reply_to', 'metadata'])
+      .where('tenant_id', '=', tenantId).orderBy('provider_message_id').execute();
+    const contacts = await o.selectFrom('contacts').select(['address', 'profile_name', 'is_group']).where('tenant_id', '=', tenantId).orderBy('address').execute();
+    const conversations = await o.selectFrom('conversations').innerJoin('contacts', 'contacts.id', 'conversations.contact_id')
+      .select(['contacts.address', 'conversations.status', 'conversations.unread_count', 'conversations.last_message_at'])
+      .where('conversations.tenant_id', '=', tenantId).orderBy('contacts.address').execute();
+    const events = (await o.selectFrom('events').select(['type', 'data']).where('tenant_id', '=', tenantId).orderBy('id').execute())
+      .map((e) => {
+        const d = { ...(e.data as Record<string, unknown>) };
+        for (const k of ['message_id', 'conversation_id', 'contact_id', 'channel_id']) {
+          assert.match(String(d[k]), /^[a-z]{3}_[0-9A-Z]{26}$/, `${k} is an id`);
+          delete d[k];
+        }
+        return { type: e.type, data: d };
+      });
+    const pending = await o.selectFrom('inbox').select('id').where('tenant_id', '=', tenantId).execute();
+    return { messages, contacts, conversations, events, pending: pending.length };
+  };
+
+  it('writes exactly what the general path writes, and deletes the rows it took', async () => {
+    const ts = Math.floor(Date.now() / 1000);
+    const script = (line: string): string[] => {
+      const m = (x: Omit<CloudMsg, 'phoneNumberId'>): CloudMsg => ({ phoneNumberId: line, ...x });
+      return [
+        cloudPayload([m({ from: '15559990001', id: 'wamid.f1', name: 'Ann' }), m({ from: '15559990002', id: 'wamid.f2', name: 'Bo' })]),
+        cloudPayload([m({ from: '15559990001', id: 'wamid.f3', name: 'Ann B.' })]), // existing contact, new name
+        cloudPayload([m({ from: '15559990001', id: 'wamid.f1', name: 'Ann' })]), // redelivery
+      ].map((b) => b.replace(/"timestamp":"\d+"/g, `"timestamp":"${ts}"`));
+    };
+    const [fast, general] = tenants;
+    // Fast path: one call for everything.
+    const left = await ingestReceived(t.ctx, fast!.id, await inbox(fast!, script(fast!.line)));
+    assert.deepEqual(left, [], 'every row was new messages only: nothing for the general path');
+    // General path: the same webhooks through processInboxRows, one transaction.
+    const items = await inbox(general!, script(general!.line));
+    assert.equal(await processInboxRows(t.ctx, general!.id, items.map((i) => i.id)), items.length);
+    const a = await snapshot(fast!.id);
+    const b = await snapshot(general!.id);
+    assert.equal(a.pending, 0, 'the fast path deleted the rows it processed');
+    assert.deepEqual(a.messages.map((m) => m.provider_message_id), ['wamid.f1', 'wamid.f2', 'wamid.f3'], 'the redelivery stored nothing');
+    assert.deepEqual(a.contacts.find((c) => c.address === '+15559990001')?.profile_name, 'Ann B.');
+    assert.deepEqual(a.conversations.map((c) => [c.address, c.unread_count]), [['+15559990001', 2], ['+15559990002', 1]]);
+    assert.equal(a.events.length, 3);
+    assert.deepEqual(a, b, 'fast and general paths agree on every row and event');
+  });
+
+  it('leaves rows with other events to the general path, and skips rows another transaction holds', async () => {
+    const [ten] = tenants;
+    const status = cloudPayload([], [{ phoneNumberId: ten!.line, id: 'wamid.out1', status: 'delivered' }]);
+    const [statusRow, held, free] = await inbox(ten!, [status, cloudPayload([{ phoneNumberId: ten!.line, from: '15559990003', id: 'wamid.h1' }]), cloudPayload([{ phoneNumberId: ten!.line, from: '15559990004', id: 'wamid.h2' }])]);
+    const c = new pg.Client({ connectionString: t.testDb.ownerUrl });
+    await c.connect();
+    try {
+      await c.query('begin');
+      await c.query('select 1 from inbox where id = $1 for update', [held!.id]);
+      const left = await ingestReceived(t.ctx, ten!.id, [statusRow!, held!, free!]);
+      assert.deepEqual(left.map((r) => r.id), [statusRow!.id], 'the status row is handed back');
+      const ids = (await owner(t).selectFrom('messages').select('provider_message_id').where('tenant_id', '=', ten!.id).execute()).map((m) => m.provider_message_id);
+      assert.ok(ids.includes('wamid.h2'), 'the free row was processed');
+      assert.ok(!ids.includes('wamid.h1'), 'the held row was not: its holder decides');
+      await c.query('rollback');
+    } finally {
+      await c.end();
+    }
+    const pending = (await owner(t).selectFrom('inbox').select('id').where('tenant_id', '=', ten!.id).execute()).map((r) => r.id).sort();
+    assert.deepEqual(pending, [statusRow!.id, held!.id].sort());
+  });
+});
