@@ -160,27 +160,47 @@ export async function closedLoop(port: number, make: () => Req | Buffer, concurr
 }
 
 /**
- * A pool of connections for open-loop load: `send` takes a free connection (opening another when
- * all are busy), so arrivals never wait for earlier answers.
+ * A pool of connections for open-loop load: `send` takes a free connection, opens another while
+ * fewer than `max` exist, and otherwise waits for one to come free — arrivals never wait for
+ * earlier answers unless `max` are outstanding, and that wait counts in the caller's latency (it
+ * times from before `send`). Unbounded, a stall made the generator open thousands of connections,
+ * which the server's listen backlog answered with resets.
  */
 export class ConnPool {
   private free: Conn[] = [];
   private all: Conn[] = [];
-  constructor(private readonly port: number) {}
+  private waiting: ((c: Conn) => void)[] = [];
+  constructor(private readonly port: number, private readonly max = 256) {}
+
+  private async acquire(): Promise<Conn> {
+    const c = this.free.pop();
+    if (c) return c;
+    if (this.all.length < this.max) {
+      const n = new Conn(this.port);
+      this.all.push(n);
+      await n.ready;
+      return n;
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(c: Conn): void {
+    const w = this.waiting.shift();
+    if (w) w(c);
+    else this.free.push(c);
+  }
 
   async send(r: Req | Buffer): Promise<Answer> {
-    let c = this.free.pop();
-    if (!c) {
-      c = new Conn(this.port);
-      this.all.push(c);
-      await c.ready;
-    }
+    const c = await this.acquire();
     try {
       const a = await c.send(Buffer.isBuffer(r) ? r : encode('127.0.0.1', r));
-      this.free.push(c);
+      this.release(c);
       return a;
     } catch (err) {
       c.close();
+      this.all.splice(this.all.indexOf(c), 1);
+      const w = this.waiting.shift();
+      if (w) void this.acquire().then(w);
       throw err;
     }
   }
