@@ -2,9 +2,11 @@
  * `npm run bench:inbound` — inbound pipeline throughput and latency on this machine, in one run:
  *  1. pgbench baseline: the same raw inbox row inserted by pgbench (no HTTP, no routing, no HMAC);
  *  2. bare Fastify baseline: a route answering 200 to the same requests (HTTP cost alone);
- *  3. peak: signed Cloud API webhooks (unique message ids, ever-new senders, 100 channels in 10
+ *  3. peak: signed Cloud API webhooks (unique message ids, many senders, 100 channels in 10
  *     tenants) at fixed concurrency; persisted/s is counted in the database (inbox rows plus the
- *     messages processed rows became), not HTTP answers; then the backlog left by the peak is drained;
+ *     messages processed rows became), not HTTP answers;
+ *  3b. burst: open loop at 2.5 × the peak for the same time (BENCH_BURST_RATE to set it), the rate
+ *     webhooks are persisted once processing has fallen behind; then the backlog left is drained;
  *  4. half of peak, open loop: acknowledge latency p50/p99 and the lag from acknowledge to the
  *     new contact being visible through GET /v1/contacts (sampled), and the backlog at the end.
  * Processes, as in a deployment: BENCH_SERVERS Switchboard HTTP processes (default 1, each also
@@ -27,7 +29,7 @@ import { silentLogger } from '../src/core/runtime.js';
 import { Vault } from '../src/crypto/vault.js';
 import { newId } from '../src/core/ids.js';
 import { generateApiKey } from '../src/identity/api-keys.js';
-import { closedLoop, ConnPool, encode, percentile, pregenerated, round, type Req } from './loadgen.js';
+import { closedLoop, ConnPool, encode, openLoop, percentile, pregenerated, round, type Req } from './loadgen.js';
 import { startProc, type Proc } from './procs.js';
 
 const ADMIN = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -37,6 +39,7 @@ const SERVERS = Number(process.env.BENCH_SERVERS ?? 1);
 const SENDERS = Number(process.env.BENCH_SENDERS_PER_LINE ?? 1000);
 /** Requests signed ahead of each closed-loop phase (more are made on the fly if the rate exceeds it). */
 const PREGENERATE = Number(process.env.BENCH_PREGENERATE_PER_S ?? 15_000);
+const BURST_FACTOR = 2.5;
 const ROLE = 'sb_bench_app';
 const TENANTS = 10;
 const CHANNELS = 100;
@@ -153,13 +156,34 @@ async function main() {
     const peakBad = runs.reduce((a, r) => a + r.requests - r.ok, 0);
     log(`peak: ${persistedPerS.toFixed(0)} persisted/s (HTTP ${round(runs.reduce((a, r) => a + r.ok / r.seconds, 0))}/s, ${peakBad} non-200), ack p99 ${pct(peakLat, 99)} ms`);
 
-    // The backlog the peak left; its drain rate is the normaliser's capacity with no ingress competing.
+    for (let i = 0; i < 240 && (await pendingNow()) > 0; i++) await sleep(250);
+
+    // 3b. a burst beyond what processing can keep up with, open loop at BURST_FACTOR × the peak:
+    // once processing is more than a second behind, acknowledging comes first (decision 026), so
+    // this is the rate webhooks are persisted while the backlog builds.
+    const burstRate = Number(process.env.BENCH_BURST_RATE ?? 0) || persistedPerS * BURST_FACTOR;
+    const burstPools = servers.map((s) => new ConnPool(s.port));
+    const burstReqs = Array.from({ length: Math.ceil(burstRate * SECONDS) }, () => encode('127.0.0.1', webhook(randomLine()).req));
+    const burstLat: number[] = [];
+    let burstBad = 0;
+    const beforeBurst = await count();
+    const burstT0 = performance.now();
+    await openLoop(burstPools, burstReqs, burstRate, SECONDS, (_i, status, ms) => {
+      if (status === 200) burstLat.push(ms);
+      else burstBad++;
+    });
+    const burstSeconds = (performance.now() - burstT0) / 1000;
+    const burstPersistedPerS = ((await count()) - beforeBurst) / burstSeconds;
+    for (const p of burstPools) p.close();
+    log(`burst at ${round(burstRate)}/s offered: ${round(burstPersistedPerS)} persisted/s over ${round(burstSeconds)} s (until the last answer), ack p50 ${pct(burstLat, 50)} ms, p99 ${pct(burstLat, 99)} ms`);
+
+    // The backlog the burst left; its drain rate is the normaliser's capacity with no ingress competing.
     const drainStart = Date.now();
     const backlogAfterPeak = await pendingNow();
-    for (let i = 0; i < 240 && (await pendingNow()) > 0; i++) await sleep(250);
+    for (let i = 0; i < 480 && (await pendingNow()) > 0; i++) await sleep(250);
     const drainSeconds = (Date.now() - drainStart) / 1000;
     const normalisePerS = backlogAfterPeak > 0 ? backlogAfterPeak / drainSeconds : 0;
-    log(`normaliser: ${backlogAfterPeak} pending after peak drained in ${drainSeconds.toFixed(1)} s`);
+    log(`normaliser: ${backlogAfterPeak} pending after the burst, drained in ${drainSeconds.toFixed(1)} s`);
 
     // 4. half of peak, open loop (arrivals do not wait for answers).
     const rate = Number(process.env.BENCH_HALF_RATE ?? 0) || Math.max(1, persistedPerS / 2);
@@ -229,7 +253,12 @@ async function main() {
       half_load_rate_per_s: Math.round(rate),
       half_load_non_200: bad,
       backlog_after_half_load: backlog,
-      backlog_after_peak: backlogAfterPeak,
+      burst_offered_per_s: Math.round(burstRate),
+      burst_persisted_per_s: Math.round(burstPersistedPerS),
+      burst_ack_p99_ms: pct(burstLat, 99),
+      burst_non_200: burstBad,
+      burst_persisted_vs_pgbench: round(burstPersistedPerS / Math.max(1, pgbenchTps), 2),
+      backlog_after_burst: backlogAfterPeak,
       normalise_drain_per_s: Math.round(normalisePerS),
       peak_ack_p99_ms: pct(peakLat, 99),
       peak_non_200: peakBad,
