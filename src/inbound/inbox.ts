@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { AppContext } from '../app/context.js';
 import { newId } from '../core/ids.js';
+import { GroupCommit } from '../core/group-commit.js';
 import type { RawWebhook } from '../providers/types.js';
 
 /** Headers worth keeping with the raw body: signature material and content type, nothing else. */
@@ -33,14 +34,11 @@ export async function putInbox(ctx: AppContext, w: InboxWrite): Promise<string> 
 }
 
 /**
- * Group commit for the acknowledge path: webhooks arriving while a write is in flight are written
- * together in one statement (`sb_inbox_put_many`) and one WAL flush; each request still gets its
- * answer only after its own row is committed. A row arriving while nothing is being written goes at
- * once; a second (third, fourth) concurrent write starts only once MIN_PARALLEL rows wait, so groups
- * grow with the load instead of splitting into many one-row statements (each round trip also costs a
- * context switch on a busy machine). If a group fails (e.g. a channel deleted between routing and
- * insert breaks the foreign key), its rows are retried one by one so one bad row fails only its own
- * request.
+ * Group commit for the acknowledge path (src/core/group-commit.ts): webhooks arriving while a write
+ * is in flight are written together in one statement (`sb_inbox_put_many`) and one WAL flush; each
+ * request still gets its answer only after its own row is committed. If a group fails (e.g. a
+ * channel deleted between routing and insert breaks the foreign key), its rows are retried one by
+ * one so one bad row fails only its own request.
  */
 const MAX_ROWS = 500;
 const MAX_FLUSHES = 4;
@@ -49,26 +47,13 @@ const MIN_PARALLEL = 16;
 interface Pending { w: InboxWrite; id: string; resolve: (id: string) => void; reject: (err: unknown) => void }
 
 export class InboxWriter {
-  private queue: Pending[] = [];
-  private flushing = 0;
-  constructor(private readonly ctx: AppContext) {}
-
-  put(w: InboxWrite): Promise<string> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ w, id: newId('inb'), resolve, reject });
-      this.pump();
-    });
+  private readonly groups: GroupCommit<Pending>;
+  constructor(private readonly ctx: AppContext) {
+    this.groups = new GroupCommit<Pending>({ maxRows: MAX_ROWS, maxFlushes: MAX_FLUSHES, minParallel: MIN_PARALLEL, flush: (g) => this.flush(g) });
   }
 
-  private pump(): void {
-    while (this.flushing < MAX_FLUSHES && this.queue.length > 0 && (this.flushing === 0 || this.queue.length >= MIN_PARALLEL)) {
-      const group = this.queue.splice(0, MAX_ROWS);
-      this.flushing += 1;
-      void this.flush(group).finally(() => {
-        this.flushing -= 1;
-        this.pump();
-      });
-    }
+  put(w: InboxWrite): Promise<string> {
+    return new Promise((resolve, reject) => this.groups.push({ w, id: newId('inb'), resolve, reject }));
   }
 
   private async flush(group: Pending[]): Promise<void> {

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { AppContext } from '../app/context.js';
 import { AppError, notFound } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import { GroupCommit } from '../core/group-commit.js';
 import type { TenantId } from '../db/db.js';
 import { periods } from '../delivery/quota.js';
 import type { SendInput } from './validate.js';
@@ -39,10 +40,8 @@ interface Pending {
 }
 
 /**
- * Rows per call and calls in flight. A request arriving while no call runs goes at once; requests
- * arriving during a call wait and go together in the next one, so the group grows with the load and
- * one commit covers all of them. A second (third, fourth) concurrent call starts only once
- * MIN_PARALLEL requests wait: a call costs ~0.8 ms of PostgreSQL time plus ~70 µs per row
+ * Rows per call and calls in flight (src/core/group-commit.ts). A second (third, fourth) concurrent
+ * call starts only once MIN_PARALLEL requests wait: a call costs ~0.8 ms of PostgreSQL time plus ~70 µs per row
  * (decision 018), so small parallel calls cost more than they save. Measured on the 2-core VM with
  * 32 clients: 1 call at a time 6,070 accepted/s (groups of 13.5); up to 4 of at least 16 rows,
  * 6,540-6,930/s; up to 4 of any size, 4,120/s (groups of 4).
@@ -60,9 +59,10 @@ const MIN_PARALLEL = 16;
  * 429 never becomes its neighbours' answer.
  */
 export class AcceptQueue {
-  private queue: Pending[] = [];
-  private flushing = 0;
-  constructor(private readonly ctx: AppContext) {}
+  private readonly groups: GroupCommit<Pending>;
+  constructor(private readonly ctx: AppContext) {
+    this.groups = new GroupCommit<Pending>({ maxRows: MAX_ROWS, maxFlushes: MAX_FLUSHES, minParallel: MIN_PARALLEL, select: oldestTenant, flush: (g) => this.flush(g) });
+  }
 
   /** Accepts one message, or resolves null when the full path must answer it. */
   accept(tenantId: TenantId, m: Prepared): Promise<AcceptedOne | null> {
@@ -70,26 +70,7 @@ export class AcceptQueue {
     if (provider === undefined) return Promise.resolve(null);
     const def = this.ctx.providers.definition(provider);
     if (!def.capabilities.content.includes(m.content.type) || (def.checkContent?.(m.content) ?? []).length > 0) return Promise.resolve(null);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ tenantId, provider, m, id: newId('msg'), resolve, reject });
-      this.pump();
-    });
-  }
-
-  private pump(): void {
-    while (this.flushing < MAX_FLUSHES && this.queue.length > 0 && (this.flushing === 0 || this.queue.length >= MIN_PARALLEL)) {
-      // The oldest request's tenant, with every other request of that tenant queued behind it.
-      const tenantId = this.queue[0]!.tenantId;
-      const group: Pending[] = [];
-      const rest: Pending[] = [];
-      for (const p of this.queue) (p.tenantId === tenantId && group.length < MAX_ROWS ? group : rest).push(p);
-      this.queue = rest;
-      this.flushing += 1;
-      void this.flush(group).finally(() => {
-        this.flushing -= 1;
-        this.pump();
-      });
-    }
+    return new Promise((resolve, reject) => this.groups.push({ tenantId, provider, m, id: newId('msg'), resolve, reject }));
   }
 
   private async flush(group: Pending[]): Promise<void> {
@@ -100,6 +81,15 @@ export class AcceptQueue {
       await Promise.all(group.map((p) => write(this.ctx, [p]).then((rows) => settle([p], rows), (e: unknown) => p.reject(quotaError(e, p.m.channel_id, this.ctx.clock.now())))));
     }
   }
+}
+
+/** A call acts as one tenant: the oldest request's tenant, with every other request of that tenant queued behind it. */
+function oldestTenant(queue: Pending[], maxRows: number): { group: Pending[]; rest: Pending[] } {
+  const tenantId = queue[0]!.tenantId;
+  const group: Pending[] = [];
+  const rest: Pending[] = [];
+  for (const p of queue) (p.tenantId === tenantId && group.length < maxRows ? group : rest).push(p);
+  return { group, rest };
 }
 
 async function write(ctx: AppContext, group: Pending[]): Promise<{ outcome: string; conversation_id: string | null }[]> {
