@@ -141,13 +141,16 @@ export async function drainInbox(ctx: AppContext, limit = 100, minAgeMs = 2_000)
   await Promise.all(Array.from({ length: Math.min(DRAIN_PARALLEL, work.length) }, async () => {
     for (let b = work[next++]; b; b = work[next++]) {
       try {
-        // New messages through the one-call fast path, like the inline processor; the rest (and
-        // rows the fast path did not take) the general way, which re-reads whatever is still pending.
+        // New messages through the one-call fast path, like the inline processor; the rest the
+        // general way, from the bodies already read (it only locks what is still pending).
         const items = await loadItems(ctx, b.tenantId, b.ids);
-        const general = new Set((await ingestReceived(ctx, b.tenantId, items)).map((r) => r.id));
-        n += items.length - general.size;
-        const rest = b.ids.filter((id) => general.has(id) || !items.some((r) => r.id === id));
-        if (rest.length > 0) n += await processBatch(ctx, b.tenantId, rest);
+        const general = await ingestReceived(ctx, b.tenantId, items);
+        n += items.length - general.length;
+        if (general.length > 0) n += await processBatch(ctx, b.tenantId, general.map((r) => r.id), new Map(general.map((r) => [r.id, r])));
+        // Rows loadItems did not return (their channel is gone) are settled by the general path.
+        const loaded = new Set(items.map((r) => r.id));
+        const unloaded = b.ids.filter((id) => !loaded.has(id));
+        if (unloaded.length > 0) n += await processBatch(ctx, b.tenantId, unloaded);
       } catch (err) {
         ctx.logger.error({ err, tenant_id: b.tenantId, inbox_id: b.ids[0] }, 'inbox row processing failed');
         await parkIfExhausted(ctx, b.tenantId, b.ids[0]!, err);
