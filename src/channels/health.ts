@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { AppContext } from '../app/context.js';
 import type { Worker } from '../app/workers.js';
+import { periodic } from '../app/periodic.js';
 import { asTenantId } from '../db/db.js';
 import { checkChannelHealth } from './service.js';
 
@@ -23,23 +24,7 @@ export async function runHealthSweep(ctx: AppContext, p: { olderThanSeconds: num
 export function channelHealthWorker(intervalSeconds = 300): Worker {
   return {
     name: 'channel-health',
-    start(ctx) {
-      let stopped = false;
-      let running: Promise<unknown> = Promise.resolve();
-      const tick = () => {
-        if (stopped) return;
-        running = runHealthSweep(ctx, { olderThanSeconds: intervalSeconds, limit: 20 })
-          .catch((err) => ctx.logger.warn({ err: (err as Error).message }, 'channel health sweep failed'))
-          .finally(() => {
-            if (!stopped) timer = setTimeout(tick, 15_000);
-          });
-      };
-      let timer = setTimeout(tick, 5_000);
-      return async () => {
-        stopped = true;
-        clearTimeout(timer);
-        await running;
-      };
-    },
+    start: (ctx) =>
+      periodic(ctx, 'channel-health', { firstMs: 5_000, everyMs: 15_000 }, () => runHealthSweep(ctx, { olderThanSeconds: intervalSeconds, limit: 20 })),
   };
 }
