@@ -118,12 +118,15 @@ export class InlineProcessor {
         }
         const batch = this.take(n.tenantId);
         const t0 = performance.now();
-        // New messages in one call; anything else (statuses, unparseable rows) the general way.
-        const general = await ingestReceived(this.ctx, n.tenantId, batch);
-        this.lastBatchMs = performance.now() - t0;
-        if (general.length === 0) continue;
-        await processBatch(this.ctx, n.tenantId, general.map((r) => r.id), new Map(general.map((r) => [r.id, r]))).catch((err: unknown) =>
-          this.ctx.logger.warn({ err: (err as Error)?.message, inbox_id: general[0]!.id }, 'inline processing failed; the worker will retry'));
+        try {
+          // New messages in one call; anything else (statuses, unparseable rows) the general way.
+          const general = await ingestReceived(this.ctx, n.tenantId, batch);
+          this.lastBatchMs = performance.now() - t0;
+          if (general.length > 0) await processBatch(this.ctx, n.tenantId, general.map((r) => r.id), new Map(general.map((r) => [r.id, r])));
+        } catch (err) {
+          // Whatever failed stays pending in the inbox; `run` is never awaited, so nothing may escape.
+          this.ctx.logger.warn({ err: (err as Error)?.message, inbox_id: batch[0]!.id }, 'inline processing failed; the worker will retry');
+        }
       }
     } finally {
       this.running -= 1;
