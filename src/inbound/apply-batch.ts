@@ -5,7 +5,46 @@ import type { Tx } from '../db/db.js';
 import { upsertConversations } from '../messages/conversations.js';
 import { emitEvents } from '../events/emit.js';
 
-type Received = Extract<InboundEvent, { kind: 'message.received' }>;
+export type Received = Extract<InboundEvent, { kind: 'message.received' }>;
+
+/**
+ * What both inbound writers — this set-based path and the one-call fast path (ingest-received.ts,
+ * sb_ingest_received) — derive from a received message: its columns, the name its contact carries
+ * (1:1 senders only; in a group the contact is the group) and its event payload (to which the
+ * writer adds conversation_id and contact_id once it knows them).
+ */
+export function receivedFields(ev: Received) {
+  const group = ev.chat !== ev.from;
+  const direction = ev.fromMe ? 'out' : 'in';
+  const timestamp = ev.timestamp.toISOString();
+  return {
+    direction,
+    status: ev.fromMe ? 'sent' : 'received',
+    sender: group ? ev.from : null,
+    contactName: !group && ev.profileName ? ev.profileName : null,
+    metadata: { provider_timestamp: timestamp, ...(group && ev.profileName ? { sender_name: ev.profileName } : {}) },
+    data: (messageId: string, channelId: string) => ({
+      message_id: messageId, channel_id: channelId, direction, from: ev.from, chat: ev.chat, profile_name: ev.profileName ?? null,
+      provider_message_id: ev.providerMessageId, reply_to: ev.replyTo ?? null, content: ev.content, timestamp,
+    }),
+  };
+}
+
+/**
+ * A filter keeping the first occurrence of each (channel, dedupe key) in a batch. No inbound_dedupe
+ * row for new messages: (channel, provider message id) is unique in messages, which decides on its
+ * own whether a redelivery is stored (a dedupe key repeats only where the provider id does;
+ * decision 026).
+ */
+export function firstOccurrence(): (channelId: string, ev: Received) => boolean {
+  const seen = new Set<string>();
+  return (channelId, ev) => {
+    const k = `${channelId}\n${ev.dedupeKey.slice(0, 500)}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  };
+}
 
 /**
  * The `message.received` events of a whole inbox batch, set-based: contacts and conversations
@@ -15,20 +54,15 @@ type Received = Extract<InboundEvent, { kind: 'message.received' }>;
  */
 export async function applyReceivedBatch(tx: Tx, tenantId: string, items: { channelId: string; ev: Received }[]): Promise<void> {
   if (items.length === 0) return;
-  // First occurrence of a message in the batch. No inbound_dedupe row: (channel, provider message
-  // id) is unique in messages, which decides on its own whether a redelivery is stored (a dedupe
-  // key repeats only where the provider id does; decision 026).
-  const seen = new Set<string>();
-  const todo = items.filter((i) => {
-    const k = `${i.channelId}\n${i.ev.dedupeKey.slice(0, 500)}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
+  const first = firstOccurrence();
+  const todo = items.filter((i) => first(i.channelId, i.ev));
   // A new contact starts with its profile name (1:1 senders; in a group the contact is the group)
   // and a new conversation with this batch's last message time and unread count.
   const names = new Map<string, { c: string; a: string; n: string }>();
-  for (const i of todo) if (i.ev.chat === i.ev.from && i.ev.profileName) names.set(`${i.channelId}\n${i.ev.chat}`, { c: i.channelId, a: i.ev.chat, n: i.ev.profileName });
+  for (const i of todo) {
+    const n = receivedFields(i.ev).contactName;
+    if (n) names.set(`${i.channelId}\n${i.ev.chat}`, { c: i.channelId, a: i.ev.chat, n });
+  }
   const agg = new Map<string, { at: Date; unread: number }>();
   for (const i of todo) {
     const k = `${i.channelId}\n${i.ev.chat}`;
@@ -49,12 +83,8 @@ export async function applyReceivedBatch(tx: Tx, tenantId: string, items: { chan
       where k.tenant_id = ${tenantId} and k.channel_id = x.c and k.address = x.a and k.profile_name is distinct from x.n`.execute(tx);
   }
   const rows = todo.map((i) => {
-    const group = i.ev.chat !== i.ev.from;
-    return {
-      id: newId('msg'), channelId: i.channelId, conversationId: convs.get(`${i.channelId}\n${i.ev.chat}`)!, direction: i.ev.fromMe ? 'out' : 'in', ev: i.ev,
-      status: i.ev.fromMe ? 'sent' : 'received', sender: group ? i.ev.from : null,
-      metadata: JSON.stringify({ provider_timestamp: i.ev.timestamp.toISOString(), ...(group && i.ev.profileName ? { sender_name: i.ev.profileName } : {}) }),
-    };
+    const f = receivedFields(i.ev);
+    return { id: newId('msg'), channelId: i.channelId, conversationId: convs.get(`${i.channelId}\n${i.ev.chat}`)!, ev: i.ev, ...f, metadata: JSON.stringify(f.metadata) };
   });
   const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
   const inserted = await sql<{ id: string }>`
@@ -81,6 +111,6 @@ export async function applyReceivedBatch(tx: Tx, tenantId: string, items: { chan
     from g where v.tenant_id = ${tenantId} and v.id = g.cv`.execute(tx);
   await emitEvents(tx, tenantId, stored.map((r) => ({
     type: 'message.received' as const, channelId: r.channelId,
-    data: { message_id: r.id, conversation_id: r.conversationId, contact_id: contactOf.get(r.conversationId) ?? null, channel_id: r.channelId, direction: r.direction, from: r.ev.from, chat: r.ev.chat, profile_name: r.ev.profileName ?? null, provider_message_id: r.ev.providerMessageId, reply_to: r.ev.replyTo ?? null, content: r.ev.content, timestamp: r.ev.timestamp.toISOString() },
+    data: { ...r.data(r.id, r.channelId), conversation_id: r.conversationId, contact_id: contactOf.get(r.conversationId) ?? null },
   })));
 }

@@ -1,10 +1,8 @@
 import { sql } from 'kysely';
 import type { AppContext } from '../app/context.js';
-import type { InboundEvent } from '../core/canonical.js';
 import { newId } from '../core/ids.js';
 import type { InboxItem } from './normalise.js';
-
-type Received = Extract<InboundEvent, { kind: 'message.received' }>;
+import { firstOccurrence, receivedFields, type Received } from './apply-batch.js';
 
 const PARSE_CHUNK = 32;
 
@@ -31,32 +29,18 @@ export async function ingestReceived(ctx: AppContext, tenantId: string, items: I
   }
   if (fast.length === 0) return general;
 
-  // One row per event; within the batch the first occurrence of a (channel, key) wins, as in the
-  // dedupe table.
-  const seen = new Set<string>();
-  const ev: { row: number; channelId: string; e: Received }[] = [];
-  fast.forEach(({ item, events }, i) => {
-    for (const e of events) {
-      const k = `${item.channelId}\n${e.dedupeKey.slice(0, 500)}`;
-      if (seen.has(k)) continue;
-      seen.add(k);
-      ev.push({ row: i + 1, channelId: item.channelId, e });
-    }
-  });
-  const group = (x: (typeof ev)[number]) => x.e.chat !== x.e.from;
-  const events = ev.map((x) => {
+  // One row per event, the first occurrence of each message in the batch.
+  const first = firstOccurrence();
+  const events = fast.flatMap(({ item, events }, i) => events.filter((e) => first(item.channelId, e)).map((e) => {
+    const f = receivedFields(e);
     const msgId = newId('msg');
-    const ts = x.e.timestamp.toISOString();
-    const direction = x.e.fromMe ? 'out' : 'in';
-    const name = !group(x) && x.e.profileName ? x.e.profileName : null;
     return {
-      row: x.row, channel: x.channelId, chat: x.e.chat, new_name: name, name_update: name, from_me: x.e.fromMe, ts,
-      msg_id: msgId, ctc_id: newId('ctc'), cnv_id: newId('cnv'), evt_id: newId('evt'), direction, status: x.e.fromMe ? 'sent' : 'received',
-      type: x.e.content.type, content: x.e.content, sender: group(x) ? x.e.from : null, pmid: x.e.providerMessageId, reply_to: x.e.replyTo ?? null,
-      metadata: { provider_timestamp: ts, ...(group(x) && x.e.profileName ? { sender_name: x.e.profileName } : {}) },
-      data: { message_id: msgId, channel_id: x.channelId, direction, from: x.e.from, chat: x.e.chat, profile_name: x.e.profileName ?? null, provider_message_id: x.e.providerMessageId, reply_to: x.e.replyTo ?? null, content: x.e.content, timestamp: ts },
+      row: i + 1, channel: item.channelId, chat: e.chat, new_name: f.contactName, name_update: f.contactName, from_me: e.fromMe, ts: e.timestamp.toISOString(),
+      msg_id: msgId, ctc_id: newId('ctc'), cnv_id: newId('cnv'), evt_id: newId('evt'), direction: f.direction, status: f.status,
+      type: e.content.type, content: e.content, sender: f.sender, pmid: e.providerMessageId, reply_to: e.replyTo ?? null,
+      metadata: f.metadata, data: f.data(msgId, item.channelId),
     };
-  });
+  }));
   try {
     await sql`select sb_ingest_received(${tenantId}, ${fast.map((f) => f.item.id)}::text[], ${JSON.stringify(events)}::jsonb)`.execute(ctx.db);
   } catch (err) {
