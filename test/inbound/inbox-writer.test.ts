@@ -1,0 +1,39 @@
+/**
+ * The acknowledge path's group commit (InboxWriter on src/core/group-commit.ts): webhooks written
+ * together share one statement, but a row the database refuses fails only its own request.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { InboxWriter } from '../../src/inbound/inbox.js';
+import { closeOwner, cloudCreds, makeChannel, owner } from './support.js';
+
+describe('inbox group commit', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp();
+  });
+  after(async () => {
+    await closeOwner(t);
+    await t.close();
+  });
+
+  it("a row naming another tenant's channel fails alone; the rows written with it are committed", async () => {
+    const [a, b] = [await t.tenant(), await t.tenant()];
+    const chA = await makeChannel(t, a.id, 'cloud-api', cloudCreds('555000111'));
+    const chB = await makeChannel(t, b.id, 'cloud-api', cloudCreds('555000222'));
+    const w = new InboxWriter(t.ctx);
+    const put = (tenantId: string, channelId: string, n: number) =>
+      w.put({ tenantId, channelId, provider: 'cloud-api', body: Buffer.from(`{"n":${n}}`), headers: {}, split: false });
+    // The first write goes at once; the three after it wait for it and are written as one group,
+    // in which the (tenant A, channel of B) row breaks the (tenant_id, channel_id) foreign key.
+    const first = put(a.id, chA.id, 0);
+    const group = [put(a.id, chA.id, 1), put(a.id, chB.id, 2), put(b.id, chB.id, 3)];
+    const results = await Promise.allSettled([first, ...group]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    const rows = await owner(t).selectFrom('inbox').select(['tenant_id', 'channel_id', 'body']).where('tenant_id', 'in', [a.id, b.id]).execute();
+    assert.deepEqual(rows.map((r) => [r.tenant_id, r.channel_id, r.body.toString()]).sort(), [
+      [a.id, chA.id, '{"n":0}'], [a.id, chA.id, '{"n":1}'], [b.id, chB.id, '{"n":3}'],
+    ].sort());
+  });
+});
