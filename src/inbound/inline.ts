@@ -8,23 +8,29 @@ import { processBatch, type InboxItem } from './normalise.js';
  * interval (decision 026).
  *
  * - Batches are per tenant (RLS: a call acts as one tenant) and grow with the load: a batch is
- *   written once its tenant has LINGER_ROWS rows queued or its oldest row has waited LINGER_MS.
+ *   written once its tenant has LINGER_ROWS rows queued or its oldest row has waited LINGER_MS;
+ *   at most MAX_BATCH rows (on the bench, 500-row batches got through ~30 % fewer rows a second
+ *   than 64-128-row ones, so a processor that fell behind and took its backlog in big batches fell
+ *   further behind).
  *   A call of sb_ingest_received costs ~0.5 ms whatever its size, so 60-row batches took 30 % less
  *   PostgreSQL time than 13-row ones on the bench; 100 ms leaves visibility far under a second.
  * - One batch at a time; a second alongside once MIN_PARALLEL rows wait and ingress is not hot.
- * - Under overload ingress comes first. Overload: the oldest queued row has waited more than
- *   BEHIND_MS (arrivals outpace processing). Then, while `hot()` (webhook requests queueing for
- *   their answer), the processor waits before each batch until ingress has been calm for a moment,
- *   but never longer than YIELD_FACTOR times its last batch: it still runs a tenth of the time, the
- *   provider's webhooks keep being persisted and answered at nearly the rate of ingress alone, and
- *   the backlog drains as soon as the load drops (bench: ~13,000 persisted/s with the processor
- *   yielding, ~7,000 with it running flat out beside ingress). A load the pipeline can sustain never
- *   falls that far behind, so it is processed flat out.
+ * - Under overload ingress comes first (decision 028). Overload: arrivals outpace what processing
+ *   achieves — the oldest queued row has waited more than BEHIND_MS *and* rows arrive more than
+ *   OUTPACED times faster than the processor's measured throughput (rows per second of batch time,
+ *   recent batches weighted most; the margin keeps a noisy estimate near the arrival rate from
+ *   tipping a sustainable load into stepping back). Then, while `hot()` (webhook requests queueing for their answer), the processor waits
+ *   before each batch until ingress has been calm for a moment, but never longer than YIELD_FACTOR
+ *   times its last batch: it still runs a tenth of the time, the provider's webhooks keep being
+ *   persisted and answered at nearly the rate of ingress alone, and the backlog drains as soon as
+ *   the load drops below the processor's throughput. Behind but not outpaced (a hiccup at a load
+ *   the pipeline sustains), it runs flat out and catches up: being behind alone never makes it step
+ *   back, or a sustainable load would stay behind for good.
  * - At most QUEUE rows wait in memory; beyond that rows stay pending for the worker. Best effort: a
  *   failure leaves its rows pending. `idle()` lets shutdown wait for in-flight work.
  */
 const QUEUE = 50_000;
-const MAX_BATCH = 500;
+const MAX_BATCH = 128;
 const LINGER_ROWS = 64;
 const LINGER_MS = 100;
 const PARALLEL = 2;
@@ -36,12 +42,52 @@ const MAX_YIELD_MS = 1_000;
 type Queued = InboxItem & { queuedAt: number };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Events per second over a sliding window (the previous window's count fades out as the current one fills). */
+export class RateMeter {
+  private cur = 0;
+  private prev = 0;
+  private start = performance.now();
+  constructor(private readonly windowMs = 1_000) {}
+
+  add(n: number, now = performance.now()): void {
+    this.roll(now);
+    this.cur += n;
+  }
+
+  perSecond(now = performance.now()): number {
+    this.roll(now);
+    const covered = Math.min(1, (now - this.start) / this.windowMs);
+    return ((this.prev * (1 - covered) + this.cur) * 1000) / this.windowMs;
+  }
+
+  private roll(now: number): void {
+    const windows = Math.floor((now - this.start) / this.windowMs);
+    if (windows < 1) return;
+    this.prev = windows === 1 ? this.cur : 0;
+    this.cur = 0;
+    this.start += windows * this.windowMs;
+  }
+}
+
+/** Weight of the batches before the last one in the processor's throughput figure. */
+const THROUGHPUT_DECAY = 0.9;
+const OUTPACED = 1.25;
+
+/** The overload rule of the inline processor (see its comment): behind, and clearly outpaced. */
+export function overloaded(behindMs: number, arrivalsPerS: number, throughputPerS: number): boolean {
+  return behindMs > BEHIND_MS && arrivalsPerS > OUTPACED * throughputPerS;
+}
+
 export class InlineProcessor {
   /** Queued rows per tenant, each in arrival order. */
   private readonly queues = new Map<string, Queued[]>();
   private size = 0;
   private running = 0;
   private lastBatchMs = 1;
+  private readonly arrivals = new RateMeter();
+  /** Rows and milliseconds of recent batches, decayed per batch: their ratio is the throughput. */
+  private doneRows = 0;
+  private doneMs = 0;
   private readonly waiters: (() => void)[] = [];
 
   constructor(
@@ -51,6 +97,7 @@ export class InlineProcessor {
 
   kick(rows: InboxItem[]): void {
     const queuedAt = performance.now();
+    this.arrivals.add(rows.length, queuedAt);
     for (const r of rows) {
       if (this.size >= QUEUE) break;
       const q = this.queues.get(r.tenantId);
@@ -90,13 +137,24 @@ export class InlineProcessor {
     return at;
   }
 
+  /** Rows per second the processor achieves while it works (0 before its first batch). */
+  throughput(): number {
+    return this.doneMs > 0 ? (this.doneRows * 1000) / this.doneMs : 0;
+  }
+
   /**
-   * Behind by more than BEHIND_MS: arrivals outpace processing, so this is overload, not a burst
-   * the processor can absorb — acknowledging comes first then. Below it the processor runs flat out
-   * (yielding to a merely busy ingress would let a sustainable load fall behind).
+   * Overload: behind by more than BEHIND_MS and rows arriving clearly faster than the processor gets
+   * through them. Behind alone (a hiccup) is caught up flat out; outpaced without being behind is a
+   * burst the processor absorbs.
    */
   private overloaded(): boolean {
-    return performance.now() - this.oldestQueuedAt() > BEHIND_MS;
+    return overloaded(performance.now() - this.oldestQueuedAt(), this.arrivals.perSecond(), this.throughput());
+  }
+
+  private recordBatch(rows: number, ms: number): void {
+    this.lastBatchMs = ms;
+    this.doneRows = this.doneRows * THROUGHPUT_DECAY + rows;
+    this.doneMs = this.doneMs * THROUGHPUT_DECAY + ms;
   }
 
   /** Waits while ingress is hot: until it has calmed down, or YIELD_FACTOR × the last batch. */
@@ -121,8 +179,8 @@ export class InlineProcessor {
         try {
           // New messages in one call; anything else (statuses, unparseable rows) the general way.
           const general = await ingestReceived(this.ctx, n.tenantId, batch);
-          this.lastBatchMs = performance.now() - t0;
           if (general.length > 0) await processBatch(this.ctx, n.tenantId, general.map((r) => r.id), new Map(general.map((r) => [r.id, r])));
+          this.recordBatch(batch.length, performance.now() - t0);
         } catch (err) {
           // Whatever failed stays pending in the inbox; `run` is never awaited, so nothing may escape.
           this.ctx.logger.warn({ err: (err as Error)?.message, inbox_id: batch[0]!.id }, 'inline processing failed; the worker will retry');
