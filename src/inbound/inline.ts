@@ -19,11 +19,11 @@ import { processBatch, type InboxItem } from './normalise.js';
  *   achieves — the oldest queued row has waited more than BEHIND_MS *and* rows arrive more than
  *   OUTPACED times faster than the processor's measured throughput (rows per second of batch time,
  *   recent batches weighted most; the margin keeps a noisy estimate near the arrival rate from
- *   tipping a sustainable load into stepping back). Then, while `hot()` (webhook requests queueing for their answer), the processor waits
- *   before each batch until ingress has been calm for a moment, but never longer than YIELD_FACTOR
- *   times its last batch: it still runs a tenth of the time, the provider's webhooks keep being
- *   persisted and answered at nearly the rate of ingress alone, and the backlog drains as soon as
- *   the load drops below the processor's throughput. Behind but not outpaced (a hiccup at a load
+ *   tipping a sustainable load into stepping back). Then, while `hot()` (webhook requests queueing
+ *   for their answer), the processor waits before each batch until ingress has been calm for a
+ *   moment, but never longer than YIELD_FACTOR times its last batch: it still runs a tenth of the
+ *   time, the provider's webhooks keep being persisted and answered at nearly the rate of ingress
+ *   alone, and the backlog drains as soon as the load drops below the processor's throughput. Behind but not outpaced (a hiccup at a load
  *   the pipeline sustains), it runs flat out and catches up: being behind alone never makes it step
  *   back, or a sustainable load would stay behind for good.
  * - At most QUEUE rows wait in memory; beyond that rows stay pending for the worker. Best effort: a
