@@ -85,9 +85,14 @@ export class InlineProcessor {
   private running = 0;
   private lastBatchMs = 1;
   private readonly arrivals = new RateMeter();
-  /** Rows and milliseconds of recent batches, decayed per batch: their ratio is the throughput. */
+  /**
+   * Rows and busy milliseconds of recent batches, decayed per batch: their ratio is the throughput.
+   * Busy time is counted once when two batches overlap (each adds only the time since the later of
+   * its start and the previous batch's end), or parallel batches would halve the figure.
+   */
   private doneRows = 0;
   private doneMs = 0;
+  private lastBatchEnd = 0;
   private readonly waiters: (() => void)[] = [];
 
   constructor(
@@ -151,10 +156,22 @@ export class InlineProcessor {
     return overloaded(performance.now() - this.oldestQueuedAt(), this.arrivals.perSecond(), this.throughput());
   }
 
-  private recordBatch(rows: number, ms: number): void {
-    this.lastBatchMs = ms;
+  /** Overloaded while acknowledgements queue: the processor (and the inbox worker) step back for ingress. */
+  stepsBack(): boolean {
+    return this.overloaded() && this.hot();
+  }
+
+  /** True when rows queued here have waited `ms` or more (the inbox worker could claim them too). */
+  holdsRowsOlderThan(ms: number): boolean {
+    return performance.now() - this.oldestQueuedAt() >= ms;
+  }
+
+  private recordBatch(rows: number, startedAt: number): void {
+    const now = performance.now();
+    this.lastBatchMs = now - startedAt;
     this.doneRows = this.doneRows * THROUGHPUT_DECAY + rows;
-    this.doneMs = this.doneMs * THROUGHPUT_DECAY + ms;
+    this.doneMs = this.doneMs * THROUGHPUT_DECAY + (now - Math.max(startedAt, this.lastBatchEnd));
+    this.lastBatchEnd = now;
   }
 
   /** Waits while ingress is hot: until it has calmed down, or YIELD_FACTOR × the last batch. */
@@ -167,7 +184,7 @@ export class InlineProcessor {
     this.running += 1;
     try {
       for (;;) {
-        if (this.overloaded() && this.hot()) await this.yieldToIngress();
+        if (this.stepsBack()) await this.yieldToIngress();
         const n = this.next();
         if (!n) break;
         if (!n.ready) {
@@ -180,7 +197,7 @@ export class InlineProcessor {
           // New messages in one call; anything else (statuses, unparseable rows) the general way.
           const general = await ingestReceived(this.ctx, n.tenantId, batch);
           if (general.length > 0) await processBatch(this.ctx, n.tenantId, general.map((r) => r.id), new Map(general.map((r) => [r.id, r])));
-          this.recordBatch(batch.length, performance.now() - t0);
+          this.recordBatch(batch.length, t0);
         } catch (err) {
           // Whatever failed stays pending in the inbox; `run` is never awaited, so nothing may escape.
           this.ctx.logger.warn({ err: (err as Error)?.message, inbox_id: batch[0]!.id }, 'inline processing failed; the worker will retry');

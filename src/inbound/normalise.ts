@@ -131,7 +131,9 @@ async function finish(tx: Tx, tenantId: string, ids: string[], status: 'done' | 
  * Only rows older than `minAgeMs`: younger ones are the inline processor's (the worker is the
  * safety net for rows a process acknowledged and then did not finish: a crash, a full queue).
  */
-export async function drainInbox(ctx: AppContext, limit = 100, minAgeMs = 2_000): Promise<number> {
+export const WORKER_MIN_AGE_MS = 2_000;
+
+export async function drainInbox(ctx: AppContext, limit = 100, minAgeMs = WORKER_MIN_AGE_MS): Promise<number> {
   const { rows } = await sql<{ tenant_id: string; id: string; attempts: number }>`select c.tenant_id, c.id from sb_inbox_claim(${limit}, 30000, ${minAgeMs}) c`.execute(ctx.db);
   let n = 0;
   const work = batches(rows.map((r) => ({ tenantId: r.tenant_id, id: r.id })));

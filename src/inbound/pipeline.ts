@@ -3,30 +3,35 @@ import { InboxWriter } from './inbox.js';
 import { InlineProcessor } from './inline.js';
 
 /**
- * How hot this process's webhook ingress is. HOT_INFLIGHT requests waiting for their answer is more
- * than the acknowledge path keeps waiting when it keeps up (it answers a group commit every 1-2 ms;
- * on the bench ~30 wait at its peak, under 10 at half of it); "hot" lasts CALM_MS after that was last
- * seen, so a brief dip does not let a long normaliser batch in.
+ * How hot this process's webhook ingress is: HOT_INFLIGHT or more requests waiting for their answer
+ * (on the bench ~30–60 wait at saturation, and also ~35 at 4,000/s, so hot alone does not mean
+ * overloaded — the inline processor decides that with its own rates, decision 028); "hot" lasts
+ * CALM_MS after that was last seen, so a brief dip does not let a long normaliser batch in.
  */
 const HOT_INFLIGHT = 16;
 const CALM_MS = 50;
 
 export class IngressGauge {
-  private inflight = 0;
+  private open = 0;
   private hotAt = -Infinity;
 
   enter(): void {
-    this.inflight += 1;
-    if (this.inflight >= HOT_INFLIGHT) this.hotAt = performance.now();
+    this.open += 1;
+    if (this.open >= HOT_INFLIGHT) this.hotAt = performance.now();
   }
 
   leave(): void {
-    this.inflight -= 1;
+    this.open -= 1;
+  }
+
+  /** Webhook requests received and not yet closed. */
+  get inflight(): number {
+    return this.open;
   }
 
   hot(): boolean {
     const now = performance.now();
-    if (this.inflight >= HOT_INFLIGHT) this.hotAt = now;
+    if (this.open >= HOT_INFLIGHT) this.hotAt = now;
     return now - this.hotAt < CALM_MS;
   }
 }
@@ -34,8 +39,8 @@ export class IngressGauge {
 /**
  * One process's inbound pipeline: the acknowledge path's group-committing inbox writer, the gauge
  * of its load, and the inline normaliser, which yields to it (decision 026). Shared by the webhook
- * routes and the inbox worker of the same context, so the worker also steps back while ingress is
- * hot. Created on first use (no import-time state); one per AppContext.
+ * routes and the inbox worker of the same context, so the worker steps back when the processor does
+ * (src/inbound/worker.ts). Created on first use (no import-time state); one per AppContext.
  */
 export interface InboundPipeline {
   inbox: InboxWriter;

@@ -47,8 +47,12 @@ export function inboundRoutes(app: App, ctx: AppContext): void {
   app.addHook('onClose', async () => inline.idle());
 
   app.register(async (scope) => {
-    scope.addHook('onRequest', async () => ingress.enter());
-    scope.addHook('onResponse', async () => ingress.leave());
+    // 'close' ends every request, answered or aborted (onResponse misses aborted ones, and each miss
+    // would have counted as a request in flight for good).
+    scope.addHook('onRequest', async (_req, reply) => {
+      ingress.enter();
+      reply.raw.once('close', () => ingress.leave());
+    });
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     const tags = ['webhooks'];

@@ -1,5 +1,5 @@
 import type { AppContext } from '../app/context.js';
-import { drainInbox } from './normalise.js';
+import { drainInbox, WORKER_MIN_AGE_MS } from './normalise.js';
 import { inboundPipeline } from './pipeline.js';
 import { deliverDue } from '../events/deliver.js';
 
@@ -34,13 +34,23 @@ function loop(ctx: AppContext, name: string, step: () => Promise<number>, full: 
   };
 }
 
+/**
+ * One pass of the inbox safety net. It steps back while this process's inline processor does
+ * (overload: ingress comes first, decision 028), and while that processor still holds rows old
+ * enough for the worker to claim — it would read again, from the database, bodies the processor has
+ * in memory. Never merely because ingress is busy: under a steady load ingress is always busy, and
+ * rows of a process that crashed after acknowledging would wait for the load to end.
+ */
+export function inboxStep(ctx: AppContext): () => Promise<number> {
+  const { inline } = inboundPipeline(ctx);
+  return async () => (inline.stepsBack() || inline.holdsRowsOlderThan(WORKER_MIN_AGE_MS) ? 0 : drainInbox(ctx, 500));
+}
+
 export const inboundWorker = {
   name: 'inbound-events',
   start(ctx: AppContext): () => Promise<void> {
-    // The inbox safety net steps back while this process's ingress is its bottleneck (decision 026).
-    const pipeline = inboundPipeline(ctx);
     const stops = [
-      loop(ctx, 'inbox', async () => (pipeline.ingress.hot() ? 0 : drainInbox(ctx, 500)), 500),
+      loop(ctx, 'inbox', inboxStep(ctx), 500),
       loop(ctx, 'event-deliveries', () => deliverDue(ctx), 1),
     ];
     return async () => {

@@ -1,0 +1,68 @@
+/**
+ * The inbound pipeline's load signals: the ingress gauge counts a webhook request until its
+ * connection side is done, aborted ones included; and the inbox safety net drains a stale row while
+ * ingress is busy (it steps back only for overload or for rows the inline processor holds).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { sql } from 'kysely';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { putInbox } from '../../src/inbound/inbox.js';
+import { inboundPipeline } from '../../src/inbound/pipeline.js';
+import { inboxStep } from '../../src/inbound/worker.js';
+import { closeOwner, cloudCreds, cloudPayload, makeChannel, owner, postCloud } from './support.js';
+
+const until = async (what: string, ok: () => boolean) => {
+  for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(ok(), what);
+};
+
+describe('inbound pipeline signals', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp();
+  });
+  after(async () => {
+    await closeOwner(t);
+    await t.close();
+  });
+
+  it('an aborted webhook request stops counting as in flight', async () => {
+    const { ingress } = inboundPipeline(t.ctx);
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (t.app.server.address() as { port: number }).port;
+    const socket = connect(port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    // Headers and half the body announced: the request is in flight until the client gives up.
+    socket.write('POST /webhooks/cloud-api HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"object":');
+    await until('the request is counted while its body is awaited', () => ingress.inflight === 1);
+    socket.destroy();
+    await until('the aborted request is no longer counted', () => ingress.inflight === 0);
+    // An answered one is counted and released as well.
+    const res = await postCloud(t, '{"object":"whatsapp_business_account","entry":[]}');
+    assert.notEqual(res.statusCode, 500);
+    await until('an answered request is released', () => ingress.inflight === 0);
+  });
+
+  it("the inbox worker drains a crashed process's stale row while ingress is hot", async () => {
+    const tenant = await t.tenant();
+    const ch = await makeChannel(t, tenant.id, 'cloud-api', cloudCreds('555000777'));
+    const body = Buffer.from(cloudPayload([{ phoneNumberId: '555000777', from: '15551234567', text: 'left behind' }]));
+    const id = await putInbox(t.ctx, { tenantId: tenant.id, channelId: ch.id, provider: 'cloud-api', body, headers: { 'content-type': 'application/json' }, split: false });
+    // Acknowledged by a process that died before processing it: nothing holds it in memory.
+    await sql`update inbox set received_at = now() - interval '10 seconds' where id = ${id}`.execute(owner(t));
+    const { ingress } = inboundPipeline(t.ctx);
+    for (let i = 0; i < 20; i++) ingress.enter();
+    try {
+      assert.equal(ingress.hot(), true);
+      assert.equal(await inboxStep(t.ctx)(), 1);
+    } finally {
+      for (let i = 0; i < 20; i++) ingress.leave();
+    }
+    const msgs = await owner(t).selectFrom('messages').select(['content']).where('tenant_id', '=', tenant.id).execute();
+    assert.deepEqual(msgs.map((m) => (m.content as { text?: string }).text), ['left behind']);
+    const left = await owner(t).selectFrom('inbox').select('id').where('id', '=', id).execute();
+    assert.equal(left.length, 0);
+  });
+});
