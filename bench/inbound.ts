@@ -134,8 +134,8 @@ async function main() {
     const dir = mkdtempSync(join(tmpdir(), 'sb-bench-'));
     const script = join(dir, 'insert.sql');
     writeFileSync(script, `insert into pgbench_inbox (tenant_id, id, channel_id, provider, body, headers) values ('${lineTenant.get(lines[0]!)!.tenantId}', md5(random()::text || clock_timestamp()::text), 'chn', 'cloud-api', convert_to('${rawRow.replace(/'/g, "''")}', 'UTF8'), '{"content-type":"application/json"}');\n`);
-    // The best of several client counts: pgbench peaks at 16-32 clients here, fewer than the 64
-    // webhook senders it takes to saturate Switchboard (each waits for its group's commit).
+    // The best of several client counts: pgbench's best moves between 16, 32 and 64 clients from run
+    // to run here; Switchboard needs 64 webhook senders to saturate (each waits for its group's commit).
     const pgbenchRuns = [16, 32, 64].filter((c) => c <= Math.max(16, CONCURRENCY)).map((clients) => {
       const out = execFileSync('pgbench', ['-n', '-c', String(clients), '-j', '2', '-T', String(Math.max(3, Math.round(SECONDS / 3))), '-f', script, ownerUrl], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
       return { clients, tps: Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? 0) };
@@ -162,19 +162,21 @@ async function main() {
     // Persisted = stored durably in either form: still in the inbox, or already turned into a message
     // (processing deletes the inbox row in the transaction that writes the message; one message
     // per webhook here).
-    const count = async () => Number((await owner.query(`select (select count(*) from inbox) + (select count(*) from messages where direction = 'in') as n`)).rows[0].n);
+    const counts = async () => {
+      const r = (await owner.query(`select (select count(*) from inbox)::int as inbox, (select count(*) from messages where direction = 'in')::int as processed`)).rows[0];
+      return { persisted: Number(r.inbox) + Number(r.processed), processed: Number(r.processed) };
+    };
     const pendingNow = async () => Number((await owner.query(`select count(*)::int as n from inbox where status = 'pending'`)).rows[0].n);
     for (let i = 0; i < 120 && (await pendingNow()) > 0; i++) await sleep(250);
-    const processed = async () => Number((await owner.query(`select count(*) as n from messages where direction = 'in'`)).rows[0].n);
-    const before = await count();
-    const processedBefore = await processed();
+    const before = await counts();
     const peakLoad = servers.map(() => pregenerated(Math.ceil((PREGENERATE * SECONDS) / SERVERS), () => webhook(randomLine()).req));
     const cpuBefore = busyCoreSeconds();
     const runs = await Promise.all(servers.map((s, i) => closedLoop(s.port, peakLoad[i]!, Math.ceil(CONCURRENCY / SERVERS), SECONDS * 1000, 200)));
-    const persisted = (await count()) - before;
+    const after = await counts();
+    const persisted = after.persisted - before.persisted;
     const persistedPerS = persisted / SECONDS;
     const peakCpuUs = cpuBefore === null ? null : ((busyCoreSeconds()! - cpuBefore) * 1e6) / Math.max(1, persisted);
-    const peakProcessedPerS = ((await processed()) - processedBefore) / SECONDS;
+    const peakProcessedPerS = (after.processed - before.processed) / SECONDS;
     const peakLat = runs.flatMap((r) => r.latenciesMs);
     const peakBad = runs.reduce((a, r) => a + r.requests - r.ok, 0);
 
@@ -224,7 +226,7 @@ async function main() {
       return { line, from, sample: i % SAMPLE_EVERY === 0, bytes: encode('127.0.0.1', req) };
     });
     // Connections opened ahead, as a provider's are kept alive: set-up is not acknowledge latency.
-    await Promise.all([...pools.map((p) => p.warm(Math.ceil(64 / pools.length))), apiPool.warm(MAX_PROBES)]);
+    await Promise.all([...pools.map((p) => p.warm(Math.ceil(CONCURRENCY / pools.length))), apiPool.warm(MAX_PROBES)]);
     const start = Date.now();
     while (Date.now() - start < SECONDS * 1000) {
       const due = Math.min(planned.length, Math.floor(((Date.now() - start) / 1000) * rate));

@@ -223,31 +223,3 @@ export function percentile(xs: number[], p: number): number {
 }
 
 export const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-
-/**
- * Open loop: request i is sent at i / rate seconds whether or not earlier ones were answered
- * (until `seconds` or the requests run out), spread over `pools`; `onAnswer` gets each answer with
- * its latency from its scheduled send. Resolves when every request sent has been answered.
- */
-export async function openLoop(
-  pools: ConnPool[],
-  requests: Buffer[],
-  rate: number,
-  seconds: number,
-  onAnswer: (i: number, status: number, latencyMs: number) => void | Promise<void>,
-): Promise<number> {
-  const pending: Promise<void>[] = [];
-  const start = performance.now();
-  let sent = 0;
-  while (performance.now() - start < seconds * 1000 && sent < requests.length) {
-    const due = Math.min(requests.length, Math.floor(((performance.now() - start) / 1000) * rate));
-    for (; sent < due; sent++) {
-      const i = sent;
-      const t0 = start + (i / rate) * 1000;
-      pending.push(pools[i % pools.length]!.send(requests[i]!).then((a) => onAnswer(i, a.status, performance.now() - t0), () => onAnswer(i, 0, performance.now() - t0)));
-    }
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  await Promise.all(pending);
-  return sent;
-}

@@ -25,7 +25,7 @@ import { processBatch, type InboxItem } from './normalise.js';
  *   time, the provider's webhooks keep being persisted and answered at nearly the rate of ingress
  *   alone, and the backlog drains as soon as the load drops below the processor's throughput. Behind but not outpaced (a hiccup at a load
  *   the pipeline sustains), it runs flat out and catches up: being behind alone never makes it step
- *   back, or a sustainable load would stay behind for good.
+ *   back, or a sustainable load would stay behind while it lasts.
  * - At most QUEUE rows wait in memory; beyond that rows stay pending for the worker. Best effort: a
  *   failure leaves its rows pending. `idle()` lets shutdown wait for in-flight work.
  */
