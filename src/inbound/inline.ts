@@ -23,9 +23,10 @@ import { processBatch, type InboxItem } from './normalise.js';
  *   for their answer), the processor waits before each batch until ingress has been calm for a
  *   moment, but never longer than YIELD_FACTOR times its last batch: it still runs a tenth of the
  *   time, the provider's webhooks keep being persisted and answered at nearly the rate of ingress
- *   alone, and the backlog drains as soon as the load drops below the processor's throughput. Behind but not outpaced (a hiccup at a load
- *   the pipeline sustains), it runs flat out and catches up: being behind alone never makes it step
- *   back, or a sustainable load would stay behind while it lasts.
+ *   alone, and the backlog drains as soon as the load drops below the processor's throughput.
+ *   Behind but not outpaced (a hiccup at a load the pipeline sustains), it runs flat out and
+ *   catches up: being behind alone never makes it step back, or a sustainable load would stay
+ *   behind while it lasts.
  * - At most QUEUE rows wait in memory; beyond that rows stay pending for the worker. Best effort: a
  *   failure leaves its rows pending. `idle()` lets shutdown wait for in-flight work.
  */
