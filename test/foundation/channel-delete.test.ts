@@ -15,7 +15,7 @@ let sim: CloudApiSimulator;
 let owner: pg.Client;
 before(async () => {
   t = await startTestApp();
-  sim = createCloudApiSimulator({ phones: [{ phoneNumberId: '555000000000001' }, { phoneNumberId: '555000000000002' }, { phoneNumberId: '555000000000003' }], appSecret: 'app-secret-0123456789' });
+  sim = createCloudApiSimulator({ phones: [{ phoneNumberId: '555000000000001' }, { phoneNumberId: '555000000000002' }, { phoneNumberId: '555000000000003' }, { phoneNumberId: '555000000000004' }, { phoneNumberId: '555000000000005' }], appSecret: 'app-secret-0123456789' });
   await sim.listen();
   owner = new pg.Client({ connectionString: t.testDb.ownerUrl });
   await owner.connect();
@@ -75,4 +75,40 @@ test('deleting a tenant removes every row of it', async () => {
     const n = Number((await owner.query(`select count(*)::int as n from ${r.table_name} where tenant_id = $1`, [b.id])).rows[0].n);
     assert.equal(n, 0, `${r.table_name} still has rows of the deleted tenant`);
   }
+});
+
+// Since decision 029 the per-row foreign keys of the inbound tables are statement-level checks.
+// They must refuse what the foreign keys refused.
+test('rows naming a channel or tenant that does not exist are refused, as a foreign key would', async () => {
+  const a = await t.tenant();
+  const chn = await populate(a.key, 3);
+  const conv = (await owner.query('select id from conversations where channel_id = $1 limit 1', [chn])).rows[0].id as string;
+  const refused = async (q: string, args: unknown[]) => {
+    await assert.rejects(owner.query(q, args), (err: { code?: string }) => err.code === '23503');
+  };
+  const missing = 'chn_00000000000000000000000000';
+  await refused(`insert into inbox (tenant_id, id, channel_id, provider, body) values ($1, 'inb_x1', $2, 'cloud-api', '\\x7b7d')`, [a.id, missing]);
+  await refused(`insert into contacts (tenant_id, id, channel_id, address) values ($1, 'ctc_x1', $2, '+16505550199')`, [a.id, missing]);
+  await refused(`insert into conversations (tenant_id, id, channel_id, contact_id) values ($1, 'cnv_x1', $2, 'ctc_x1')`, [a.id, missing]);
+  await refused(`insert into messages (tenant_id, id, channel_id, conversation_id, direction, status, type, content, peer) values ($1, 'msg_x1', $2, $3, 'in', 'received', 'text', '{}', '+16505550199')`, [a.id, missing, conv]);
+  // The channel exists, but under another tenant: refused too (the key is the pair).
+  const b = await t.tenant();
+  await refused(`insert into messages (tenant_id, id, channel_id, conversation_id, direction, status, type, content, peer) values ($1, 'msg_x2', $2, $3, 'in', 'received', 'text', '{}', '+16505550199')`, [b.id, chn, conv]);
+  // One bad row refuses the whole statement, good rows with it.
+  await refused(`insert into contacts (tenant_id, id, channel_id, address) values ($1, 'ctc_x2', $2, '+16505550198'), ($1, 'ctc_x3', $3, '+16505550197')`, [a.id, chn, missing]);
+  assert.equal(Number((await owner.query(`select count(*)::int as n from contacts where id in ('ctc_x2', 'ctc_x3')`)).rows[0].n), 0);
+  await refused(`insert into events (tenant_id, id, type, data) values ('ten_00000000000000000000000000', 'evt_x1', 'message.received', '{}')`, []);
+  // Moving a row to another channel or tenant is refused rather than left pointing anywhere.
+  await refused(`update messages set channel_id = $2 where tenant_id = $1 and channel_id = $3`, [a.id, missing, chn]);
+  await refused(`update events set tenant_id = $2 where tenant_id = $1`, [a.id, b.id]);
+  // And a row naming an existing channel is accepted.
+  await owner.query(`insert into contacts (tenant_id, id, channel_id, address) values ($1, 'ctc_x4', $2, '+16505550196')`, [a.id, chn]);
+});
+
+test('deleting a tenant removes its events (no foreign key on events since decision 029)', async () => {
+  const c = await t.tenant();
+  await populate(c.key, 4);
+  assert.ok(Number((await owner.query('select count(*)::int as n from events where tenant_id = $1', [c.id])).rows[0].n) > 0);
+  assert.equal((await t.app.inject({ method: 'DELETE', url: `/admin/tenants/${c.id}`, headers: bearer(t.adminKey) })).statusCode, 204);
+  assert.equal(Number((await owner.query('select count(*)::int as n from events where tenant_id = $1', [c.id])).rows[0].n), 0);
 });
