@@ -24,6 +24,7 @@ import { execFileSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import pg from 'pg';
 import { migrate, appUrlFrom } from '../src/db/migrate.js';
@@ -41,6 +42,7 @@ const SERVERS = Number(process.env.BENCH_SERVERS ?? 1);
 const SENDERS = Number(process.env.BENCH_SENDERS_PER_LINE ?? 1000);
 /** Requests signed ahead of each closed-loop phase (more are made on the fly if the rate exceeds it). */
 const PREGENERATE = Number(process.env.BENCH_PREGENERATE_PER_S ?? 15_000);
+const DEBUG = Boolean(process.env.BENCH_DEBUG);
 const ROLE = 'sb_bench_app';
 const TENANTS = 10;
 const CHANNELS = 100;
@@ -195,6 +197,8 @@ async function main() {
     const pools = servers.map((s) => new ConnPool(s.port));
     const apiPool = new ConnPool(port());
     const ack: number[] = [];
+    /** BENCH_DEBUG=1: acknowledge latencies by the second they were sent in, printed at the end. */
+    const ackBySecond: number[][] = [];
     const lag: number[] = [];
     const pendings: Promise<void>[] = [];
     /** Polls until `from`'s contact is visible through the API; records the lag from `tAck`. */
@@ -225,9 +229,26 @@ async function main() {
       const { req, from } = i % SAMPLE_EVERY === 0 ? webhook(line, newSender()) : webhook(line);
       return { line, from, sample: i % SAMPLE_EVERY === 0, bytes: encode('127.0.0.1', req) };
     });
-    // Connections opened ahead, as a provider's are kept alive: set-up is not acknowledge latency.
-    await Promise.all([...pools.map((p) => p.warm(Math.ceil(CONCURRENCY / pools.length))), apiPool.warm(MAX_PROBES)]);
+    // The same warm-up as the peak's (routing cache, which the drain's idle seconds let expire).
+    for (const s of servers) await closedLoop(s.port, () => webhook(randomLine()).req, 4, 1000, 200);
+    for (let i = 0; i < 40 && (await pendingNow()) > 0; i++) await sleep(100);
+    // Every connection the generator may use opened ahead, as a provider's are kept alive, and last
+    // (the server closes connections idle for 5 s). With only 64 warm, a moment of slower answers
+    // made the generator open more while the server was busy, and those requests took 0.3–1.2 s
+    // (the first second's p99 in 8 runs of 8; the server's own request time stayed ≤ 75 ms).
+    await Promise.all([...pools.map((p) => p.warm(p.max)), apiPool.warm(MAX_PROBES)]);
     const start = Date.now();
+    const tStart = performance.now();
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    const loopBySecond: number[] = [];
+    let loopTimer: NodeJS.Timeout | undefined;
+    if (DEBUG) {
+      loopDelay.enable();
+      loopTimer = setInterval(() => {
+        loopBySecond.push(round(loopDelay.max / 1e6));
+        loopDelay.reset();
+      }, 1000);
+    }
     while (Date.now() - start < SECONDS * 1000) {
       const due = Math.min(planned.length, Math.floor(((Date.now() - start) / 1000) * rate));
       for (; sent < due; sent++) {
@@ -239,6 +260,7 @@ async function main() {
         pendings.push(pool.send(req).then((a) => {
           const tAck = performance.now();
           ack.push(tAck - t0);
+          if (DEBUG) (ackBySecond[Math.floor((t0 - tStart) / 1000)] ??= []).push(tAck - t0);
           if (a.status !== 200) bad++;
           if (sample && a.status === 200 && probes < MAX_PROBES) return probe(line, from, tAck);
         }, () => {
@@ -250,6 +272,8 @@ async function main() {
     // Backlog when arrivals stop: a pipeline keeping up has only the last moment's rows pending.
     const backlog = await pendingNow();
     await Promise.all(pendings);
+    clearInterval(loopTimer);
+    if (DEBUG) ackBySecond.forEach((xs, s) => log(`half load second ${s}: ${xs.length} sent, ack p50 ${pct(xs, 50)} ms, p99 ${pct(xs, 99)} ms, max ${round(Math.max(...xs))} ms; generator's event-loop delay max ${loopBySecond[s] ?? '?'} ms`));
     for (const p of [...pools, apiPool]) p.close();
 
     console.log(JSON.stringify({

@@ -170,7 +170,7 @@ export class ConnPool {
   private free: Conn[] = [];
   private all: Conn[] = [];
   private waiting: ((c: Conn) => void)[] = [];
-  constructor(private readonly port: number, private readonly max = 256) {}
+  constructor(private readonly port: number, readonly max = 256) {}
 
   private async acquire(): Promise<Conn> {
     const c = this.free.pop();

@@ -12,22 +12,37 @@ export interface RoutedChannel {
 }
 
 interface Entry {
+  /** When the lookup behind `value` started: the answer is at least this fresh. */
   at: number;
   value: Promise<RoutedChannel | null>;
+  refreshing?: boolean;
 }
+
+type Lookup = (provider: string, externalId: string | null, token: string | null) => Promise<RoutedChannel | null>;
 
 /**
  * Routing answers cached for a few seconds per process: without it every webhook costs one more
  * database round trip plus an AES-GCM open before the inbox write, doubling the round trips on the
  * acknowledge path, and a busy line sends the same routing key hundreds of times a second. The price
  * is that a disabled channel or a changed secret takes effect within TTL_MS (5 s) on every node.
+ *
+ * A line in use is refreshed ahead: the first request after REFRESH_AFTER_MS starts a lookup in the
+ * background and is answered from the entry it has, which is still within TTL_MS; the new answer
+ * replaces it when it arrives. Without this, every busy line's entry expired at once every 5 s and
+ * the requests of that moment waited for 100 lookups together (on the bench, acknowledge times of
+ * 100–270 ms every fifth second at 2,700 webhooks/s). Only a line quiet for longer than TTL_MS
+ * waits for its lookup.
  */
 const TTL_MS = 5_000;
+const REFRESH_AFTER_MS = 3_500;
 const MAX_ENTRIES = 10_000;
 
 export class RouteCache {
   private readonly entries = new Map<string, Entry>();
-  constructor(private readonly ctx: AppContext) {}
+  private readonly lookup: Lookup;
+  constructor(ctx: AppContext, lookupFn?: Lookup, private readonly now: () => number = Date.now) {
+    this.lookup = lookupFn ?? ((provider, externalId, token) => lookup(ctx, provider, externalId, token));
+  }
 
   byExternalId(provider: string, externalId: string): Promise<RoutedChannel | null> {
     return this.get(`${provider}\0e\0${externalId}`, provider, externalId, null);
@@ -42,15 +57,35 @@ export class RouteCache {
   }
 
   private get(key: string, provider: string, externalId: string | null, token: string | null): Promise<RoutedChannel | null> {
-    const now = Date.now();
+    const now = this.now();
     const hit = this.entries.get(key);
-    if (hit && now - hit.at < TTL_MS) return hit.value;
+    if (hit && now - hit.at < TTL_MS) {
+      if (now - hit.at >= REFRESH_AFTER_MS && !hit.refreshing) this.refresh(key, hit, provider, externalId, token);
+      return hit.value;
+    }
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
-    const value = lookup(this.ctx, provider, externalId, token);
+    const value = this.lookup(provider, externalId, token);
     this.entries.set(key, { at: now, value });
     // A failed lookup (database down) must not be remembered.
-    value.catch(() => this.entries.delete(key));
+    value.catch(() => {
+      if (this.entries.get(key)?.value === value) this.entries.delete(key);
+    });
     return value;
+  }
+
+  /** Replaces `hit` once a fresh answer arrives; on failure `hit` stays until it expires. */
+  private refresh(key: string, hit: Entry, provider: string, externalId: string | null, token: string | null): void {
+    hit.refreshing = true;
+    const at = this.now();
+    const value = this.lookup(provider, externalId, token);
+    value.then(
+      () => {
+        if (this.entries.get(key) === hit) this.entries.set(key, { at, value });
+      },
+      () => {
+        hit.refreshing = false;
+      },
+    );
   }
 }
 
