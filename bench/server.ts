@@ -11,6 +11,7 @@ import pino from 'pino';
 import { parseConfig } from '../src/core/config.js';
 import { buildApp } from '../src/http/app.js';
 import { inboundWorker } from '../src/inbound/worker.js';
+import { useInboundThread } from '../src/inbound/pipeline.js';
 import { startScheduler } from '../src/delivery/scheduler.js';
 import { statisticsWorker } from '../src/ops/statistics.js';
 import { createAppContext } from '../src/app/root.js';
@@ -39,12 +40,13 @@ if (opts.mode === 'bare') {
   console.log(`PORT ${(app.server.address() as { port: number }).port}`);
   process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
 } else {
-  const config = parseConfig({ MASTER_KEY: opts.masterKey, EGRESS_ALLOW_PRIVATE: 'true', LOG_LEVEL: 'warn', DB_APP_ROLE: opts.role, DB_POOL_SIZE: String(opts.poolSize), BODY_LIMIT_BYTES: String(8 * 1024 * 1024) }, {});
+  const config = parseConfig({ MASTER_KEY: opts.masterKey, EGRESS_ALLOW_PRIVATE: 'true', LOG_LEVEL: 'warn', DB_APP_ROLE: opts.role, DB_POOL_SIZE: String(opts.poolSize), BODY_LIMIT_BYTES: String(8 * 1024 * 1024), INBOUND_THREAD: process.env.INBOUND_THREAD ?? 'true' }, {});
   const logger = pino({ level: 'warn' });
   const { ctx, close } = createAppContext({ config, appUrl: opts.appUrl, logger, providerTimeoutMs: opts.providerTimeoutMs ?? 5000 });
   const stops: (() => Promise<void>)[] = [];
   let port = 0;
   if (opts.http) {
+    if (config.inboundThread) useInboundThread(ctx, opts.appUrl);
     const app = await buildApp(ctx);
     // Request logging off: the bench measures the pipeline, not pino writing 2 lines per request.
     app.log.level = 'warn';

@@ -3,6 +3,7 @@ import type { Config } from '../core/config.js';
 import { args } from './io.js';
 import { createRuntime, type Runtime } from '../app/root.js';
 import { buildApp } from '../http/app.js';
+import { useInboundThread } from '../inbound/pipeline.js';
 import { startWorkers } from '../app/workers.js';
 import { publicBaseUrl } from '../app/urls.js';
 import { ensureDemo } from '../app/demo.js';
@@ -44,6 +45,7 @@ async function run(config: Readonly<Config>, argv: string[], roles: { http: bool
   const rt = await createRuntime(cfg);
   const stops: (() => Promise<void>)[] = [];
   if (roles.http) {
+    if (cfg.inboundThread) useInboundThread(rt.ctx, rt.appUrl);
     const app = await buildApp(rt.ctx);
     await app.listen({ port, host: cfg.host });
     stops.push(() => app.close());

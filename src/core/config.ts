@@ -31,6 +31,11 @@ export interface Config {
   redisUrl: string | undefined;
   egressAllowPrivate: boolean;
   cookieSecure: boolean;
+  /**
+   * Process acknowledged webhooks on a worker thread of their own (decision 030), so the event loop
+   * that answers webhooks and API calls never runs normalisation. Off: on the main thread.
+   */
+  inboundThread: boolean;
 }
 
 export class ConfigError extends Error {
@@ -142,6 +147,7 @@ export function parseConfig(env: Env, overrides: Partial<Config> = {}): Readonly
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
     egressAllowPrivate: bool('EGRESS_ALLOW_PRIVATE', false),
     cookieSecure: bool('COOKIE_SECURE', mode === 'production'),
+    inboundThread: bool('INBOUND_THREAD', true),
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);

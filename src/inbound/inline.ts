@@ -38,6 +38,8 @@ const PARALLEL = 2;
 const MIN_PARALLEL = 256;
 const YIELD_FACTOR = 9;
 const BEHIND_MS = 1_000;
+/** On the processing thread: behind by this much while ingress is saturated is overload. */
+const BEHIND_SATURATED_MS = 300;
 const MAX_YIELD_MS = 1_000;
 
 type Queued = InboxItem & { queuedAt: number };
@@ -96,9 +98,18 @@ export class InlineProcessor {
   private lastBatchEnd = 0;
   private readonly waiters: (() => void)[] = [];
 
+  /**
+   * `hot`: webhook requests are queueing for their answer. `saturated` (given on the processing
+   * thread, decision 030): the thread that answers them is using (nearly) a whole core. Given, it
+   * replaces the "outpaced" estimate: behind by more than BEHIND_SATURATED_MS while the acknowledging
+   * thread is saturated is overload, and the processor waits while it stays saturated (at most
+   * YIELD_FACTOR × its last batch). On its own thread the processor's throughput says nothing about
+   * ingress: they no longer share an event loop.
+   */
   constructor(
     private readonly ctx: AppContext,
     private readonly hot: () => boolean = () => false,
+    private readonly saturated?: () => boolean,
   ) {}
 
   kick(rows: InboxItem[]): void {
@@ -154,17 +165,23 @@ export class InlineProcessor {
    * burst the processor absorbs.
    */
   private overloaded(): boolean {
+    if (this.saturated) return this.oldestWaitMs() > BEHIND_SATURATED_MS && this.saturated();
     return overloaded(performance.now() - this.oldestQueuedAt(), this.arrivals.perSecond(), this.throughput());
   }
 
   /** Overloaded while acknowledgements queue: the processor (and the inbox worker) step back for ingress. */
   stepsBack(): boolean {
-    return this.overloaded() && this.hot();
+    return this.overloaded() && (this.saturated ? true : this.hot());
   }
 
   /** True when rows queued here have waited `ms` or more (the inbox worker could claim them too). */
   holdsRowsOlderThan(ms: number): boolean {
-    return performance.now() - this.oldestQueuedAt() >= ms;
+    return this.oldestWaitMs() >= ms;
+  }
+
+  /** How long the oldest queued row has waited (-Infinity when none is queued). */
+  oldestWaitMs(): number {
+    return performance.now() - this.oldestQueuedAt();
   }
 
   private recordBatch(rows: number, startedAt: number): void {
@@ -178,7 +195,8 @@ export class InlineProcessor {
   /** Waits while ingress is hot: until it has calmed down, or YIELD_FACTOR × the last batch. */
   private async yieldToIngress(): Promise<void> {
     const until = performance.now() + Math.min(MAX_YIELD_MS, YIELD_FACTOR * this.lastBatchMs);
-    while (this.hot() && performance.now() < until) await sleep(2);
+    const busy = this.saturated ?? this.hot;
+    while (busy() && performance.now() < until) await sleep(2);
   }
 
   private async run(): Promise<void> {

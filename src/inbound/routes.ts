@@ -10,8 +10,7 @@ import { sql } from 'kysely';
 import { RouteCache, type RoutedChannel } from './routing.js';
 import { cloudApiShare, keptHeaders, recordReject } from './inbox.js';
 import type { InboxItem } from './normalise.js';
-import type { InlineProcessor } from './inline.js';
-import { inboundPipeline } from './pipeline.js';
+import { inboundPipeline, type InlineSink } from './pipeline.js';
 
 const Ack = Type.Object({ ok: Type.Boolean(), accepted: Type.Integer({ description: 'Inbox rows stored (one per routed line)' }) });
 const Problem = Type.Ref('Problem');
@@ -44,7 +43,7 @@ const isJson = (b: Buffer): boolean => {
 export function inboundRoutes(app: App, ctx: AppContext): void {
   const routes = new RouteCache(ctx);
   const { inbox, inline, ingress } = inboundPipeline(ctx);
-  app.addHook('onClose', async () => inline.idle());
+  app.addHook('onClose', async () => inline.close());
 
   app.register(async (scope) => {
     // 'close' ends every request, answered or aborted (onResponse misses aborted ones, and each miss
@@ -136,7 +135,7 @@ export function inboundRoutes(app: App, ctx: AppContext): void {
   });
 }
 
-function ack(reply: FastifyReply, inline: InlineProcessor, rows: InboxItem[]) {
+function ack(reply: FastifyReply, inline: InlineSink, rows: InboxItem[]) {
   // Processing starts once the answer is on its way: the inbox row is already committed, so a crash
   // from here on loses nothing (the worker picks the row up), and the provider is not kept waiting.
   reply.raw.once('finish', () => inline.kick(rows));

@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { sql } from 'kysely';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { putInbox } from '../../src/inbound/inbox.js';
-import { inboundPipeline } from '../../src/inbound/pipeline.js';
+import { inboundPipeline, IngressGauge } from '../../src/inbound/pipeline.js';
 import { inboxStep } from '../../src/inbound/worker.js';
 import { closeOwner, cloudCreds, cloudPayload, makeChannel, owner, postCloud } from './support.js';
 
@@ -64,5 +64,39 @@ describe('inbound pipeline signals', () => {
     assert.deepEqual(msgs.map((m) => (m.content as { text?: string }).text), ['left behind']);
     const left = await owner(t).selectFrom('inbox').select('id').where('id', '=', id).execute();
     assert.equal(left.length, 0);
+  });
+});
+
+describe('ingress gauge across threads (decision 030)', () => {
+  it('is saturated while the acknowledging thread uses a whole core, and not once it idles', async () => {
+    const gauge = new IngressGauge();
+    const stop = gauge.sampleLoad();
+    try {
+      assert.equal(gauge.saturated(), false, 'nothing sampled yet');
+      // Busy in slices (the sampler runs between them), up to 3 s, until a sample says saturated.
+      const end = Date.now() + 3_000;
+      while (!gauge.saturated() && Date.now() < end) {
+        const until = performance.now() + 150;
+        while (performance.now() < until) Math.sqrt(Math.random());
+        await new Promise((r) => setImmediate(r));
+      }
+      assert.equal(gauge.saturated(), true, 'a spinning thread reads as saturated');
+      await new Promise((r) => setTimeout(r, 700));
+      assert.equal(gauge.saturated(), false, 'an idle thread does not');
+    } finally {
+      stop();
+    }
+  });
+
+  it('a view on another thread reads the same requests in flight and hot state', () => {
+    const gauge = new IngressGauge();
+    const view = new IngressGauge(gauge.share);
+    assert.equal(view.hot(), false);
+    for (let i = 0; i < 16; i++) gauge.enter();
+    assert.equal(view.inflight, 16);
+    assert.equal(view.hot(), true);
+    for (let i = 0; i < 16; i++) gauge.leave();
+    assert.equal(view.inflight, 0);
+    assert.equal(view.hot(), true, 'hot lasts a moment after the queue empties');
   });
 });

@@ -8,6 +8,7 @@ import type { AppContext } from '../../src/app/context.js';
 import { asTenantId, type Database } from '../../src/db/db.js';
 import { createApiKey } from '../../src/identity/key-service.js';
 import { createAppContext } from '../../src/app/root.js';
+import { useInboundThread } from '../../src/inbound/pipeline.js';
 import { createTestDatabase, TEST_APP_ROLE, type TestDatabase } from './db.js';
 
 export interface TestApp {
@@ -28,7 +29,7 @@ export interface TestApp {
 export async function startTestApp(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestApp> {
   const testDb = await createTestDatabase();
   const config = parseConfig(
-    { MASTER_KEY: randomBytes(32).toString('base64'), EGRESS_ALLOW_PRIVATE: 'true', LOG_LEVEL: 'debug', DB_APP_ROLE: TEST_APP_ROLE, DB_POOL_SIZE: '10', ...env },
+    { MASTER_KEY: randomBytes(32).toString('base64'), EGRESS_ALLOW_PRIVATE: 'true', LOG_LEVEL: 'debug', DB_APP_ROLE: TEST_APP_ROLE, DB_POOL_SIZE: '10', INBOUND_THREAD: process.env.SB_TEST_INBOUND_THREAD ?? 'false', ...env },
     overrides,
   );
   const logs: string[] = [];
@@ -36,6 +37,8 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
   // The built-in sandbox posts webhooks to PUBLIC_URL (unset: nowhere reachable); tests that want
   // them listen and pass PUBLIC_URL.
   const { ctx, database, close: closeContext } = createAppContext({ config, appUrl: testDb.appUrl, logger, providerTimeoutMs: 3000 });
+  // Tests process on the main thread unless they ask for the processing thread (decision 030).
+  if (config.inboundThread) useInboundThread(ctx, testDb.appUrl);
   const app = await buildApp(ctx);
   await app.ready();
   const { key: adminKey, hash, hint } = generateApiKey('admin');

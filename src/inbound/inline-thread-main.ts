@@ -1,0 +1,74 @@
+import { setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Config } from '../core/config.js';
+import { createAppContext, createLogger } from '../app/root.js';
+import { InlineProcessor } from './inline.js';
+import type { InboxItem } from './normalise.js';
+import { IngressGauge, type GaugeShare } from './pipeline.js';
+import { NONE, OLDEST_AT, PUBLISH_MS, STEPS_BACK } from './inline-thread.js';
+
+/**
+ * The processing thread's side of decision 030 (started by `ThreadedInline`, src/inbound/inline-thread.ts):
+ * its own AppContext (database pool of POOL_SIZE connections), the main thread's ingress gauge read
+ * from shared memory, and the same `InlineProcessor` the main thread would run.
+ */
+const POOL_SIZE = 4;
+/**
+ * The thread's scheduling priority (nice value; on Linux a per-thread attribute, and `setPriority`
+ * without a pid sets the calling thread's). When the cores are all busy the kernel gives the
+ * threads that answer webhooks and API calls first claim on them, and processing — which drives its
+ * PostgreSQL work, so that slows down with it — takes what is left: ingress first under overload
+ * (decision 028) without a rule to tune. On an idle core the nice value changes nothing.
+ */
+const NICE = 10;
+
+interface Data {
+  config: Omit<Config, 'masterKey' | 'previousMasterKeys'> & { masterKey: string | undefined; previousMasterKeys: string[] };
+  appUrl: string;
+  gauge: GaugeShare;
+  state: SharedArrayBuffer;
+}
+
+type Incoming = { type: 'rows'; rows: (Omit<InboxItem, 'body'> & { body: Uint8Array })[] } | { type: 'idle'; n: number } | { type: 'close' };
+
+try {
+  setPriority(NICE);
+} catch {
+  // not permitted here (some containers): the overload rule still applies
+}
+const data = workerData as Data;
+const port = parentPort!;
+const config: Config = {
+  ...data.config,
+  dbPoolSize: Math.min(POOL_SIZE, data.config.dbPoolSize),
+  masterKey: data.config.masterKey === undefined ? undefined : Buffer.from(data.config.masterKey, 'base64'),
+  previousMasterKeys: data.config.previousMasterKeys.map((k) => Buffer.from(k, 'base64')),
+};
+const logger = createLogger(config).child({ thread: 'inbound' });
+const { ctx, close } = createAppContext({ config, appUrl: data.appUrl, logger, onPoolError: (err) => logger.warn({ err: err.message }, 'database connection lost') });
+const gauge = new IngressGauge(data.gauge);
+const inline = new InlineProcessor(ctx, () => gauge.hot(), () => gauge.saturated());
+const state = new Int32Array(data.state);
+
+function publish(): void {
+  Atomics.store(state, STEPS_BACK, inline.stepsBack() ? 1 : 0);
+  const wait = inline.oldestWaitMs();
+  Atomics.store(state, OLDEST_AT, Number.isFinite(wait) ? Math.round(Date.now() - data.gauge.base - wait) : NONE);
+}
+const timer = setInterval(publish, PUBLISH_MS);
+
+port.on('message', (m: Incoming) => {
+  if (m.type === 'rows') {
+    inline.kick(m.rows.map((r) => ({ ...r, body: Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength) })));
+    publish();
+  } else if (m.type === 'idle') {
+    void inline.idle().then(() => port.postMessage({ type: 'idle', n: m.n }));
+  } else if (m.type === 'close') {
+    clearInterval(timer);
+    void inline
+      .idle()
+      .then(close)
+      .catch((err: unknown) => logger.warn({ err: (err as Error)?.message }, 'closing the inbound processing thread'))
+      .finally(() => port.close());
+  }
+});
