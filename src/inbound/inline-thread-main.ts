@@ -5,7 +5,7 @@ import { createAppContext, createLogger } from '../app/root.js';
 import { InlineProcessor } from './inline.js';
 import type { InboxItem } from './normalise.js';
 import { IngressGauge, type GaugeShare } from './pipeline.js';
-import { NONE, OLDEST_AT, PUBLISH_MS, STEPS_BACK } from './inline-thread.js';
+import { NONE, OLDEST_AT, PUBLISH_MS, sharedNow, STEPS_BACK } from './inline-thread.js';
 
 /**
  * The processing thread's side of decision 030 (started by `ThreadedInline`, src/inbound/inline-thread.ts):
@@ -53,7 +53,7 @@ const state = new Int32Array(data.state);
 function publish(): void {
   Atomics.store(state, STEPS_BACK, inline.stepsBack() ? 1 : 0);
   const wait = inline.oldestWaitMs();
-  Atomics.store(state, OLDEST_AT, Number.isFinite(wait) ? Math.round(Date.now() - data.gauge.base - wait) : NONE);
+  Atomics.store(state, OLDEST_AT, Number.isFinite(wait) ? Math.round(sharedNow() - data.gauge.base - wait) : NONE);
 }
 const timer = setInterval(publish, PUBLISH_MS);
 

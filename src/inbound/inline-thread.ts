@@ -18,6 +18,13 @@ import type { GaugeShare, InlineSink } from './pipeline.js';
  * - If the thread dies, the rows it held stay pending in the inbox (the inbox worker claims rows
  *   older than 2 s) and processing continues on the main thread (`fallback`).
  */
+/**
+ * Milliseconds on a clock every thread of the process reads alike and that does not jump with the
+ * wall clock (each thread's `performance.now()` counts from its own start; `timeOrigin` puts them
+ * on one scale).
+ */
+export const sharedNow = (): number => performance.timeOrigin + performance.now();
+
 export const PUBLISH_MS = 25;
 /** Slots of the state the thread publishes (Int32, ms since the gauge's base). */
 export const STEPS_BACK = 0;
@@ -106,7 +113,7 @@ export class ThreadedInline implements InlineSink {
   holdsRowsOlderThan(ms: number): boolean {
     if (this.fallback) return this.fallback.holdsRowsOlderThan(ms);
     const at = Atomics.load(this.state, OLDEST_AT);
-    return at !== NONE && Date.now() - this.gauge.base - at >= ms;
+    return at !== NONE && sharedNow() - this.gauge.base - at >= ms;
   }
 
   idle(): Promise<void> {

@@ -3,7 +3,7 @@ import type { AppContext } from '../app/context.js';
 import { InboxWriter } from './inbox.js';
 import { InlineProcessor } from './inline.js';
 import type { InboxItem } from './normalise.js';
-import { ThreadedInline } from './inline-thread.js';
+import { sharedNow, ThreadedInline } from './inline-thread.js';
 
 /**
  * How hot this process's webhook ingress is: HOT_INFLIGHT or more requests waiting for their answer
@@ -35,18 +35,19 @@ export interface GaugeShare {
   base: number;
 }
 
+
 export class IngressGauge {
   private readonly cells: Int32Array;
   readonly share: GaugeShare;
 
   constructor(share?: GaugeShare) {
-    this.share = share ?? { buffer: new SharedArrayBuffer(12), base: Date.now() };
+    this.share = share ?? { buffer: new SharedArrayBuffer(12), base: sharedNow() };
     this.cells = new Int32Array(this.share.buffer);
     if (!share) Atomics.store(this.cells, HOT_AT, -1_000_000); // never hot yet
   }
 
   private now(): number {
-    return Date.now() - this.share.base;
+    return sharedNow() - this.share.base;
   }
 
   enter(): void {
