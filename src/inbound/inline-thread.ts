@@ -4,21 +4,6 @@ import type { InboxItem } from './normalise.js';
 import type { GaugeShare, InlineSink } from './pipeline.js';
 
 /**
- * The inline normaliser on a worker thread of its own (decision 030), seen from the main thread.
- *
- * Normalising a webhook (JSON, addresses, ids, the batch's SQL document) took ~85 µs of the main
- * thread per message, on the same event loop that answers webhooks: on the bench ~15 % of it at
- * the ingress peak and ~20 % at half of it. On its own thread the same `InlineProcessor` runs
- * beside ingress instead of between its requests.
- *
- * - Rows acknowledged in one turn of the event loop go over in one message (bodies are copied).
- * - The thread reads the main thread's ingress gauge from shared memory (its overload rule needs
- *   "hot") and publishes, every PUBLISH_MS and after each change, whether it steps back and how
- *   old its oldest queued row is, for the inbox worker on the main thread (src/inbound/worker.ts).
- * - If the thread dies, the rows it held stay pending in the inbox (the inbox worker claims rows
- *   older than 2 s) and processing continues on the main thread (`fallback`).
- */
-/**
  * Milliseconds on a clock every thread of the process reads alike and that does not jump with the
  * wall clock (each thread's `performance.now()` counts from its own start; `timeOrigin` puts them
  * on one scale).
@@ -31,8 +16,24 @@ export const STEPS_BACK = 0;
 export const OLDEST_AT = 1;
 export const NONE = -2_147_483_648;
 
-type Incoming = { type: 'idle'; n: number } | { type: 'closed' } | { type: 'ready' };
+type Incoming = { type: 'idle'; n: number };
 
+/**
+ * The inline normaliser on a worker thread of its own (decision 030), seen from the main thread.
+ *
+ * Normalising a webhook (JSON, addresses, ids, the batch's SQL document) took ~85 µs of the main
+ * thread per message, on the same event loop that answers webhooks: on the bench ~15 % of it at
+ * the ingress peak and ~20 % at half of it. On its own thread the same `InlineProcessor` runs
+ * beside ingress instead of between its requests.
+ *
+ * - Rows acknowledged in one turn of the event loop go over in one message (bodies are copied).
+ * - The thread reads the main thread's ingress gauge from shared memory (its overload rule needs
+ *   "hot" and "saturated") and publishes, every PUBLISH_MS and when rows arrive, whether it steps
+ *   back and how old its oldest queued row is, for the inbox worker on the main thread
+ *   (src/inbound/worker.ts).
+ * - If the thread dies, the rows it held stay pending in the inbox (the inbox worker claims rows
+ *   older than 2 s) and processing continues on the main thread (`fallback`).
+ */
 export class ThreadedInline implements InlineSink {
   private worker: Worker | undefined;
   private fallback: InlineSink | undefined;
