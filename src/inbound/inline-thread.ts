@@ -21,10 +21,11 @@ type Incoming = { type: 'idle'; n: number };
 /**
  * The inline normaliser on a worker thread of its own (decision 030), seen from the main thread.
  *
- * Normalising a webhook (JSON, addresses, ids, the batch's SQL document) took ~85 µs of the main
- * thread per message, on the same event loop that answers webhooks: on the bench ~15 % of it at
- * the ingress peak and ~20 % at half of it. On its own thread the same `InlineProcessor` runs
- * beside ingress instead of between its requests.
+ * Normalising a webhook (JSON, addresses, ids, the batch's SQL document) took 63–87 µs of the main
+ * thread per message (server process CPU while the bench drained its backlog), on the same event
+ * loop that answers webhooks: ~18 % of that loop's busy time at half of the bench's peak (V8 CPU
+ * profile; ~5 % at the peak, where the overload rule holds processing back). On its own thread the
+ * same `InlineProcessor` runs beside ingress instead of between its requests.
  *
  * - Rows acknowledged in one turn of the event loop go over in one message (bodies are copied).
  * - The thread reads the main thread's ingress gauge from shared memory (its overload rule needs
@@ -47,7 +48,7 @@ export class ThreadedInline implements InlineSink {
   private readonly stopSampling: () => void;
 
   constructor(
-    private readonly ctx: AppContext,
+    ctx: AppContext,
     appUrl: string,
     private readonly gauge: GaugeShare,
     private readonly makeFallback: () => InlineSink,

@@ -110,7 +110,12 @@ export class InlineProcessor {
     private readonly ctx: AppContext,
     private readonly hot: () => boolean = () => false,
     private readonly saturated?: () => boolean,
-  ) {}
+  ) {
+    this.busy = saturated ?? hot;
+  }
+
+  /** What the processor steps back for: a saturated acknowledging thread when told of one, else a hot ingress. */
+  private readonly busy: () => boolean;
 
   kick(rows: InboxItem[]): void {
     const queuedAt = performance.now();
@@ -165,13 +170,13 @@ export class InlineProcessor {
    * burst the processor absorbs.
    */
   private overloaded(): boolean {
-    if (this.saturated) return this.oldestWaitMs() > BEHIND_SATURATED_MS && this.saturated();
-    return overloaded(performance.now() - this.oldestQueuedAt(), this.arrivals.perSecond(), this.throughput());
+    const behind = this.oldestWaitMs();
+    return this.saturated ? behind > BEHIND_SATURATED_MS : overloaded(behind, this.arrivals.perSecond(), this.throughput());
   }
 
-  /** Overloaded while acknowledgements queue: the processor (and the inbox worker) step back for ingress. */
+  /** Overloaded while ingress is busy: the processor (and the inbox worker) step back for ingress. */
   stepsBack(): boolean {
-    return this.overloaded() && (this.saturated ? true : this.hot());
+    return this.overloaded() && this.busy();
   }
 
   /** True when rows queued here have waited `ms` or more (the inbox worker could claim them too). */
@@ -195,8 +200,7 @@ export class InlineProcessor {
   /** Waits while ingress is hot: until it has calmed down, or YIELD_FACTOR × the last batch. */
   private async yieldToIngress(): Promise<void> {
     const until = performance.now() + Math.min(MAX_YIELD_MS, YIELD_FACTOR * this.lastBatchMs);
-    const busy = this.saturated ?? this.hot;
-    while (busy() && performance.now() < until) await sleep(2);
+    while (this.busy() && performance.now() < until) await sleep(2);
   }
 
   private async run(): Promise<void> {
@@ -230,5 +234,10 @@ export class InlineProcessor {
 
   idle(): Promise<void> {
     return this.running === 0 ? Promise.resolve() : new Promise((r) => this.waiters.push(r));
+  }
+
+  /** Shutdown: waits for in-flight work (nothing else to stop on the thread that owns it). */
+  close(): Promise<void> {
+    return this.idle();
   }
 }

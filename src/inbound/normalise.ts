@@ -126,13 +126,14 @@ async function finish(tx: Tx, tenantId: string, ids: string[], status: 'done' | 
   else await tx.updateTable('inbox').set({ status, error, processed_at: new Date() }).where('tenant_id', '=', tenantId).where('id', 'in', ids).execute();
 }
 
+/** Rows younger than this are left to the inline processor of the process that acknowledged them. */
+export const WORKER_MIN_AGE_MS = 2_000;
+
 /**
  * Claims up to `limit` pending rows across tenants (leased) and processes them. Returns how many.
  * Only rows older than `minAgeMs`: younger ones are the inline processor's (the worker is the
  * safety net for rows a process acknowledged and then did not finish: a crash, a full queue).
  */
-export const WORKER_MIN_AGE_MS = 2_000;
-
 export async function drainInbox(ctx: AppContext, limit = 100, minAgeMs = WORKER_MIN_AGE_MS): Promise<number> {
   const { rows } = await sql<{ tenant_id: string; id: string; attempts: number }>`select c.tenant_id, c.id from sb_inbox_claim(${limit}, 30000, ${minAgeMs}) c`.execute(ctx.db);
   let n = 0;

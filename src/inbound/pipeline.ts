@@ -12,8 +12,8 @@ import { sharedNow, ThreadedInline } from './inline-thread.js';
  * CALM_MS after that was last seen, so a brief dip does not let a long normaliser batch in.
  *
  * The state lives in a SharedArrayBuffer (requests open, when last hot, in ms since `base`), so the
- * processing thread (decision 030) reads the same gauge the webhook routes move; `IngressGauge.on`
- * opens a view of another thread's gauge.
+ * processing thread (decision 030) reads the same gauge the webhook routes move:
+ * `new IngressGauge(other.share)` is a view of another thread's gauge.
  */
 const HOT_INFLIGHT = 16;
 const CALM_MS = 50;
@@ -34,7 +34,6 @@ export interface GaugeShare {
   buffer: SharedArrayBuffer;
   base: number;
 }
-
 
 export class IngressGauge {
   private readonly cells: Int32Array;
@@ -115,7 +114,7 @@ export interface InlineSink {
   holdsRowsOlderThan(ms: number): boolean;
   /** Resolves when nothing is being processed (shutdown). */
   idle(): Promise<void>;
-  /** Stops processing (after `idle`); a no-op on the main thread. */
+  /** Shutdown: waits for in-flight work, then stops the processing thread if there is one. */
   close(): Promise<void>;
 }
 
@@ -134,10 +133,7 @@ export interface InboundPipeline {
 
 const pipelines = new WeakMap<AppContext, InboundPipeline>();
 
-function onThisThread(ctx: AppContext, ingress: IngressGauge): InlineSink {
-  const p = new InlineProcessor(ctx, () => ingress.hot());
-  return Object.assign(p, { close: async () => p.idle() });
-}
+const onThisThread = (ctx: AppContext, ingress: IngressGauge): InlineSink => new InlineProcessor(ctx, () => ingress.hot());
 
 export function inboundPipeline(ctx: AppContext): InboundPipeline {
   let p = pipelines.get(ctx);
