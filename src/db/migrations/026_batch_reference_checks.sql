@@ -67,28 +67,6 @@ begin
   return null;
 end $$;
 
-alter table inbox drop constraint inbox_tenant_id_channel_id_fkey;
-alter table contacts drop constraint contacts_tenant_id_channel_id_fkey;
-alter table conversations drop constraint conversations_tenant_id_channel_id_fkey;
-alter table messages drop constraint messages_tenant_id_channel_id_fkey;
-alter table events drop constraint events_tenant_id_fkey;
-
-create trigger inbox_channel_ref after insert on inbox referencing new table as added
-  for each statement execute function sb_check_channel_refs();
-create trigger contacts_channel_ref after insert on contacts referencing new table as added
-  for each statement execute function sb_check_channel_refs();
-create trigger conversations_channel_ref after insert on conversations referencing new table as added
-  for each statement execute function sb_check_channel_refs();
-create trigger messages_channel_ref after insert on messages referencing new table as added
-  for each statement execute function sb_check_channel_refs();
-create trigger events_tenant_ref after insert on events referencing new table as added
-  for each statement execute function sb_check_tenant_refs();
-
-create trigger channels_cascade after delete on channels referencing old table as gone
-  for each statement execute function sb_delete_channel_rows();
-create trigger tenants_cascade_events after delete on tenants referencing old table as gone
-  for each statement execute function sb_delete_tenant_events();
-
 -- No channel or tenant id changes once written (no code updates them); should one ever change,
 -- refuse it rather than leave a row pointing nowhere.
 create function sb_refuse_reference_change() returns trigger
@@ -96,16 +74,34 @@ language plpgsql as $$
 begin
   raise exception 'the tenant or channel of a row of "%" cannot change', tg_table_name using errcode = 'foreign_key_violation';
 end $$;
-create trigger inbox_ref_fixed before update of tenant_id, channel_id on inbox for each row
-  when (old.tenant_id is distinct from new.tenant_id or old.channel_id is distinct from new.channel_id) execute function sb_refuse_reference_change();
-create trigger contacts_ref_fixed before update of tenant_id, channel_id on contacts for each row
-  when (old.tenant_id is distinct from new.tenant_id or old.channel_id is distinct from new.channel_id) execute function sb_refuse_reference_change();
-create trigger conversations_ref_fixed before update of tenant_id, channel_id on conversations for each row
-  when (old.tenant_id is distinct from new.tenant_id or old.channel_id is distinct from new.channel_id) execute function sb_refuse_reference_change();
-create trigger messages_ref_fixed before update of tenant_id, channel_id on messages for each row
-  when (old.tenant_id is distinct from new.tenant_id or old.channel_id is distinct from new.channel_id) execute function sb_refuse_reference_change();
+
+-- The per-channel tables: their foreign key to channels becomes the statement-level check, and
+-- their (tenant_id, channel_id) is fixed once written.
+do $$
+declare
+  t text;
+begin
+  foreach t in array array['inbox', 'contacts', 'conversations', 'messages'] loop
+    execute format('alter table %I drop constraint %I', t, t || '_tenant_id_channel_id_fkey');
+    execute format('create trigger %I after insert on %I referencing new table as added
+      for each statement execute function sb_check_channel_refs()', t || '_channel_ref', t);
+    execute format('create trigger %I before update of tenant_id, channel_id on %I for each row
+      when (old.tenant_id is distinct from new.tenant_id or old.channel_id is distinct from new.channel_id)
+      execute function sb_refuse_reference_change()', t || '_ref_fixed', t);
+  end loop;
+end $$;
+
+-- Events: the same for their tenant.
+alter table events drop constraint events_tenant_id_fkey;
+create trigger events_tenant_ref after insert on events referencing new table as added
+  for each statement execute function sb_check_tenant_refs();
 create trigger events_ref_fixed before update of tenant_id on events for each row
   when (old.tenant_id is distinct from new.tenant_id) execute function sb_refuse_reference_change();
+
+create trigger channels_cascade after delete on channels referencing old table as gone
+  for each statement execute function sb_delete_channel_rows();
+create trigger tenants_cascade_events after delete on tenants referencing old table as gone
+  for each statement execute function sb_delete_tenant_events();
 
 -- Planner statistics on payload columns cost ANALYZE most of its time (detoasting and sorting
 -- bodies and JSON documents: ~18 % of PostgreSQL's time while the inbound bench drained its
