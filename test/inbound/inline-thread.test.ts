@@ -11,13 +11,7 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { inboundPipeline } from '../../src/inbound/pipeline.js';
 import { ThreadedInline } from '../../src/inbound/inline-thread.js';
 import { drainInbox } from '../../src/inbound/normalise.js';
-import { closeOwner, cloudCreds, cloudPayload, holdProcessing, makeChannel, owner, postCloud } from './support.js';
-
-const until = async (what: string, ok: () => Promise<boolean> | boolean, ms = 5_000) => {
-  const end = Date.now() + ms;
-  while (!(await ok()) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(await ok(), what);
-};
+import { closeOwner, cloudCreds, cloudPayload, holdProcessing, makeChannel, owner, postCloud, until } from './support.js';
 
 describe('inbound processing thread', () => {
   let t: TestApp;

@@ -11,12 +11,8 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { putInbox } from '../../src/inbound/inbox.js';
 import { inboundPipeline, IngressGauge } from '../../src/inbound/pipeline.js';
 import { inboxStep } from '../../src/inbound/worker.js';
-import { closeOwner, cloudCreds, cloudPayload, makeChannel, owner, postCloud } from './support.js';
-
-const until = async (what: string, ok: () => boolean) => {
-  for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(ok(), what);
-};
+import { closeOwner, cloudCreds, cloudPayload, holdProcessing, makeChannel, owner, postCloud, until } from './support.js';
+import { InlineProcessor } from '../../src/inbound/inline.js';
 
 describe('inbound pipeline signals', () => {
   let t: TestApp;
@@ -64,6 +60,34 @@ describe('inbound pipeline signals', () => {
     assert.deepEqual(msgs.map((m) => (m.content as { text?: string }).text), ['left behind']);
     const left = await owner(t).selectFrom('inbox').select('id').where('id', '=', id).execute();
     assert.equal(left.length, 0);
+  });
+
+  it('on the processing thread it steps back when behind while the acknowledging thread is saturated, not when ingress is merely hot', async () => {
+    const tenant = await t.tenant();
+    const ch = await makeChannel(t, tenant.id, 'cloud-api', cloudCreds('555000778'));
+    const item = async (from: string) => {
+      const body = Buffer.from(cloudPayload([{ phoneNumberId: '555000778', from, text: 'thread rule' }]));
+      const w = { tenantId: tenant.id, channelId: ch.id, externalId: '555000778', provider: 'cloud-api', body, headers: { 'content-type': 'application/json' }, split: false };
+      return { ...w, id: await putInbox(t.ctx, w) };
+    };
+    let saturated = false;
+    // Hot throughout: on the thread, hot alone is not a reason to step back.
+    const p = new InlineProcessor(t.ctx, () => true, () => saturated);
+    const release = await holdProcessing(t);
+    try {
+      p.kick([await item('15558880001')]);
+      await new Promise((r) => setTimeout(r, 400)); // past the linger: that batch waits at the lock
+      p.kick([await item('15558880002')]);
+      await until('the second row has waited longer than 300 ms', () => p.holdsRowsOlderThan(350));
+      assert.equal(p.stepsBack(), false, 'behind, ingress hot but not saturated: no stepping back');
+      saturated = true;
+      assert.equal(p.stepsBack(), true, 'behind and saturated: overload');
+      saturated = false;
+    } finally {
+      await release();
+    }
+    await until('both rows processed', async () => !p.holdsRowsOlderThan(0) && (await owner(t).selectFrom('messages').select('id').where('tenant_id', '=', tenant.id).execute()).length === 2);
+    await p.idle();
   });
 });
 

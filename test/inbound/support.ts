@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { newId } from '../../src/core/ids.js';
@@ -67,6 +68,13 @@ export function postCloud(t: TestApp, body: string | Buffer, signature: string |
   const headers: Record<string, string> = { 'content-type': contentType };
   if (signature !== null) headers['x-hub-signature-256'] = signature;
   return t.app.inject({ method: 'POST', url: '/webhooks/cloud-api', headers, payload: body });
+}
+
+/** Polls `ok` every 20 ms until it holds or `ms` pass, then asserts it (named `what`). */
+export async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok()) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(await ok(), what);
 }
 
 /** Processes everything pending (inline processing may already have done part of it). */
