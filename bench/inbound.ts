@@ -172,6 +172,7 @@ async function main() {
     for (let i = 0; i < 120 && (await pendingNow()) > 0; i++) await sleep(250);
     const before = await counts();
     const peakLoad = servers.map(() => pregenerated(Math.ceil((PREGENERATE * SECONDS) / SERVERS), () => webhook(randomLine()).req));
+    log(`peak: ${SECONDS} s closed loop at ${CONCURRENCY} connections…`);
     const cpuBefore = busyCoreSeconds();
     const runs = await Promise.all(servers.map((s, i) => closedLoop(s.port, peakLoad[i]!, Math.ceil(CONCURRENCY / SERVERS), SECONDS * 1000, 200)));
     const after = await counts();

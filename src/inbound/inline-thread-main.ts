@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../core/config.js';
 import { createAppContext, createLogger } from '../app/root.js';
 import { InlineProcessor } from './inline.js';
+import { BurstProbe } from './burst.js';
 import type { InboxItem } from './normalise.js';
 import { IngressGauge, type GaugeShare } from './pipeline.js';
 import { NONE, OLDEST_AT, PUBLISH_MS, sharedNow, STEPS_BACK } from './inline-thread.js';
@@ -10,7 +11,8 @@ import { NONE, OLDEST_AT, PUBLISH_MS, sharedNow, STEPS_BACK } from './inline-thr
 /**
  * The processing thread's side of decision 030 (started by `ThreadedInline`, src/inbound/inline-thread.ts):
  * its own AppContext (database pool of POOL_SIZE connections), the main thread's ingress gauge read
- * from shared memory, and the same `InlineProcessor` the main thread would run.
+ * from shared memory, and the same `InlineProcessor` the main thread would run, with the burst probe
+ * (decision 031) reading the gauge's count of answered requests every PUBLISH_MS.
  */
 const POOL_SIZE = 4;
 /**
@@ -47,7 +49,8 @@ const config: Config = {
 const logger = createLogger(config).child({ thread: 'inbound' });
 const { ctx, close } = createAppContext({ config, appUrl: data.appUrl, logger, onPoolError: (err) => logger.warn({ err: err.message }, 'database connection lost') });
 const gauge = new IngressGauge(data.gauge);
-const inline = new InlineProcessor(ctx, () => gauge.hot(), () => gauge.saturated());
+const probe = new BurstProbe(() => gauge.answered, () => gauge.hot());
+const inline = new InlineProcessor(ctx, () => gauge.hot(), () => gauge.saturated(), probe);
 const state = new Int32Array(data.state);
 
 function publish(): void {
@@ -55,7 +58,10 @@ function publish(): void {
   const wait = inline.oldestWaitMs();
   Atomics.store(state, OLDEST_AT, Number.isFinite(wait) ? Math.round(sharedNow() - data.gauge.base - wait) : NONE);
 }
-const timer = setInterval(publish, PUBLISH_MS);
+const timer = setInterval(() => {
+  probe.tick();
+  publish();
+}, PUBLISH_MS);
 
 port.on('message', (m: Incoming) => {
   if (m.type === 'rows') {

@@ -1,6 +1,7 @@
 import type { AppContext } from '../app/context.js';
 import { ingestReceived } from './ingest-received.js';
 import { processBatch, type InboxItem } from './normalise.js';
+import type { BurstProbe } from './burst.js';
 
 /**
  * Processes freshly acknowledged rows right away in this process, from the bodies ingress already
@@ -37,6 +38,12 @@ const LINGER_MS = 100;
 const PARALLEL = 2;
 const MIN_PARALLEL = 256;
 const YIELD_FACTOR = 9;
+/**
+ * While the burst probe (decision 031) finds ingress held back by processing: processing waits
+ * BURST_YIELD_FACTOR times each batch, so it keeps about a third of its pace and visibility never
+ * stalls, and ingress gets the rest.
+ */
+const BURST_YIELD_FACTOR = 2;
 const BEHIND_MS = 1_000;
 /** On the processing thread: behind by this much while ingress is saturated is overload. */
 const BEHIND_SATURATED_MS = 300;
@@ -110,8 +117,9 @@ export class InlineProcessor {
     private readonly ctx: AppContext,
     private readonly hot: () => boolean = () => false,
     private readonly saturated?: () => boolean,
+    private readonly probe?: BurstProbe,
   ) {
-    this.busy = saturated ?? hot;
+    this.busy = saturated ? () => Boolean(probe?.bursting()) || saturated() : hot;
   }
 
   /** What the processor steps back for: a saturated acknowledging thread when told of one, else a hot ingress. */
@@ -170,6 +178,7 @@ export class InlineProcessor {
    * burst the processor absorbs.
    */
   private overloaded(): boolean {
+    if (this.probe?.bursting()) return true;
     const behind = this.oldestWaitMs();
     return this.saturated ? behind > BEHIND_SATURATED_MS : overloaded(behind, this.arrivals.perSecond(), this.throughput());
   }
@@ -199,7 +208,8 @@ export class InlineProcessor {
 
   /** Waits while ingress is hot: until it has calmed down, or YIELD_FACTOR × the last batch. */
   private async yieldToIngress(): Promise<void> {
-    const until = performance.now() + Math.min(MAX_YIELD_MS, YIELD_FACTOR * this.lastBatchMs);
+    const factor = this.probe?.bursting() ? BURST_YIELD_FACTOR : YIELD_FACTOR;
+    const until = performance.now() + Math.min(MAX_YIELD_MS, factor * this.lastBatchMs);
     while (this.busy() && performance.now() < until) await sleep(2);
   }
 
@@ -210,6 +220,10 @@ export class InlineProcessor {
         if (this.stepsBack()) await this.yieldToIngress();
         const n = this.next();
         if (!n) break;
+        if (this.probe?.pausing()) {
+          await sleep(5);
+          continue;
+        }
         if (!n.ready) {
           await sleep(Math.max(1, Math.min(5, n.waitMs)));
           continue;

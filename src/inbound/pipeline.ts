@@ -29,6 +29,7 @@ const SAMPLE_MS = 200;
 const OPEN = 0;
 const HOT_AT = 1;
 const BUSY = 2; // per mille
+const ANSWERED = 3; // requests closed so far (wraps; differences stay right)
 
 export interface GaugeShare {
   buffer: SharedArrayBuffer;
@@ -40,7 +41,7 @@ export class IngressGauge {
   readonly share: GaugeShare;
 
   constructor(share?: GaugeShare) {
-    this.share = share ?? { buffer: new SharedArrayBuffer(12), base: sharedNow() };
+    this.share = share ?? { buffer: new SharedArrayBuffer(16), base: sharedNow() };
     this.cells = new Int32Array(this.share.buffer);
     if (!share) Atomics.store(this.cells, HOT_AT, -1_000_000); // never hot yet
   }
@@ -56,6 +57,12 @@ export class IngressGauge {
 
   leave(): void {
     Atomics.sub(this.cells, OPEN, 1);
+    Atomics.add(this.cells, ANSWERED, 1);
+  }
+
+  /** Webhook requests closed so far (a counter that wraps at 2^31: use differences). */
+  get answered(): number {
+    return Atomics.load(this.cells, ANSWERED);
   }
 
   /** Webhook requests received and not yet closed. */

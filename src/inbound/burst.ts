@@ -1,0 +1,86 @@
+/**
+ * Is the processing thread holding webhook ingress back? (decision 031)
+ *
+ * A provider with a backlog (an outage just ended, a campaign's replies) sends as fast as it is
+ * answered: there, every core-second processing takes is webhooks not persisted. At a steady rate
+ * the provider sends the same whatever processing does, and processing must keep up. The two look
+ * alike from inside (ingress busy, requests in flight), so the thread asks the load itself: while
+ * ingress is hot it pauses for PROBE_MS every FREE_MS and compares the answer rate during the pause
+ * with the rate just before it. If answers came ELASTIC times faster, ingress was being held back:
+ * for HOLD_MS processing yields (it still runs a share of the time, so visibility never stalls),
+ * then runs freely for FREE_AFTER_BURST_MS and asks again. At a steady rate the pause changes
+ * nothing and costs PROBE_MS of processing every FREE_MS, which it catches up in one bigger batch.
+ *
+ * `tick` is called every few tens of milliseconds (the thread's publish timer); `answered` is the
+ * ingress gauge's count of closed requests; `hot` whether requests are waiting for their answer.
+ */
+const FREE_MS = 3_000;
+const FREE_AFTER_BURST_MS = 300;
+const PROBE_MS = 300;
+const HOLD_MS = 2_000;
+/** Rates are compared over the last WINDOW_MS of each phase (the first moments are a transition). */
+const WINDOW_MS = 200;
+const ELASTIC = 1.2;
+const HISTORY_MS = 1_000;
+
+type State = 'free' | 'probe' | 'burst';
+
+export class BurstProbe {
+  private state: State = 'free';
+  private since: number;
+  private before = 0;
+  /** Since when ingress has been hot at every tick (NaN: not hot at the last one). */
+  private hotSince = NaN;
+  private readonly samples: { at: number; n: number }[] = [];
+
+  constructor(
+    private readonly answered: () => number,
+    private readonly hot: () => boolean,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.since = this.now();
+  }
+
+  /** Processing must not start a batch now (the pause of a probe). */
+  pausing(): boolean {
+    return this.state === 'probe';
+  }
+
+  /** Ingress is being held back by processing: processing yields until the next probe. */
+  bursting(): boolean {
+    return this.state === 'burst';
+  }
+
+  /** Answers per second over the last `ms` (0 with too little history). */
+  rate(ms = WINDOW_MS): number {
+    const last = this.samples.at(-1);
+    const from = this.samples.find((s) => s.at >= (last?.at ?? 0) - ms);
+    if (!last || !from || last.at - from.at < ms / 2) return 0;
+    return (((last.n - from.n) | 0) * 1000) / (last.at - from.at);
+  }
+
+  tick(): void {
+    const at = this.now();
+    this.samples.push({ at, n: this.answered() });
+    while (this.samples.length > 2 && this.samples[0]!.at < at - HISTORY_MS) this.samples.shift();
+    const elapsed = at - this.since;
+    if (!this.hot()) this.hotSince = NaN;
+    else if (Number.isNaN(this.hotSince)) this.hotSince = at;
+    if (this.state === 'free') {
+      // The rate before a probe must be one of a busy ingress: a load that just started is still
+      // rising, and its next moments would read as answers freed by the pause.
+      if (elapsed >= FREE_MS && at - this.hotSince >= 2 * WINDOW_MS) this.enter('probe', at, this.rate());
+    } else if (this.state === 'probe') {
+      if (elapsed >= PROBE_MS) this.enter(this.before > 0 && this.rate() >= ELASTIC * this.before ? 'burst' : 'free', at);
+    } else if (elapsed >= HOLD_MS) {
+      // Free for FREE_AFTER_BURST_MS, then the next probe (its "before" is that free moment's rate).
+      this.enter('free', at - (FREE_MS - FREE_AFTER_BURST_MS));
+    }
+  }
+
+  private enter(state: State, since: number, before = 0): void {
+    this.state = state;
+    this.since = since;
+    this.before = before;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The burst probe (src/inbound/burst.ts, decision 031): a load that answers faster when processing
+ * pauses is a burst, one that does not is a steady rate, and a load that is just starting is not
+ * probed until it has been busy for a while. Driven by a simulated clock and answer counter.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BurstProbe } from '../../src/inbound/burst.js';
+
+const TICK_MS = 25;
+
+/**
+ * `perSecond(paused)`: how many requests ingress answers per second, given whether processing is
+ * pausing (probe) or yielding (burst) at the moment.
+ */
+function setup(perSecond: (processingHeldBack: boolean) => number, hot = () => true) {
+  let clock = 0;
+  let answered = 0;
+  const probe = new BurstProbe(() => answered, hot, () => clock);
+  const states: string[] = [];
+  const run = (ms: number) => {
+    for (let t = 0; t < ms; t += TICK_MS) {
+      clock += TICK_MS;
+      answered = (answered + Math.round((perSecond(probe.pausing() || probe.bursting()) * TICK_MS) / 1000)) | 0;
+      probe.tick();
+      states.push(probe.pausing() ? 'p' : probe.bursting() ? 'B' : '.');
+    }
+  };
+  return { probe, run, states, counts: () => ({ probes: states.join('').split(/\.+p/).length - 1, burstTicks: states.filter((s) => s === 'B').length }) };
+}
+
+test('a steady rate (answers do not depend on processing) is probed now and then, never a burst', () => {
+  const s = setup(() => 4_000);
+  s.run(20_000);
+  assert.equal(s.probe.bursting(), false);
+  assert.equal(s.counts().burstTicks, 0, 'never held back');
+  const pauses = s.states.filter((x) => x === 'p').length;
+  assert.ok(pauses > 0, 'it did probe');
+  assert.ok(pauses * TICK_MS <= 0.12 * 20_000, `pauses are a small share of the time (${pauses * TICK_MS} ms of 20 s)`);
+});
+
+test('an elastic load (answers faster while processing holds back) becomes a burst, and is re-checked', () => {
+  const s = setup((heldBack) => (heldBack ? 9_000 : 5_500));
+  s.run(3_500);
+  assert.equal(s.probe.bursting(), true, 'the first probe found answers 60 % faster without processing');
+  s.run(10_000);
+  const after = s.states.slice(3_500 / TICK_MS);
+  const share = after.filter((x) => x === 'B').length / after.length;
+  assert.ok(share > 0.6, `held back most of the time while the burst lasts (${share.toFixed(2)})`);
+  assert.ok(s.states.slice(-200).includes('.'), 'processing runs freely between holds to look again');
+});
+
+test('when processing stops holding ingress back, the burst ends at the next check', () => {
+  let elastic = true;
+  const s = setup((heldBack) => (elastic && heldBack ? 9_000 : 5_500));
+  s.run(3_500);
+  assert.equal(s.probe.bursting(), true);
+  elastic = false; // the provider's backlog is gone: a steady rate from here on
+  s.run(6_000);
+  assert.equal(s.counts().burstTicks > 0, true);
+  const tail = s.states.slice(-120).join('');
+  assert.ok(!tail.includes('B'), `no burst in the last 3 s (${tail})`);
+});
+
+test('a quiet ingress is never probed', () => {
+  const s = setup(() => 200, () => false);
+  s.run(10_000);
+  assert.equal(s.states.filter((x) => x !== '.').length, 0);
+});
+
+test('a load that has just started is not taken for a burst (its rate is still rising)', () => {
+  // 5 s of a trickle (not hot), then a steady load whose answers ramp up to 4,000/s over 400 ms,
+  // whatever processing does. Probing at its first hot moment would compare the ramp with the trickle.
+  let t = 0;
+  const s = setup(() => ((t += TICK_MS) <= 5_000 ? 100 : Math.min(4_000, 100 + (t - 5_000) * 10)), () => t > 5_000);
+  s.run(15_000);
+  assert.equal(s.counts().burstTicks, 0);
+  assert.ok(s.states.includes('p'), 'the load was probed once it was steady');
+});
+
+test('the rate is read from the counter even when it wraps (a 32-bit shared counter)', () => {
+  let answered = 2_147_483_000;
+  let clock = 0;
+  const probe = new BurstProbe(() => answered, () => true, () => clock);
+  for (let i = 0; i < 20; i++) {
+    clock += TICK_MS;
+    answered = (answered + 100) | 0;
+    probe.tick();
+  }
+  assert.equal(Math.round(probe.rate()), 4_000);
+});
