@@ -5,16 +5,18 @@
  * answered: there, every core-second processing takes is webhooks not persisted. At a steady rate
  * the provider sends the same whatever processing does, and processing must keep up. The two look
  * alike from inside (ingress busy, requests in flight), so the thread asks the load itself: while
- * ingress is hot it pauses for PROBE_MS every FREE_MS and compares the answer rate during the pause
- * with the rate just before it. If answers came ELASTIC times faster, ingress was being held back:
- * for HOLD_MS processing yields (it still runs a share of the time, so visibility never stalls),
- * then runs freely for FREE_AFTER_BURST_MS and asks again. At a steady rate the pause changes
- * nothing and costs PROBE_MS of processing every FREE_MS, which it catches up in one bigger batch.
+ * ingress is hot it pauses for PROBE_MS and compares the answer rate during the pause with the rate
+ * just before it. If answers came ELASTIC times faster, ingress was being held back: for HOLD_MS
+ * processing yields (it still runs a share of the time, so visibility never stalls), then runs
+ * freely for FREE_AFTER_BURST_MS and asks again. At a steady rate the pause changes nothing and
+ * costs PROBE_MS of processing, which it catches up in one bigger batch; the next probe comes
+ * FREE_MS later, twice as long after each further "steady" answer, up to MAX_FREE_MS.
  *
  * `tick` is called every few tens of milliseconds (the thread's publish timer); `answered` is the
  * ingress gauge's count of closed requests; `hot` whether requests are waiting for their answer.
  */
 const FREE_MS = 3_000;
+const MAX_FREE_MS = 12_000;
 const FREE_AFTER_BURST_MS = 300;
 const PROBE_MS = 300;
 const HOLD_MS = 2_000;
@@ -32,11 +34,16 @@ export class BurstProbe {
   /** Since when ingress has been hot at every tick (NaN: not hot at the last one). */
   private hotSince = NaN;
   private readonly samples: { at: number; n: number }[] = [];
+  /** Free time before the next probe: FREE_MS, doubled by each "steady" answer in a row. */
+  private freeMs = FREE_MS;
+  private wasBurst = false;
 
+  /** `onBurst(true | false, rates)` is told when a burst starts and ends (for the log). */
   constructor(
     private readonly answered: () => number,
     private readonly hot: () => boolean,
     private readonly now: () => number = () => performance.now(),
+    private readonly onBurst: (bursting: boolean, rates: { before: number; during: number }) => void = () => undefined,
   ) {
     this.since = this.now();
   }
@@ -69,12 +76,18 @@ export class BurstProbe {
     if (this.state === 'free') {
       // The rate before a probe must be one of a busy ingress: a load that just started is still
       // rising, and its next moments would read as answers freed by the pause.
-      if (elapsed >= FREE_MS && at - this.hotSince >= 2 * WINDOW_MS) this.enter('probe', at, this.rate());
+      if (elapsed >= this.freeMs && at - this.hotSince >= 2 * WINDOW_MS) this.enter('probe', at, this.rate());
     } else if (this.state === 'probe') {
-      if (elapsed >= PROBE_MS) this.enter(this.before > 0 && this.rate() >= ELASTIC * this.before ? 'burst' : 'free', at);
+      if (elapsed < PROBE_MS) return;
+      const during = this.rate();
+      const burst = this.before > 0 && during >= ELASTIC * this.before;
+      if (burst !== this.wasBurst) this.onBurst(burst, { before: Math.round(this.before), during: Math.round(during) });
+      this.wasBurst = burst;
+      this.freeMs = burst ? FREE_MS : Math.min(MAX_FREE_MS, this.freeMs * 2);
+      this.enter(burst ? 'burst' : 'free', at);
     } else if (elapsed >= HOLD_MS) {
       // Free for FREE_AFTER_BURST_MS, then the next probe (its "before" is that free moment's rate).
-      this.enter('free', at - (FREE_MS - FREE_AFTER_BURST_MS));
+      this.enter('free', at - (this.freeMs - FREE_AFTER_BURST_MS));
     }
   }
 

@@ -16,7 +16,8 @@ const TICK_MS = 25;
 function setup(perSecond: (processingHeldBack: boolean) => number, hot = () => true) {
   let clock = 0;
   let answered = 0;
-  const probe = new BurstProbe(() => answered, hot, () => clock);
+  const told: boolean[] = [];
+  const probe = new BurstProbe(() => answered, hot, () => clock, (b) => told.push(b));
   const states: string[] = [];
   const run = (ms: number) => {
     for (let t = 0; t < ms; t += TICK_MS) {
@@ -26,7 +27,7 @@ function setup(perSecond: (processingHeldBack: boolean) => number, hot = () => t
       states.push(probe.pausing() ? 'p' : probe.bursting() ? 'B' : '.');
     }
   };
-  return { probe, run, states, counts: () => ({ probes: states.join('').split(/\.+p/).length - 1, burstTicks: states.filter((s) => s === 'B').length }) };
+  return { probe, run, states, told, counts: () => ({ probes: states.join('').split(/\.+p/).length - 1, burstTicks: states.filter((s) => s === 'B').length }) };
 }
 
 test('a steady rate (answers do not depend on processing) is probed now and then, never a burst', () => {
@@ -36,7 +37,9 @@ test('a steady rate (answers do not depend on processing) is probed now and then
   assert.equal(s.counts().burstTicks, 0, 'never held back');
   const pauses = s.states.filter((x) => x === 'p').length;
   assert.ok(pauses > 0, 'it did probe');
-  assert.ok(pauses * TICK_MS <= 0.12 * 20_000, `pauses are a small share of the time (${pauses * TICK_MS} ms of 20 s)`);
+  assert.ok(pauses * TICK_MS <= 0.05 * 20_000, `pauses are a small share of the time (${pauses * TICK_MS} ms of 20 s)`);
+  const starts = s.states.map((x, i) => (x === 'p' && s.states[i - 1] !== 'p' ? i * TICK_MS : -1)).filter((t) => t >= 0);
+  assert.ok(starts.length >= 2 && starts[1]! - starts[0]! > 3_500, `each steady answer spaces the next probe further (${starts.join(', ')} ms)`);
 });
 
 test('an elastic load (answers faster while processing holds back) becomes a burst, and is re-checked', () => {
@@ -48,6 +51,7 @@ test('an elastic load (answers faster while processing holds back) becomes a bur
   const share = after.filter((x) => x === 'B').length / after.length;
   assert.ok(share > 0.6, `held back most of the time while the burst lasts (${share.toFixed(2)})`);
   assert.ok(s.states.slice(-200).includes('.'), 'processing runs freely between holds to look again');
+  assert.deepEqual(s.told, [true], 'the start of the burst is told once, not at every re-check');
 });
 
 test('when processing stops holding ingress back, the burst ends at the next check', () => {
@@ -60,6 +64,7 @@ test('when processing stops holding ingress back, the burst ends at the next che
   assert.equal(s.counts().burstTicks > 0, true);
   const tail = s.states.slice(-120).join('');
   assert.ok(!tail.includes('B'), `no burst in the last 3 s (${tail})`);
+  assert.deepEqual(s.told, [true, false], 'its start and its end are told');
 });
 
 test('a quiet ingress is never probed', () => {
