@@ -5,7 +5,8 @@
  *  2. bare Fastify baseline: a route answering 200 to the same requests (HTTP cost alone);
  *  3. peak: signed Cloud API webhooks (unique message ids, many senders, 100 channels in 10
  *     tenants) at fixed concurrency, closed loop, with processing running beside ingress under its
- *     overload policy (decision 028); persisted/s is counted in the database (inbox rows plus the
+ *     overload policy (decisions 028, 030, 031: the processing thread finds by probing that it
+ *     holds ingress back, and yields); persisted/s is counted in the database (inbox rows plus the
  *     messages processed rows became), not HTTP answers; the backlog left and the rate processing
  *     kept up with during the peak are reported with it;
  *  4. drain: the backlog the peak left, processed with no ingress (the normaliser's rate);
@@ -183,7 +184,7 @@ async function main() {
     const peakLat = runs.flatMap((r) => r.latenciesMs);
     const peakBad = runs.reduce((a, r) => a + r.requests - r.ok, 0);
 
-    // The backlog the peak left (processing steps back while ingress is overloaded, decision 028);
+    // The backlog the peak left (processing yields while it holds ingress back, decisions 028/031);
     // its drain rate is the normaliser's capacity with no ingress competing.
     const drainStart = Date.now();
     const backlogAfterPeak = await pendingNow();

@@ -40,8 +40,8 @@ if (opts.mode === 'bare') {
   console.log(`PORT ${(app.server.address() as { port: number }).port}`);
   process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
 } else {
-  const config = parseConfig({ MASTER_KEY: opts.masterKey, EGRESS_ALLOW_PRIVATE: 'true', LOG_LEVEL: 'warn', DB_APP_ROLE: opts.role, DB_POOL_SIZE: String(opts.poolSize), BODY_LIMIT_BYTES: String(8 * 1024 * 1024), INBOUND_THREAD: process.env.INBOUND_THREAD ?? 'true' }, {});
-  const logger = pino({ level: 'warn' });
+  const config = parseConfig({ MASTER_KEY: opts.masterKey, EGRESS_ALLOW_PRIVATE: 'true', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', DB_APP_ROLE: opts.role, DB_POOL_SIZE: String(opts.poolSize), BODY_LIMIT_BYTES: String(8 * 1024 * 1024), INBOUND_THREAD: process.env.INBOUND_THREAD ?? 'true' }, {});
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
   const { ctx, close } = createAppContext({ config, appUrl: opts.appUrl, logger, providerTimeoutMs: opts.providerTimeoutMs ?? 5000 });
   const stops: (() => Promise<void>)[] = [];
   let port = 0;
