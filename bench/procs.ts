@@ -1,6 +1,7 @@
 /**
  * Child processes of the benchmarks: each prints `PORT <n>` when ready and stops on SIGTERM.
- * BENCH_PROF=1 starts Switchboard processes with `--cpu-prof` (profiles in /tmp/prof).
+ * BENCH_PROF=1 starts Switchboard processes with `--cpu-prof` (profiles in /tmp/prof); with LOG_LEVEL
+ * set, their log lines are copied to this process's stderr.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
@@ -19,6 +20,8 @@ export async function startProc(script: string, arg: unknown, opts: { ipc?: bool
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {
+      // The process's own log lines (LOG_LEVEL=info etc.) go to this process's stderr.
+      if (process.env.LOG_LEVEL) process.stderr.write(c);
       out += c.toString();
       const m = /PORT (\d+)/.exec(out);
       if (m) resolve(Number(m[1]));

@@ -24,6 +24,7 @@ const HOLD_MS = 2_000;
 const WINDOW_MS = 200;
 const ELASTIC = 1.2;
 const HISTORY_MS = 1_000;
+const QUIET_MS = 1_000;
 
 type State = 'free' | 'probe' | 'burst';
 
@@ -33,6 +34,8 @@ export class BurstProbe {
   private before = 0;
   /** Since when ingress has been hot at every tick (NaN: not hot at the last one). */
   private hotSince = NaN;
+  /** Since when ingress has been quiet at every tick (NaN: hot at the last one). */
+  private quietSince = NaN;
   private readonly samples: { at: number; n: number }[] = [];
   /** Free time before the next probe: FREE_MS, doubled by each "steady" answer in a row. */
   private freeMs = FREE_MS;
@@ -71,8 +74,15 @@ export class BurstProbe {
     this.samples.push({ at, n: this.answered() });
     while (this.samples.length > 2 && this.samples[0]!.at < at - HISTORY_MS) this.samples.shift();
     const elapsed = at - this.since;
-    if (!this.hot()) this.hotSince = NaN;
-    else if (Number.isNaN(this.hotSince)) this.hotSince = at;
+    if (!this.hot()) {
+      this.hotSince = NaN;
+      if (Number.isNaN(this.quietSince)) this.quietSince = at;
+    } else {
+      this.quietSince = NaN;
+      if (Number.isNaN(this.hotSince)) this.hotSince = at;
+    }
+    // A burst is over once ingress has been quiet for QUIET_MS (no probe will ask while it is).
+    if (this.wasBurst && this.state !== 'burst' && at - this.quietSince >= QUIET_MS) this.told(false, this.rate(), this.rate());
     if (this.state === 'free') {
       // The rate before a probe must be one of a busy ingress: a load that just started is still
       // rising, and its next moments would read as answers freed by the pause.
@@ -81,14 +91,19 @@ export class BurstProbe {
       if (elapsed < PROBE_MS) return;
       const during = this.rate();
       const burst = this.before > 0 && during >= ELASTIC * this.before;
-      if (burst !== this.wasBurst) this.onBurst(burst, { before: Math.round(this.before), during: Math.round(during) });
-      this.wasBurst = burst;
+      if (burst !== this.wasBurst) this.told(burst, this.before, during);
       this.freeMs = burst ? FREE_MS : Math.min(MAX_FREE_MS, this.freeMs * 2);
       this.enter(burst ? 'burst' : 'free', at);
     } else if (elapsed >= HOLD_MS) {
       // Free for FREE_AFTER_BURST_MS, then the next probe (its "before" is that free moment's rate).
       this.enter('free', at - (this.freeMs - FREE_AFTER_BURST_MS));
     }
+  }
+
+  private told(burst: boolean, before: number, during: number): void {
+    this.wasBurst = burst;
+    if (!burst) this.freeMs = FREE_MS;
+    this.onBurst(burst, { before: Math.round(before), during: Math.round(during) });
   }
 
   private enter(state: State, since: number, before = 0): void {

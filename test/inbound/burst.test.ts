@@ -67,6 +67,17 @@ test('when processing stops holding ingress back, the burst ends at the next che
   assert.deepEqual(s.told, [true, false], 'its start and its end are told');
 });
 
+test('a burst whose load stops altogether is over once ingress has been quiet for a second', () => {
+  let on = true;
+  const s = setup((heldBack) => (on ? (heldBack ? 9_000 : 5_500) : 0), () => on);
+  s.run(3_500);
+  assert.equal(s.probe.bursting(), true);
+  on = false;
+  s.run(3_500);
+  assert.equal(s.probe.bursting(), false, 'not held back once its hold ran out');
+  assert.deepEqual(s.told, [true, false], 'the end is told without waiting for a probe');
+});
+
 test('a quiet ingress is never probed', () => {
   const s = setup(() => 200, () => false);
   s.run(10_000);
