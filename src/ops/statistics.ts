@@ -18,7 +18,8 @@ export const statisticsWorker: Worker = {
   name: 'statistics',
   start: (ctx) =>
     periodic(ctx, 'statistics', { firstMs: 0, everyMs: 5_000 }, async () => {
+      const t0 = performance.now();
       const tables = await refreshStatistics(ctx);
-      if (tables.length > 0) ctx.logger.info({ tables }, 'planner statistics refreshed');
+      if (tables.length > 0) ctx.logger.info({ tables, ms: Math.round(performance.now() - t0) }, 'planner statistics refreshed');
     }),
 };
