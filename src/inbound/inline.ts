@@ -16,7 +16,8 @@ import type { BurstProbe } from './burst.js';
  *   A call of sb_ingest_received costs ~0.5 ms whatever its size, so 60-row batches took 30 % less
  *   PostgreSQL time than 13-row ones on the bench; 100 ms leaves visibility far under a second.
  * - One batch at a time; a second alongside once MIN_PARALLEL rows wait and ingress is not hot.
- * - Under overload ingress comes first (decision 028). Overload: arrivals outpace what processing
+ * - Under overload ingress comes first (decision 028; on the processing thread also decisions 030
+ *   and 031, see the constructor). Overload: arrivals outpace what processing
  *   achieves — the oldest queued row has waited more than BEHIND_MS *and* rows arrive more than
  *   OUTPACED times faster than the processor's measured throughput (rows per second of batch time,
  *   recent batches weighted most; the margin keeps a noisy estimate near the arrival rate from
@@ -111,7 +112,9 @@ export class InlineProcessor {
    * replaces the "outpaced" estimate: behind by more than BEHIND_SATURATED_MS while the acknowledging
    * thread is saturated is overload, and the processor waits while it stays saturated (at most
    * YIELD_FACTOR × its last batch). On its own thread the processor's throughput says nothing about
-   * ingress: they no longer share an event loop.
+   * ingress: they no longer share an event loop. `probe` (also on the processing thread, decision
+   * 031): no batch starts while it pauses to measure, and while it finds ingress held back by
+   * processing that is overload too, with waits of BURST_YIELD_FACTOR × the last batch.
    */
   constructor(
     private readonly ctx: AppContext,
