@@ -52,7 +52,8 @@ const gauge = new IngressGauge(data.gauge);
 const probe = new BurstProbe(() => gauge.answered, () => gauge.hot(), undefined, (bursting, rates) =>
   logger.info({ answers_per_s_before: rates.before, answers_per_s_paused: rates.during }, bursting
     ? 'webhooks are answered faster while processing pauses: processing yields to ingress (decision 031)'
-    : 'webhook ingress no longer held back by processing: processing runs freely'));
+    : 'webhook ingress no longer held back by processing: processing runs freely'),
+(bursting, rates) => logger.debug({ answers_per_s_before: rates.before, answers_per_s_paused: rates.during, bursting }, 'inbound burst probe'));
 const inline = new InlineProcessor(ctx, () => gauge.hot(), () => gauge.saturated(), probe);
 const state = new Int32Array(data.state);
 

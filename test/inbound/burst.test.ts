@@ -54,6 +54,37 @@ test('an elastic load (answers faster while processing holds back) becomes a bur
   assert.deepEqual(s.told, [true], 'the start of the burst is told once, not at every re-check');
 });
 
+test('a steady load near capacity that catches up by 25 % during a pause is not a burst', () => {
+  const s = setup((heldBack) => (heldBack ? 5_000 : 4_000));
+  s.run(30_000);
+  assert.equal(s.counts().burstTicks, 0);
+});
+
+test('answers that dip just before a probe and catch up during it are not a burst (a steady load near capacity)', () => {
+  // 4,000/s, except 2,800/s in the 200 ms before the first probe (at 3 s) and 5,300/s in its pause:
+  // 1.9x the dip, but only 1.4x the last second's rate.
+  let t = 0;
+  const s = setup((heldBack) => {
+    t += TICK_MS;
+    if (t > 2_800 && t <= 3_000) return 2_800;
+    return heldBack && t <= 3_300 ? 5_300 : 4_000;
+  });
+  s.run(4_000);
+  assert.ok(s.states.includes('p'), 'probed');
+  assert.equal(s.counts().burstTicks, 0);
+});
+
+test('a burst goes on while re-checks find answers 25 % faster without processing (it is still ramping up)', () => {
+  let contrast = 1.7;
+  const s = setup((heldBack) => (heldBack ? 5_000 * contrast : 5_000));
+  s.run(3_500);
+  assert.equal(s.probe.bursting(), true, 'started at 1.7x');
+  contrast = 1.25;
+  s.run(10_000);
+  assert.ok(s.states.slice(-200).includes('B'), 'still held back at 1.25x');
+  assert.deepEqual(s.told, [true]);
+});
+
 test('when processing stops holding ingress back, the burst ends at the next check', () => {
   let elastic = true;
   const s = setup((heldBack) => (elastic && heldBack ? 9_000 : 5_500));
