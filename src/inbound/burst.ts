@@ -24,11 +24,12 @@ const HOLD_MS = 2_000;
 const WINDOW_MS = 200;
 /**
  * Answers this much faster during a pause start a burst: processing costs ingress a third of its
- * rate. A steady load near capacity also answers somewhat faster during a pause (ingress catches up
- * on requests that queued while processing ran: 1.2× seen on the bench), and that must not start
- * one. A burst already on continues at STAY_ELASTIC: right after a hold, processing is still
- * ramping up and the contrast reads lower than at the start (1.2–1.3× seen while the closed loop
- * lasted).
+ * rate (1.6–1.9× seen at the bench's closed-loop peak). A steady load near capacity also answers
+ * faster during a pause — ingress catches up on requests that queued while processing ran, 1.2–1.8×
+ * the dip before it on the bench — and that must not start one: outside a burst the rate before a
+ * probe is also taken over the last second (HISTORY_MS), which the dip barely moves. A burst
+ * already on continues at STAY_ELASTIC: right after a hold, processing is still ramping up and the
+ * contrast reads lower than at the start.
  */
 const ELASTIC = 1.5;
 const STAY_ELASTIC = 1.2;
