@@ -93,15 +93,18 @@ export class BurstProbe {
       if (Number.isNaN(this.hotSince)) this.hotSince = at;
     }
     // A burst is over once ingress has been quiet for QUIET_MS (no probe will ask while it is).
-    if (this.wasBurst && this.state !== 'burst' && at - this.quietSince >= QUIET_MS) this.told(false, this.rate(), this.rate());
+    if (this.wasBurst && this.state !== 'burst' && at - this.quietSince >= QUIET_MS) {
+      this.told(false, this.rate(), this.rate());
+      this.freeMs = FREE_MS; // the next load is a new one: look at it promptly
+    }
     if (this.state === 'free') {
       // The rate before a probe must be one of a busy ingress: a load that just started is still
       // rising, and its next moments would read as answers freed by the pause.
+      if (elapsed < this.freeMs || !(at - this.hotSince >= 2 * WINDOW_MS)) return;
       // Outside a burst, "before" is also no lower than the last second's rate: at a steady load near
       // capacity the answers dip while a batch runs and catch up in the pause, which is not a load
       // that would send faster (within a burst the last second includes the hold and reads high).
-      const before = this.wasBurst ? this.rate() : Math.max(this.rate(), this.rate(HISTORY_MS));
-      if (elapsed >= this.freeMs && at - this.hotSince >= 2 * WINDOW_MS) this.enter('probe', at, before);
+      this.enter('probe', at, this.wasBurst ? this.rate() : Math.max(this.rate(), this.rate(HISTORY_MS)));
     } else if (this.state === 'probe') {
       if (elapsed < PROBE_MS) return;
       const during = this.rate();
@@ -118,7 +121,6 @@ export class BurstProbe {
 
   private told(burst: boolean, before: number, during: number): void {
     this.wasBurst = burst;
-    if (!burst) this.freeMs = FREE_MS;
     this.onBurst(burst, { before: Math.round(before), during: Math.round(during) });
   }
 

@@ -120,7 +120,7 @@ export class InlineProcessor {
     private readonly ctx: AppContext,
     private readonly hot: () => boolean = () => false,
     private readonly saturated?: () => boolean,
-    private readonly probe?: BurstProbe,
+    private readonly probe?: Pick<BurstProbe, 'pausing' | 'bursting'>,
   ) {
     this.busy = saturated ? () => Boolean(probe?.bursting()) || saturated() : hot;
   }
