@@ -89,6 +89,28 @@ describe('inbound pipeline signals', () => {
     await until('both rows processed', async () => !p.holdsRowsOlderThan(0) && (await owner(t).selectFrom('messages').select('id').where('tenant_id', '=', tenant.id).execute()).length === 2);
     await p.idle();
   });
+
+  it("starts no batch while the burst probe pauses, and during a burst steps back though nothing else says so (decision 031)", async () => {
+    const tenant = await t.tenant();
+    const ch = await makeChannel(t, tenant.id, 'cloud-api', cloudCreds('555000779'));
+    const body = Buffer.from(cloudPayload([{ phoneNumberId: '555000779', from: '15558880003', text: 'probe' }]));
+    const w = { tenantId: tenant.id, channelId: ch.id, externalId: '555000779', provider: 'cloud-api', body, headers: { 'content-type': 'application/json' }, split: false };
+    const probe = { pausing: () => true, bursting: () => false };
+    // Not hot, not saturated, nothing behind: only the probe can hold the row.
+    const p = new InlineProcessor(t.ctx, () => false, () => false, probe);
+    const stored = async () => (await owner(t).selectFrom('messages').select('id').where('tenant_id', '=', tenant.id).execute()).length;
+    p.kick([{ ...w, id: await putInbox(t.ctx, w) }]);
+    await new Promise((r) => setTimeout(r, 400)); // four times the linger
+    assert.equal(await stored(), 0, 'held while the probe pauses');
+    assert.equal(p.stepsBack(), false, 'a pause is not a burst: the inbox worker is not told to step back');
+    probe.pausing = () => false;
+    await until('processed once the pause is over', async () => (await stored()) === 1);
+    await p.idle();
+    probe.bursting = () => true;
+    assert.equal(p.stepsBack(), true, 'a burst is overload on its own');
+    probe.bursting = () => false;
+    assert.equal(p.stepsBack(), false);
+  });
 });
 
 describe('ingress gauge across threads (decision 030)', () => {
