@@ -52,17 +52,30 @@ export function parseAddress(input: string): Address | null {
  */
 const PHONE_CACHE_MAX = 200_000;
 const phoneCache = new Map<string, string | null>();
+/**
+ * North American numbers (+1 and ten digits) skip the library: for them it answers `+<digits>`,
+ * possible, whatever the digits, but first finds which of the ~25 NANP countries the number belongs
+ * to by trying each one's patterns — ~27 µs a number against 4–12 µs elsewhere, a tenth of the
+ * processing thread's time per message from a new US sender. src/core/address.test.ts checks this
+ * answer against the library in every area code.
+ */
+export const NANP = /^1\d{10}$/;
 
 function phoneFromDigits(digits: string): Address | null {
   if (!/^\d{6,15}$/.test(digits)) return null;
   let value = phoneCache.get(digits);
   if (value === undefined) {
-    const parsed = parsePhoneNumberFromString(`+${digits}`);
-    value = parsed && parsed.isPossible() ? parsed.number : null;
+    value = NANP.test(digits) ? `+${digits}` : libraryE164(digits);
     if (phoneCache.size >= PHONE_CACHE_MAX) phoneCache.clear();
     phoneCache.set(digits, value);
   }
   return value === null ? null : { kind: 'phone', value };
+}
+
+/** libphonenumber's E.164 form of `+<digits>` when it is a possible number, else null. */
+export function libraryE164(digits: string): string | null {
+  const parsed = parsePhoneNumberFromString(`+${digits}`);
+  return parsed && parsed.isPossible() ? parsed.number : null;
 }
 
 /** Canonical string form, or null when the input is not an address. */
