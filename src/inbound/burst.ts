@@ -17,24 +17,40 @@
  */
 const FREE_MS = 3_000;
 const MAX_FREE_MS = 12_000;
-const FREE_AFTER_BURST_MS = 300;
+const FREE_AFTER_BURST_MS = 500;
 const PROBE_MS = 300;
 const HOLD_MS = 2_000;
 /** Rates are compared over the last WINDOW_MS of each phase (the first moments are a transition). */
 const WINDOW_MS = 200;
 /**
  * Answers this much faster during a pause start a burst: processing costs ingress a third of its
- * rate (1.6–1.9× seen at the bench's closed-loop peak). A steady load near capacity also answers
- * faster during a pause — ingress catches up on requests that queued while processing ran, 1.2–1.8×
- * the dip before it on the bench — and that must not start one: outside a burst the rate before a
- * probe is also taken over the last second (HISTORY_MS), which the dip barely moves. A burst
- * already on continues at STAY_ELASTIC: right after a hold, processing is still ramping up and the
- * contrast reads lower than at the start.
+ * rate (1.4–1.9× seen at the bench's closed-loop peak, depending on the machine's day: 1.5 missed
+ * half the bursts on a day its HTTP was slower). A steady load near capacity also answers faster
+ * during a pause — ingress catches up on requests that queued while processing ran, 1.2–1.8× the
+ * dip before it on the bench — and that must not start one: outside a burst the rate before a probe
+ * is also taken over the last second (HISTORY_MS), which the dip barely moves (open-loop loads of
+ * 3,200–5,500/s, at and past capacity, read 0.9–1.24× against it). A burst already on continues at
+ * STAY_ELASTIC: right after a hold, processing is still ramping up and the contrast reads lower
+ * than at the start.
  */
-const ELASTIC = 1.5;
+const ELASTIC = 1.4;
 const STAY_ELASTIC = 1.2;
 const HISTORY_MS = 1_000;
 const QUIET_MS = 1_000;
+/**
+ * A load is probed once it has been hot this long: its rate is still rising before that, and the
+ * pause rate too — at 400 ms into the bench's closed-loop peak the pauses answered 6,300–6,400/s,
+ * 1.26–1.38× the rate before them, against 7,600–10,300/s and 1.3–1.6× in the pauses after, so the
+ * first probe said "steady" and processing ran freely for the next six seconds of the burst.
+ */
+const HOT_BEFORE_PROBE_MS = HISTORY_MS;
+/**
+ * CONFIRM_END: a burst ends on two "no"s in a row, the second asked FREE_AFTER_BURST_MS after the
+ * first. A pause can be disturbed by other work on the machine — on the bench a statistics refresh
+ * ran through one, the paused rate read 6,400/s against 7,500–9,900/s in the pauses around it, and
+ * the burst ended with the load still on; ending wrongly gives processing FREE_MS × 2 of free
+ * running at the load's expense, continuing wrongly costs one more hold.
+ */
 
 type State = 'free' | 'probe' | 'burst';
 
@@ -50,6 +66,8 @@ export class BurstProbe {
   /** Free time before the next probe: FREE_MS, doubled by each "steady" answer in a row. */
   private freeMs = FREE_MS;
   private wasBurst = false;
+  /** The last probe within a burst said "no" (CONFIRM_END). */
+  private doubted = false;
 
   /** `onBurst(true | false, rates)` is told when a burst starts and ends, `onProbe` every probe's answer (for the log). */
   constructor(
@@ -99,8 +117,8 @@ export class BurstProbe {
     }
     if (this.state === 'free') {
       // The rate before a probe must be one of a busy ingress: a load that just started is still
-      // rising, and its next moments would read as answers freed by the pause.
-      if (elapsed < this.freeMs || !(at - this.hotSince >= 2 * WINDOW_MS)) return;
+      // rising, and its next moments would read as answers freed by the pause (HOT_BEFORE_PROBE_MS).
+      if (elapsed < this.freeMs || !(at - this.hotSince >= HOT_BEFORE_PROBE_MS)) return;
       // Outside a burst, "before" is also no lower than the last second's rate: at a steady load near
       // capacity the answers dip while a batch runs and catch up in the pause, which is not a load
       // that would send faster (within a burst the last second includes the hold and reads high).
@@ -110,6 +128,13 @@ export class BurstProbe {
       const during = this.rate();
       const burst = this.before > 0 && during >= (this.wasBurst ? STAY_ELASTIC : ELASTIC) * this.before;
       this.onProbe(burst, { before: Math.round(this.before), during: Math.round(during) });
+      if (this.wasBurst && !burst && !this.doubted) {
+        // One "no" within a burst is asked again after a short free moment (see CONFIRM_END).
+        this.doubted = true;
+        this.enter('free', at - (this.freeMs - FREE_AFTER_BURST_MS));
+        return;
+      }
+      this.doubted = false;
       if (burst !== this.wasBurst) this.told(burst, this.before, during);
       this.freeMs = burst ? FREE_MS : Math.min(MAX_FREE_MS, this.freeMs * 2);
       this.enter(burst ? 'burst' : 'free', at);
