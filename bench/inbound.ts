@@ -253,6 +253,7 @@ async function main() {
     const loopBySecond: number[] = [];
     let loopTimer: NodeJS.Timeout | undefined;
     if (DEBUG) {
+      log(`half load: ${Math.round(rate)}/s from ${start} (ms since the epoch, to match the servers' log times)`);
       loopDelay.enable();
       loopTimer = setInterval(() => {
         loopBySecond.push(round(loopDelay.max / 1e6));
