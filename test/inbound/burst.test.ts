@@ -39,7 +39,9 @@ test('a steady rate (answers do not depend on processing) is probed now and then
   assert.ok(pauses > 0, 'it did probe');
   assert.ok(pauses * TICK_MS <= 0.05 * 20_000, `pauses are a small share of the time (${pauses * TICK_MS} ms of 20 s)`);
   const starts = s.states.map((x, i) => (x === 'p' && s.states[i - 1] !== 'p' ? i * TICK_MS : -1)).filter((t) => t >= 0);
-  assert.ok(starts.length >= 2 && starts[1]! - starts[0]! > 3_500, `each steady answer spaces the next probe further (${starts.join(', ')} ms)`);
+  assert.ok(starts.length >= 3, `probed again (${starts.join(', ')} ms)`);
+  assert.ok(starts[1]! - starts[0]! < 3_500, `the first steady answer is checked again 3 s later (${starts.join(', ')} ms)`);
+  assert.ok(starts[2]! - starts[1]! > 6_000, `each further steady answer spaces the next probe further (${starts.join(', ')} ms)`);
 });
 
 test('an elastic load (answers faster while processing holds back) becomes a burst, and is re-checked', () => {
@@ -165,6 +167,31 @@ test('a burst is first probed once its load has been hot for a second (its first
   assert.equal(s.states.filter((x) => x !== '.').length, 0, 'not probed while quiet');
   s.run(2_000);
   assert.equal(s.probe.bursting(), true, 'a burst within 2 s of the load starting');
+});
+
+test('a burst the first probe misses is found 3 s later, and a new load after a quiet second is looked at promptly again', () => {
+  // The first probe of the load reads no contrast (as some first probes did on the bench), the
+  // ones after it the usual 1.6x.
+  let probes = 0;
+  let wasPausing = false;
+  let on = true;
+  const s = setup((heldBack) => {
+    const pausing = s.probe.pausing();
+    if (pausing && !wasPausing) probes += 1;
+    wasPausing = pausing;
+    if (!on) return 0;
+    return heldBack && probes > 1 ? 9_000 : 5_500;
+  }, () => on);
+  s.run(4_400);
+  assert.equal(s.probe.bursting(), false, 'the first probe (at 3 s) said steady');
+  s.run(3_500);
+  assert.equal(s.probe.bursting(), true, 'found by the probe 3 s after the first');
+  on = false;
+  s.run(3_000);
+  on = true;
+  probes = 0; // the new load's first probe misses again
+  s.run(1_400 + 300 + 3_500);
+  assert.equal(s.probe.bursting(), true, 'the new load: missed at its first probe, found 3 s later');
 });
 
 test('the rate is read from the counter even when it wraps (a 32-bit shared counter)', () => {
