@@ -11,9 +11,9 @@
  * freely for FREE_AFTER_BURST_MS and asks again. At a steady rate the pause changes nothing and
  * costs PROBE_MS of processing, which it catches up in one bigger batch; the next probe comes
  * FREE_MS later, twice as long after each further "steady" answer, up to MAX_FREE_MS. The first
- * "steady" of a load does not lengthen the interval: a load's first probe reads a lower contrast
- * than later ones (on the bench's peak 1.0–1.46× against 1.3–2.5×, for reasons not found), and a
- * burst missed there went unnoticed for 6 s instead of 3.
+ * "steady" of a load does not lengthen the interval: a load's first probe can read a much lower
+ * contrast than later ones (0.99–2.06× on the bench's peaks against 1.28–2.44×, cause not found),
+ * and a burst missed there went unnoticed for 6 s instead of 3.
  *
  * `tick` is called every few tens of milliseconds (the thread's publish timer); `answered` is the
  * ingress gauge's count of closed requests; `hot` whether requests are waiting for their answer.
