@@ -36,6 +36,11 @@ export interface Config {
    * that answers webhooks and API calls never runs normalisation. Off: on the main thread.
    */
   inboundThread: boolean;
+  /**
+   * Days the tenant event log keeps an event, with its deliveries and their attempts (decision 032);
+   * 0 keeps them for good. An event with a delivery still pending is kept past it.
+   */
+  eventsRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -148,6 +153,7 @@ export function parseConfig(env: Env, overrides: Partial<Config> = {}): Readonly
     egressAllowPrivate: bool('EGRESS_ALLOW_PRIVATE', false),
     cookieSecure: bool('COOKIE_SECURE', mode === 'production'),
     inboundThread: bool('INBOUND_THREAD', true),
+    eventsRetentionDays: int('EVENTS_RETENTION_DAYS', 30, 0, 3650),
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);

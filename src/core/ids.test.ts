@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { encodeRandom, isId, newId } from './ids.js';
+import { encodeRandom, idFloor, isId, newId } from './ids.js';
 
 const B32 = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 /** The straightforward 80-bit base32 encoding the fast one must match. */
@@ -29,4 +29,14 @@ test('ids are well-formed and sort in creation order within a process', () => {
   const ids = Array.from({ length: 5000 }, () => newId('msg'));
   for (const id of ids) assert.ok(isId(id, 'msg'), id);
   assert.deepEqual([...ids].sort(), ids);
+});
+
+test('idFloor sorts after every id made before its millisecond and not after any made at or after it', () => {
+  const at = Date.now();
+  const floor = idFloor('evt', at);
+  assert.ok(isId(floor, 'evt'), floor);
+  assert.ok(idFloor('evt', at - 1) < floor && floor < idFloor('evt', at + 1));
+  const made = newId('evt'); // made now, at or after `at`
+  assert.ok(made >= floor, `${made} >= ${floor}`);
+  assert.ok(idFloor('evt', Date.now() + 1) > made);
 });

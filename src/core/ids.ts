@@ -74,6 +74,11 @@ export function newId(prefix: IdPrefix): string {
   return `${prefix}_${ulid()}`;
 }
 
+/** The lowest id of `prefix` made at millisecond `ms`: ids made before it sort lower, ids made at or after it not. */
+export function idFloor(prefix: IdPrefix, ms: number): string {
+  return `${prefix}_${encodeTime(ms)}${'0'.repeat(16)}`;
+}
+
 const ID_RE = /^([a-z]{3})_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** True when `id` has the given prefix and a well-formed body (cheap check before a lookup). */

@@ -2,20 +2,30 @@ import { sql } from 'kysely';
 import type { Worker } from '../app/workers.js';
 import { periodic } from '../app/periodic.js';
 import type { AppContext } from '../app/context.js';
+import { idFloor } from '../core/ids.js';
 
 /**
- * Retention sweep (migration 023 says what is kept how long): every 10 minutes, delete expired
- * idempotency keys, old inbound dedupe marks and old reject records, 5,000 rows a table per call,
- * repeating while a call still finds work.
+ * Retention sweep (migrations 023 and 028 say what is kept how long): every 10 minutes, delete
+ * expired idempotency keys, old inbound dedupe marks and old reject records, and events older than
+ * EVENTS_RETENTION_DAYS with their deliveries (decision 032), `batch` rows a table (events: a
+ * tenant) per call, repeating while a call still finds work.
  */
-export async function pruneOnce(ctx: AppContext, batch = 5_000): Promise<number> {
+export async function pruneOnce(ctx: AppContext, batch = 5_000, now = Date.now()): Promise<number> {
+  const days = ctx.config.eventsRetentionDays;
+  const before = idFloor('evt', now - days * 86_400_000);
   let total = 0;
-  for (;;) {
-    const { rows } = await sql<{ n: number }>`select sb_prune(${batch}) as n`.execute(ctx.db);
-    const n = Number(rows[0]?.n ?? 0);
-    total += n;
-    if (n < batch) return total;
+  for (const call of [
+    () => sql<{ n: number }>`select sb_prune(${batch}) as n`,
+    ...(days > 0 ? [() => sql<{ n: number }>`select sb_prune_events(${before}, ${batch}) as n`] : []),
+  ]) {
+    for (;;) {
+      const { rows } = await call().execute(ctx.db);
+      const n = Number(rows[0]?.n ?? 0);
+      total += n;
+      if (n < batch) break;
+    }
   }
+  return total;
 }
 
 export const pruneWorker: Worker = {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { pruneOnce } from '../../src/ops/prune.js';
+import { idFloor } from '../../src/core/ids.js';
 
 let t: TestApp;
 before(async () => {
@@ -29,6 +30,45 @@ test('the retention sweep deletes only what is past its window, across tenants, 
     const keys = (await owner.query('select tenant_id, key from idempotency_keys order by tenant_id, key')).rows;
     assert.deepEqual(keys.map((r) => r.key), ['fresh', 'fresh']);
     assert.deepEqual((await owner.query('select dedupe_key from inbound_dedupe')).rows.map((r) => r.dedupe_key), ['recent']);
+  } finally {
+    await owner.end();
+  }
+});
+
+test('events past EVENTS_RETENTION_DAYS go with their finished deliveries and attempts; a pending delivery keeps its event; 0 keeps all', async () => {
+  const a = await t.tenant();
+  const b = await t.tenant();
+  const owner = new pg.Client({ connectionString: t.testDb.ownerUrl });
+  await owner.connect();
+  const now = Date.now();
+  const day = 86_400_000;
+  // Ids as newId makes them at a given time (the sweep reads the age from the id).
+  const evtAt = (ms: number, n: number) => `${idFloor('evt', ms).slice(0, -2)}${String(n).padStart(2, '0')}`;
+  const old = now - 31 * day;
+  const ids = { gone: evtAt(old, 1), pending: evtAt(old, 2), delivered: evtAt(old, 3), fresh: evtAt(now - 29 * day, 4), otherTenant: evtAt(old, 5) };
+  try {
+    const ev = (tenant: string, id: string) => owner.query(`insert into events (tenant_id, id, type, data) values ($1, $2, 'message.received', '{}')`, [tenant, id]);
+    for (const id of [ids.gone, ids.pending, ids.delivered, ids.fresh]) await ev(a.id, id);
+    await ev(b.id, ids.otherTenant);
+    await owner.query(`insert into webhook_endpoints (tenant_id, id, url, event_types, secret_enc) values ($1, 'whe_1', 'https://example.com/h', '{*}', 'sealed')`, [a.id]);
+    await owner.query(`insert into event_deliveries (tenant_id, id, endpoint_id, event_id, status) values ($1, 'dlv_p', 'whe_1', $2, 'pending'), ($1, 'dlv_s', 'whe_1', $3, 'succeeded')`, [a.id, ids.pending, ids.delivered]);
+    await owner.query(`insert into event_delivery_attempts (tenant_id, id, delivery_id, status_code, latency_ms) values ($1, 'att_1', 'dlv_s', 200, 12), ($1, 'att_2', 'dlv_p', 503, 40)`, [a.id]);
+
+    const keepAll = { ...t.ctx, config: { ...t.ctx.config, eventsRetentionDays: 0 } };
+    assert.equal(await pruneOnce(keepAll, 1, now), 0, 'retention 0: nothing deleted');
+
+    assert.equal(t.ctx.config.eventsRetentionDays, 30, 'the default');
+    // A batch of 1 event per tenant per call: the sweep repeats until a call finds nothing more.
+    assert.equal(await pruneOnce(t.ctx, 1, now), 3, "tenant a's two finished old events and tenant b's");
+    const left = (await owner.query('select tenant_id, id from events order by id')).rows;
+    assert.deepEqual(left.map((r) => r.id), [ids.pending, ids.fresh], 'kept: the one with a pending delivery, the one inside the window');
+    assert.deepEqual((await owner.query('select id from event_deliveries order by id')).rows.map((r) => r.id), ['dlv_p'], 'the finished delivery went with its event');
+    assert.deepEqual((await owner.query('select id from event_delivery_attempts order by id')).rows.map((r) => r.id), ['att_2'], 'and its attempts');
+
+    // Once the pending delivery finishes, the next sweep takes its event too.
+    await owner.query(`update event_deliveries set status = 'failed' where id = 'dlv_p'`);
+    assert.equal(await pruneOnce(t.ctx, 1, now), 1);
+    assert.deepEqual((await owner.query('select id from events order by id')).rows.map((r) => r.id), [ids.fresh]);
   } finally {
     await owner.end();
   }

@@ -1,0 +1,16 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, parseConfig } from './config.js';
+
+test('EVENTS_RETENTION_DAYS: 30 by default, 0 keeps everything, anything else outside 0–3650 is refused with the others', () => {
+  assert.equal(parseConfig({}).eventsRetentionDays, 30);
+  assert.equal(parseConfig({ EVENTS_RETENTION_DAYS: '0' }).eventsRetentionDays, 0);
+  assert.equal(parseConfig({ EVENTS_RETENTION_DAYS: '400' }).eventsRetentionDays, 400);
+  assert.throws(() => parseConfig({ EVENTS_RETENTION_DAYS: '-1', DB_POOL_SIZE: '0' }), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.equal(err.problems.length, 2, 'both problems in one error');
+    assert.ok(err.problems.includes('EVENTS_RETENTION_DAYS must be an integer from 0 to 3650 (got "-1")'), err.message);
+    assert.ok(err.problems.includes('DB_POOL_SIZE must be an integer from 1 to 500 (got "0")'), err.message);
+    return true;
+  });
+});
