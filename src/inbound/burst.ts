@@ -43,16 +43,16 @@ const QUIET_MS = 1_000;
 /**
  * A load is probed once it has been hot this long: its rate is still rising before that, and the
  * pause rate too — at 400 ms into the bench's closed-loop peak the pauses answered 6,300–6,400/s,
- * 1.26–1.38× the rate before them, against 7,600–10,300/s and 1.3–1.6× in the pauses after, so the
- * first probe said "steady" and processing ran freely for the next six seconds of the burst.
+ * 1.26–1.38× the rate before them, against 7,600–10,300/s and 1.3–1.6× in the pauses after. A
+ * second helps but does not cure it (see the re-ask above).
  */
 const HOT_BEFORE_PROBE_MS = HISTORY_MS;
 /**
  * CONFIRM_END: a burst ends on two "no"s in a row, the second asked FREE_AFTER_BURST_MS after the
  * first. A pause can be disturbed by other work on the machine — on the bench a statistics refresh
  * ran through one, the paused rate read 6,400/s against 7,500–9,900/s in the pauses around it, and
- * the burst ended with the load still on; ending wrongly gives processing FREE_MS × 2 of free
- * running at the load's expense, continuing wrongly costs one more hold.
+ * the burst ended with the load still on; ending wrongly gives processing FREE_MS of free running
+ * at the load's expense, continuing wrongly costs one more hold.
  */
 
 type State = 'free' | 'probe' | 'burst';
