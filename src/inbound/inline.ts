@@ -96,6 +96,8 @@ export class InlineProcessor {
   private readonly queues = new Map<string, Queued[]>();
   private size = 0;
   private running = 0;
+  /** When ingress was last seen hot (on an arrival or after a batch). */
+  private lastHotAt = -Infinity;
   private lastBatchMs = 1;
   private readonly arrivals = new RateMeter();
   /**
@@ -156,8 +158,6 @@ export class InlineProcessor {
   private pump(): void {
     while (this.size > 0 && (this.running === 0 || (this.running < PARALLEL && this.size >= MIN_PARALLEL && !this.hot()))) void this.run();
   }
-
-  private lastHotAt = -Infinity;
 
   /** The tenant to write next: the one whose oldest row waited longest, unless another is fuller. */
   private next(): { tenantId: string; ready: boolean; waitMs: number } | undefined {
