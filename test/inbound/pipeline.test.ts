@@ -116,47 +116,37 @@ describe('inbound pipeline signals', () => {
     const tenant = await t.tenant();
     const ch = await makeChannel(t, tenant.id, 'cloud-api', cloudCreds('555000780'));
     const rows = [];
-    for (let i = 0; i < 700; i++) {
+    for (let i = 0; i < 1_200; i++) {
       const body = Buffer.from(cloudPayload([{ phoneNumberId: '555000780', from: `1555889${String(i).padStart(4, '0')}`, text: `backlog ${i}` }]));
       const w = { tenantId: tenant.id, channelId: ch.id, externalId: '555000780', provider: 'cloud-api', body, headers: { 'content-type': 'application/json' }, split: false };
       rows.push({ ...w, id: await putInbox(t.ctx, w) });
     }
+    // Every batch's messages insert sleeps 500 ms in this database, so the batches running at a
+    // moment can be counted in pg_stat_activity (and 1,200 rows last long enough for the test).
+    await sql`create function test_slow_batch() returns trigger language plpgsql as $$ begin perform pg_sleep(0.5); return null; end $$`.execute(owner(t));
+    await sql`create trigger test_slow_batch after insert on messages for each statement execute function test_slow_batch()`.execute(owner(t));
+    const sleeping = async () => Number((await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and wait_event = 'PgSleep' and query like '%sb_ingest_received%'`.execute(owner(t))).rows[0]!.n);
+    /** The most batches seen running at once over `ms`. */
+    const most = async (ms: number) => {
+      let n = 0;
+      for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 10))) n = Math.max(n, await sleeping());
+      return n;
+    };
     // Ingress hot while the rows arrive (one runner), and no arrivals after them: only the runner's
     // own check after each batch can start a second one.
     let hot = true;
     const p = new InlineProcessor(t.ctx, () => hot, () => false);
-    const waiting = async (like: string) => Number((await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
-      where datname = current_database() and wait_event_type = 'Lock' and query like ${like}`.execute(owner(t))).rows[0]!.n);
-    /**
-     * Lets the batches waiting at the current lock through while a new lock is queued behind them:
-     * every batch that starts after those waits at the new one, so the runners going are counted there.
-     */
-    const relock = async (current: () => Promise<void>) => {
-      const next = holdProcessing(t);
-      await until('the next lock is queued', async () => (await waiting('lock table messages%')) === 1);
-      await current();
-      return next;
-    };
-    let lock = await holdProcessing(t);
     try {
       p.kick(rows);
-      await until('the first batch waits at the lock', async () => (await waiting('%sb_ingest_received%')) === 1);
-      lock = await relock(lock);
-      await until("the runner's next batch waits", async () => (await waiting('%sb_ingest_received%')) === 1);
-      await new Promise((r) => setTimeout(r, 150));
-      assert.equal(await waiting('%sb_ingest_received%'), 1, 'ingress hot: still one batch at a time');
-      hot = false; // calm now, but hot a moment ago (a dip in a steady load looks like this)
-      lock = await relock(lock);
-      await until("the runner's next batch waits", async () => (await waiting('%sb_ingest_received%')) === 1);
-      await new Promise((r) => setTimeout(r, 150));
-      assert.equal(await waiting('%sb_ingest_received%'), 1, 'calm for less than a second: still one batch at a time');
-      await new Promise((r) => setTimeout(r, 1_100)); // calm for a second: the load is over
-      lock = await relock(lock);
-      await until('two batches wait at once', async () => (await waiting('%sb_ingest_received%')) === 2);
+      assert.equal(await most(1_000), 1, 'ingress hot: one batch at a time');
+      hot = false; // calm now, but hot at the last batch (a dip in a steady load looks like this)
+      assert.equal(await most(400), 1, 'calm for less than a second: still one batch at a time');
+      await until('two batches at once once ingress has been calm for a second', async () => (await sleeping()) === 2);
     } finally {
-      await lock();
+      await sql`drop trigger test_slow_batch on messages`.execute(owner(t));
     }
-    await until('all 700 processed', async () => (await owner(t).selectFrom('messages').select('id').where('tenant_id', '=', tenant.id).execute()).length === 700);
+    await until('all 1,200 processed', async () => (await owner(t).selectFrom('messages').select('id').where('tenant_id', '=', tenant.id).execute()).length === 1_200);
     await p.idle();
   });
 });
