@@ -77,7 +77,7 @@ export function eventRoutes(app: App, ctx: AppContext): void {
 
   app.get('/v1/webhook-endpoints/:endpointId/deliveries', {
     config: { scope: 'webhooks:read' },
-    schema: { tags, summary: 'Delivery log: every attempt with status code and latency', params: P, querystring: Type.Object({ ...PageQuery, status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')])) }), response: { 200: Page(Delivery), ...errorResponses } },
+    schema: { tags, summary: 'Delivery log: every attempt with status code and latency (kept as long as its event)', params: P, querystring: Type.Object({ ...PageQuery, status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')])) }), response: { 200: Page(Delivery), ...errorResponses } },
   }, async (req) => {
     const limit = req.query.limit ?? 50;
     return toPage(await listDeliveries(ctx, tenantOf(req), req.params.endpointId, limit, decodeCursor(req.query.cursor), req.query.status), limit, (d) => d);
@@ -95,7 +95,7 @@ export function eventRoutes(app: App, ctx: AppContext): void {
 
   app.get('/v1/events', {
     config: { scope: 'webhooks:read' },
-    schema: { tags, summary: 'Recent tenant events, newest first', querystring: Type.Object({ ...PageQuery, type: Type.Optional(Type.String({ maxLength: 64 })) }), response: { 200: Page(Event), ...errorResponses } },
+    schema: { tags, summary: 'Recent tenant events, newest first (kept EVENTS_RETENTION_DAYS, 30 by default)', querystring: Type.Object({ ...PageQuery, type: Type.Optional(Type.String({ maxLength: 64 })) }), response: { 200: Page(Event), ...errorResponses } },
   }, async (req) => {
     const limit = req.query.limit ?? 50;
     const before = decodeCursor(req.query.cursor);
