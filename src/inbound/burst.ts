@@ -56,6 +56,7 @@ const HOT_BEFORE_PROBE_MS = HISTORY_MS;
  */
 
 type State = 'free' | 'probe' | 'burst';
+type Told = (bursting: boolean, rates: { before: number; during: number }) => void;
 
 export class BurstProbe {
   private state: State = 'free';
@@ -66,23 +67,27 @@ export class BurstProbe {
   /** Since when ingress has been quiet at every tick (NaN: hot at the last one). */
   private quietSince = NaN;
   private readonly samples: { at: number; n: number }[] = [];
-  /** Free time before the next probe: FREE_MS, doubled by each "steady" answer in a row after the first. */
-  private freeMs = FREE_MS;
   /** "Steady" answers since the last burst or quiet moment. */
   private steadyInRow = 0;
   private wasBurst = false;
   /** The last probe within a burst said "no" (CONFIRM_END). */
   private doubted = false;
 
+  private readonly now: () => number;
+
   /** `onBurst(true | false, rates)` is told when a burst starts and ends, `onProbe` every probe's answer (for the log). */
   constructor(
     private readonly answered: () => number,
     private readonly hot: () => boolean,
-    private readonly now: () => number = () => performance.now(),
-    private readonly onBurst: (bursting: boolean, rates: { before: number; during: number }) => void = () => undefined,
-    private readonly onProbe: (bursting: boolean, rates: { before: number; during: number }) => void = () => undefined,
+    private readonly o: { now?: () => number; onBurst?: Told; onProbe?: Told } = {},
   ) {
+    this.now = o.now ?? (() => performance.now());
     this.since = this.now();
+  }
+
+  /** Free time before the next probe: FREE_MS, doubled by each "steady" answer in a row after the first. */
+  private get freeMs(): number {
+    return Math.min(MAX_FREE_MS, FREE_MS * 2 ** Math.max(0, this.steadyInRow - 1));
   }
 
   /** Processing must not start a batch now (the pause of a probe). */
@@ -120,7 +125,6 @@ export class BurstProbe {
     if (at - this.quietSince >= QUIET_MS) {
       if (this.wasBurst && this.state !== 'burst') this.told(false, this.rate(), this.rate());
       this.steadyInRow = 0;
-      this.freeMs = FREE_MS;
     }
     if (this.state === 'free') {
       // The rate before a probe must be one of a busy ingress: a load that just started is still
@@ -134,27 +138,29 @@ export class BurstProbe {
       if (elapsed < PROBE_MS) return;
       const during = this.rate();
       const burst = this.before > 0 && during >= (this.wasBurst ? STAY_ELASTIC : ELASTIC) * this.before;
-      this.onProbe(burst, { before: Math.round(this.before), during: Math.round(during) });
+      this.o.onProbe?.(burst, { before: Math.round(this.before), during: Math.round(during) });
       if (this.wasBurst && !burst && !this.doubted) {
         // One "no" within a burst is asked again after a short free moment (see CONFIRM_END).
         this.doubted = true;
-        this.enter('free', at - (this.freeMs - FREE_AFTER_BURST_MS));
-        return;
+        return this.freeBriefly(at);
       }
       this.doubted = false;
       if (burst !== this.wasBurst) this.told(burst, this.before, during);
       this.steadyInRow = burst ? 0 : this.steadyInRow + 1;
-      this.freeMs = Math.min(MAX_FREE_MS, FREE_MS * 2 ** Math.max(0, this.steadyInRow - 1));
       this.enter(burst ? 'burst' : 'free', at);
     } else if (elapsed >= HOLD_MS) {
-      // Free for FREE_AFTER_BURST_MS, then the next probe (its "before" is that free moment's rate).
-      this.enter('free', at - (this.freeMs - FREE_AFTER_BURST_MS));
+      this.freeBriefly(at);
     }
+  }
+
+  /** Free for FREE_AFTER_BURST_MS, then the next probe (its "before" is that free moment's rate). */
+  private freeBriefly(at: number): void {
+    this.enter('free', at - (this.freeMs - FREE_AFTER_BURST_MS));
   }
 
   private told(burst: boolean, before: number, during: number): void {
     this.wasBurst = burst;
-    this.onBurst(burst, { before: Math.round(before), during: Math.round(during) });
+    this.o.onBurst?.(burst, { before: Math.round(before), during: Math.round(during) });
   }
 
   private enter(state: State, since: number, before = 0): void {

@@ -50,16 +50,13 @@ const logger = createLogger(config).child({ thread: 'inbound' });
 const { ctx, close } = createAppContext({ config, appUrl: data.appUrl, logger, onPoolError: (err) => logger.warn({ err: err.message }, 'database connection lost') });
 const gauge = new IngressGauge(data.gauge);
 const rates = (r: { before: number; during: number }) => ({ answers_per_s_before: r.before, answers_per_s_paused: r.during });
-const probe = new BurstProbe(
-  () => gauge.answered,
-  () => gauge.hot(),
-  undefined,
-  (bursting, r) => logger.info(rates(r), bursting
+const probe = new BurstProbe(() => gauge.answered, () => gauge.hot(), {
+  onBurst: (bursting, r) => logger.info(rates(r), bursting
     ? 'webhooks are answered faster while processing pauses: processing yields to ingress (decision 031)'
     : 'webhook ingress no longer held back by processing: processing runs freely'),
-  (bursting, r) => logger.debug({ ...rates(r), bursting }, 'inbound burst probe'),
-);
-const inline = new InlineProcessor(ctx, () => gauge.hot(), () => gauge.saturated(), probe);
+  onProbe: (bursting, r) => logger.debug({ ...rates(r), bursting }, 'inbound burst probe'),
+});
+const inline = new InlineProcessor(ctx, (withinMs) => gauge.hot(withinMs), () => gauge.saturated(), probe);
 const state = new Int32Array(data.state);
 
 function publish(): void {

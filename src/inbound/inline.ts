@@ -96,8 +96,6 @@ export class InlineProcessor {
   private readonly queues = new Map<string, Queued[]>();
   private size = 0;
   private running = 0;
-  /** When ingress was last seen hot (on an arrival or after a batch). */
-  private lastHotAt = -Infinity;
   private lastBatchMs = 1;
   private readonly arrivals = new RateMeter();
   /**
@@ -111,7 +109,8 @@ export class InlineProcessor {
   private readonly waiters: (() => void)[] = [];
 
   /**
-   * `hot`: webhook requests are queueing for their answer. `saturated` (given on the processing
+   * `hot(withinMs?)`: webhook requests are queueing for their answer (or were, within `withinMs`; the
+   * ingress gauge keeps when they last were). `saturated` (given on the processing
    * thread, decision 030): the thread that answers them is using (nearly) a whole core. Given, it
    * replaces the "outpaced" estimate: behind by more than BEHIND_SATURATED_MS while the acknowledging
    * thread is saturated is overload, and the processor waits while it stays saturated (at most
@@ -122,7 +121,7 @@ export class InlineProcessor {
    */
   constructor(
     private readonly ctx: AppContext,
-    private readonly hot: () => boolean = () => false,
+    private readonly hot: (withinMs?: number) => boolean = () => false,
     private readonly saturated?: () => boolean,
     private readonly probe?: Pick<BurstProbe, 'pausing' | 'bursting'>,
   ) {
@@ -142,7 +141,6 @@ export class InlineProcessor {
       else this.queues.set(r.tenantId, [{ ...r, queuedAt }]);
       this.size += 1;
     }
-    if (this.hot()) this.lastHotAt = queuedAt;
     this.pump();
   }
 
@@ -260,8 +258,7 @@ export class InlineProcessor {
           // Whatever failed stays pending in the inbox; `run` is never awaited, so nothing may escape.
           this.ctx.logger.warn({ err: (err as Error)?.message, inbox_id: batch[0]!.id }, 'inline processing failed; the worker will retry');
         }
-        if (this.hot()) this.lastHotAt = performance.now();
-        else if (performance.now() - this.lastHotAt >= CALM_BEFORE_PARALLEL_MS) this.pump();
+        if (!this.hot(CALM_BEFORE_PARALLEL_MS)) this.pump();
       }
     } finally {
       this.running -= 1;

@@ -70,10 +70,11 @@ export class IngressGauge {
     return Atomics.load(this.cells, OPEN);
   }
 
-  hot(): boolean {
+  /** Requests were queueing within the last `withinMs` (CALM_MS: hot now). */
+  hot(withinMs = CALM_MS): boolean {
     const now = this.now();
     if (this.inflight >= HOT_INFLIGHT) Atomics.store(this.cells, HOT_AT, now);
-    return now - Atomics.load(this.cells, HOT_AT) < CALM_MS;
+    return now - Atomics.load(this.cells, HOT_AT) < withinMs;
   }
 
   /** The acknowledging thread had no spare capacity over the last sample (see SATURATED). */
@@ -140,7 +141,7 @@ export interface InboundPipeline {
 
 const pipelines = new WeakMap<AppContext, InboundPipeline>();
 
-const onThisThread = (ctx: AppContext, ingress: IngressGauge): InlineSink => new InlineProcessor(ctx, () => ingress.hot());
+const onThisThread = (ctx: AppContext, ingress: IngressGauge): InlineSink => new InlineProcessor(ctx, (withinMs) => ingress.hot(withinMs));
 
 export function inboundPipeline(ctx: AppContext): InboundPipeline {
   let p = pipelines.get(ctx);

@@ -17,7 +17,7 @@ function setup(perSecond: (processingHeldBack: boolean) => number, hot = () => t
   let clock = 0;
   let answered = 0;
   const told: boolean[] = [];
-  const probe = new BurstProbe(() => answered, hot, () => clock, (b) => told.push(b));
+  const probe = new BurstProbe(() => answered, hot, { now: () => clock, onBurst: (b) => told.push(b) });
   const states: string[] = [];
   const run = (ms: number) => {
     for (let t = 0; t < ms; t += TICK_MS) {
@@ -197,7 +197,7 @@ test('a burst the first probe misses is found 3 s later, and a new load after a 
 test('the rate is read from the counter even when it wraps (a 32-bit shared counter)', () => {
   let answered = 2_147_483_000;
   let clock = 0;
-  const probe = new BurstProbe(() => answered, () => true, () => clock);
+  const probe = new BurstProbe(() => answered, () => true, { now: () => clock });
   for (let i = 0; i < 20; i++) {
     clock += TICK_MS;
     answered = (answered + 100) | 0;

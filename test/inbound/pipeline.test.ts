@@ -135,16 +135,19 @@ describe('inbound pipeline signals', () => {
     };
     // Ingress hot while the rows arrive (one runner), and no arrivals after them: only the runner's
     // own check after each batch can start a second one.
-    let hot = true;
-    const p = new InlineProcessor(t.ctx, () => hot, () => false);
+    // As the ingress gauge answers: hot now, or within the last `withinMs` (50 ms: now).
+    let calmSince = Infinity;
+    const hot = (withinMs = 50) => performance.now() - calmSince < withinMs;
+    const p = new InlineProcessor(t.ctx, hot, () => false);
     try {
       p.kick(rows);
       assert.equal(await most(1_000), 1, 'ingress hot: one batch at a time');
-      hot = false; // calm now, but hot at the last batch (a dip in a steady load looks like this)
+      calmSince = performance.now(); // calm now, but hot a moment ago (a dip in a steady load looks like this)
       assert.equal(await most(400), 1, 'calm for less than a second: still one batch at a time');
       await until('two batches at once once ingress has been calm for a second', async () => (await sleeping()) === 2);
     } finally {
       await sql`drop trigger test_slow_batch on messages`.execute(owner(t));
+      await sql`drop function test_slow_batch()`.execute(owner(t));
     }
     await until('all 1,200 processed', async () => (await owner(t).selectFrom('messages').select('id').where('tenant_id', '=', tenant.id).execute()).length === 1_200);
     await p.idle();
@@ -182,5 +185,16 @@ describe('ingress gauge across threads (decision 030)', () => {
     for (let i = 0; i < 16; i++) gauge.leave();
     assert.equal(view.inflight, 0);
     assert.equal(view.hot(), true, 'hot lasts a moment after the queue empties');
+  });
+
+  it('tells whether requests queued within a given time (the processor waits for a calm second before a second batch)', async () => {
+    const gauge = new IngressGauge();
+    assert.equal(gauge.hot(60_000), false, 'never hot');
+    for (let i = 0; i < 16; i++) gauge.enter();
+    for (let i = 0; i < 16; i++) gauge.leave();
+    await new Promise((r) => setTimeout(r, 120));
+    assert.equal(gauge.hot(), false, 'calm now');
+    assert.equal(gauge.hot(1_000), true, 'but hot within the last second');
+    assert.equal(gauge.hot(100), false, 'and not within the last 100 ms');
   });
 });
