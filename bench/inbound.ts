@@ -239,7 +239,7 @@ async function main() {
       const { req, from } = i % SAMPLE_EVERY === 0 ? webhook(line, newSender()) : webhook(line);
       return { line, from, sample: i % SAMPLE_EVERY === 0, bytes: encode('127.0.0.1', req) };
     });
-    // The same warm-up as the peak's (routing cache, which the drain's idle seconds let expire).
+    // A short warm-up at 4 connections (the routing cache, which the drain's idle seconds let expire).
     for (const s of servers) await closedLoop(s.port, () => webhook(randomLine()).req, 4, 1000, 200);
     for (let i = 0; i < 40 && (await pendingNow()) > 0; i++) await sleep(100);
     // Every connection the generator may use opened ahead, as a provider's are kept alive, and last

@@ -50,7 +50,7 @@ const HOT_BEFORE_PROBE_MS = HISTORY_MS;
 /**
  * CONFIRM_END: a burst ends on two "no"s in a row, the second asked FREE_AFTER_BURST_MS after the
  * first. A pause can be disturbed by other work on the machine — on the bench a statistics refresh
- * ran through one, the paused rate read 6,400/s against 7,500–9,900/s in the pauses around it, and
+ * ran through one, the paused rate read 6,435/s against 7,462 and 7,714/s in the pauses before it, and
  * the burst ended with the load still on; ending wrongly gives processing FREE_MS of free running
  * at the load's expense, continuing wrongly costs one more hold.
  */
