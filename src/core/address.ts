@@ -63,9 +63,11 @@ export const NANP = /^1\d{10}$/;
 
 function phoneFromDigits(digits: string): Address | null {
   if (!/^\d{6,15}$/.test(digits)) return null;
+  // Not cached: nothing to save, and it would push the library's answers out of the cache.
+  if (NANP.test(digits)) return { kind: 'phone', value: `+${digits}` };
   let value = phoneCache.get(digits);
   if (value === undefined) {
-    value = NANP.test(digits) ? `+${digits}` : libraryE164(digits);
+    value = libraryE164(digits);
     if (phoneCache.size >= PHONE_CACHE_MAX) phoneCache.clear();
     phoneCache.set(digits, value);
   }
