@@ -194,6 +194,30 @@ test('a burst the first probe misses is found 3 s later, and a new load after a 
   assert.equal(s.probe.bursting(), true, 'the new load: missed at its first probe, found 3 s later');
 });
 
+test('after a quiet second, the lengthened interval of a steady load starts over: the next load is probed again 3 s after its first probe', () => {
+  // A steady load long enough for the interval to grow past 3 s, a quiet spell, then a burst whose
+  // first probe misses (as on the bench).
+  let phase: 'steady' | 'quiet' | 'burst' = 'steady';
+  let probes = 0;
+  let wasPausing = false;
+  const s = setup((heldBack) => {
+    const pausing = s.probe.pausing();
+    if (pausing && !wasPausing) probes += 1;
+    wasPausing = pausing;
+    if (phase === 'quiet') return 0;
+    if (phase === 'steady') return 4_000;
+    return heldBack && probes > 1 ? 9_000 : 5_500;
+  }, () => phase !== 'quiet');
+  s.run(16_000);
+  assert.ok(probes >= 3, `the steady load was probed ${probes} times: its interval is past 3 s now`);
+  phase = 'quiet';
+  s.run(2_000);
+  phase = 'burst';
+  probes = 0;
+  s.run(1_400 + 300 + 3_500);
+  assert.equal(s.probe.bursting(), true, 'missed at its first probe, found 3 s later');
+});
+
 test('the rate is read from the counter even when it wraps (a 32-bit shared counter)', () => {
   let answered = 2_147_483_000;
   let clock = 0;
