@@ -51,7 +51,7 @@ async function main() {
     const sim = await startProc('bench/cloud-api-sim.ts', { phones: CHANNELS, firstId: 400_000_000_000_000, rate: RATE }, { ipc: true });
     procs.push(sim);
     const masterKey = randomBytes(32).toString('base64');
-    const serverArgs = { mode: 'switchboard', appUrl: appUrlFrom(ownerUrl, ROLE, undefined), masterKey, role: ROLE, poolSize: 20 };
+    const serverArgs = { mode: 'switchboard', appUrl: appUrlFrom(ownerUrl, ROLE, undefined), ownerUrl, masterKey, role: ROLE, poolSize: 20 };
     const server = await startProc('bench/server.ts', { ...serverArgs, http: true });
     procs.push(server);
 

@@ -3,7 +3,7 @@
  * generator, the provider simulator and other Switchboard processes run in processes of their own,
  * as they would in a deployment). argv[2] is JSON:
  *   { mode: 'bare' }                                   a bare Fastify route answering 200/202
- *   { mode: 'switchboard', appUrl, masterKey, role, poolSize, http, inbound, scheduler? }
+ *   { mode: 'switchboard', appUrl, ownerUrl?, masterKey, role, poolSize, http, inbound, scheduler? }
  * Prints `PORT <n>` (0 when it serves no HTTP) once ready; SIGTERM stops it cleanly.
  */
 import Fastify from 'fastify';
@@ -14,11 +14,14 @@ import { inboundWorker } from '../src/inbound/worker.js';
 import { useInboundThread } from '../src/inbound/pipeline.js';
 import { startScheduler } from '../src/delivery/scheduler.js';
 import { statisticsWorker } from '../src/ops/statistics.js';
+import { queueVacuumWorker } from '../src/ops/vacuum.js';
 import { createAppContext } from '../src/app/root.js';
 
 interface Opts {
   mode: 'switchboard' | 'bare';
   appUrl: string;
+  /** The schema owner's URL, as `switchboard start` has it (VACUUM of the queue tables, decision 033). */
+  ownerUrl?: string;
   masterKey: string;
   role: string;
   poolSize: number;
@@ -42,7 +45,7 @@ if (opts.mode === 'bare') {
 } else {
   const config = parseConfig({ MASTER_KEY: opts.masterKey, EGRESS_ALLOW_PRIVATE: 'true', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', DB_APP_ROLE: opts.role, DB_POOL_SIZE: String(opts.poolSize), BODY_LIMIT_BYTES: String(8 * 1024 * 1024), INBOUND_THREAD: process.env.INBOUND_THREAD ?? 'true' }, {});
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
-  const { ctx, close } = createAppContext({ config, appUrl: opts.appUrl, logger, providerTimeoutMs: opts.providerTimeoutMs ?? 5000 });
+  const { ctx, close } = createAppContext({ config, appUrl: opts.appUrl, ownerUrl: opts.ownerUrl, logger, providerTimeoutMs: opts.providerTimeoutMs ?? 5000 });
   const stops: (() => Promise<void>)[] = [];
   let port = 0;
   if (opts.http) {
@@ -54,13 +57,14 @@ if (opts.mode === 'bare') {
     port = (app.server.address() as { port: number }).port;
     stops.push(() => app.close());
   }
-  // Like `switchboard start`: the inbox drain and event deliveries, with the statistics worker.
-  if (opts.inbound) stops.push(inboundWorker.start(ctx), statisticsWorker.start(ctx));
+  // Like `switchboard start`: the inbox drain and event deliveries, with the statistics and
+  // queue-vacuum workers.
+  if (opts.inbound) stops.push(inboundWorker.start(ctx));
   if (opts.scheduler) {
     const s = startScheduler(ctx, opts.scheduler);
     stops.push(() => s.stop(5000));
-    if (!opts.inbound) stops.push(statisticsWorker.start(ctx));
   }
+  if (opts.inbound || opts.scheduler) stops.push(statisticsWorker.start(ctx), queueVacuumWorker.start(ctx));
   console.log(`PORT ${port}`);
   process.on('SIGTERM', () => {
     void (async () => {

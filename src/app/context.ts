@@ -7,6 +7,7 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import type { JwtVerifier } from '../identity/jwt.js';
 import type { Listen } from '../db/listen.js';
 import type { AuthCache } from '../identity/auth-cache.js';
+import type { Maintenance } from '../ops/vacuum.js';
 
 /**
  * Everything a request handler or worker needs, built once in the composition root
@@ -26,4 +27,6 @@ export interface AppContext {
   listen?: Listen;
   /** Credential lookups cached per process, invalidated over LISTEN (decision 019). */
   authCache: AuthCache;
+  /** VACUUM of the queue tables as the schema owner (decision 033); absent without the owner's URL. */
+  maintenance?: Maintenance;
 }

@@ -17,6 +17,7 @@ import { createProviderRegistry } from '../providers/registry.js';
 import { createHttpTransport } from '../providers/transport.js';
 import type { AppContext } from './context.js';
 import { createBuiltinSandbox } from './sandbox.js';
+import { ownerMaintenance } from '../ops/vacuum.js';
 import { publicBaseUrl } from './urls.js';
 
 /**
@@ -100,6 +101,8 @@ export function createAppContext(p: {
   /** Timeout for provider HTTP calls (default 15 s). */
   providerTimeoutMs?: number;
   onPoolError?: (err: Error) => void;
+  /** The schema owner's URL, for VACUUM of the queue tables only (decision 033). */
+  ownerUrl?: string;
 }): { ctx: AppContext; database: Database; close(): Promise<void> } {
   if (!p.config.masterKey) throw new Error('createAppContext needs config.masterKey');
   const database = openDatabase(p.appUrl, p.config.dbPoolSize, p.onPoolError);
@@ -123,6 +126,7 @@ export function createAppContext(p: {
     jwt: createJwtVerifier(p.config.jwt),
     listen,
     authCache,
+    maintenance: p.ownerUrl ? ownerMaintenance(p.ownerUrl, p.logger) : undefined,
   };
   return {
     ctx,
@@ -131,6 +135,7 @@ export function createAppContext(p: {
       await sandbox.close();
       transport?.close();
       await authCache.close();
+      await ctx.maintenance?.close();
       await database.close();
     },
   };
@@ -187,6 +192,7 @@ export async function createRuntime(config: Readonly<Config>, opts: RuntimeOptio
   const { ctx, database, close } = createAppContext({
     config: { ...config, masterKey },
     appUrl,
+    ownerUrl,
     logger,
     clock: opts.clock,
     fetch: opts.fetch,

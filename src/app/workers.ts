@@ -4,6 +4,7 @@ import { inboundWorker } from '../inbound/worker.js';
 import { channelHealthWorker } from '../channels/health.js';
 import { pruneWorker } from '../ops/prune.js';
 import { statisticsWorker } from '../ops/statistics.js';
+import { queueVacuumWorker } from '../ops/vacuum.js';
 
 /**
  * Background roles run by `switchboard work` (and `start`). Each starts its loop and returns a stop
@@ -11,7 +12,7 @@ import { statisticsWorker } from '../ops/statistics.js';
  */
 export type Worker = { name: string; start(ctx: AppContext): () => Promise<void> };
 
-export const WORKERS: Worker[] = [deliveryWorker, inboundWorker, channelHealthWorker(), pruneWorker, statisticsWorker];
+export const WORKERS: Worker[] = [deliveryWorker, inboundWorker, channelHealthWorker(), pruneWorker, statisticsWorker, queueVacuumWorker];
 
 export function startWorkers(ctx: AppContext): () => Promise<void> {
   const stops = WORKERS.map((w) => {
