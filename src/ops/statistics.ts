@@ -4,9 +4,9 @@ import type { Worker } from '../app/workers.js';
 import { periodic } from '../app/periodic.js';
 
 /**
- * Keeps planner statistics fresh while tables are young (migration 007, decision 006): every 5 s,
- * ANALYZE the tables that were never analyzed, or changed by more than half since their last
- * analysis.
+ * Keeps planner statistics fresh while tables are young (migrations 007 and 029, decision 006):
+ * every 5 s, ANALYZE the tables that were never analyzed, or whose live rows grew past 1.5× or fell
+ * under half of what their last analysis counted.
  * Returns the tables it analyzed.
  */
 export async function refreshStatistics(ctx: AppContext, minRows = 1_000): Promise<string[]> {

@@ -44,3 +44,44 @@ test('young tables are analyzed once they have enough changes, then left to auto
     await owner.end();
   }
 });
+
+test('a table is re-analyzed when its size changed by half, not for rows that came and went', async () => {
+  const owner = new pg.Client({ connectionString: t.testDb.ownerUrl });
+  await owner.connect();
+  let seq = 0;
+  const insert = (n: number) =>
+    owner.query(`insert into inbound_rejects (id, provider, reason, body_bytes, body_sha256) select 'inb_s' || ($1 + g), 'cloud-api', 'unroutable', 1, 'x' from generate_series(1, $2) g`, [(seq += 100_000), n]);
+  const deleteOldest = (n: number) => owner.query(`delete from inbound_rejects where id in (select id from inbound_rejects order by id limit $1)`, [n]);
+  /** Waits until the statistics count `live` rows (backends publish their counters about once a second). */
+  const live = async (n: number) => {
+    await owner.query('select pg_stat_force_next_flush()');
+    for (let i = 0; i < 50; i++) {
+      const r = await owner.query(`select n_live_tup from pg_stat_user_tables where relname = 'inbound_rejects'`);
+      if (Number(r.rows[0].n_live_tup) === n) return;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.fail(`inbound_rejects never counted ${n} live rows`);
+  };
+  const analyzedNow = async () => (await refreshStatistics(t.ctx, 50)).includes('inbound_rejects');
+  try {
+    await insert(1_000);
+    await live(1_000);
+    assert.ok(await analyzedNow(), 'never analyzed, 1,000 rows written');
+    // A queue at a steady size: 3,000 rows in and out, 1,000 live throughout.
+    for (let i = 0; i < 3; i++) {
+      await insert(1_000);
+      await deleteOldest(1_000);
+    }
+    await live(1_000);
+    assert.ok(!(await analyzedNow()), 'rows came and went; the size did not change');
+    await insert(600);
+    await live(1_600);
+    assert.ok(await analyzedNow(), 'a backlog: 1.6× the rows the last analysis counted');
+    await deleteOldest(900);
+    await live(700);
+    assert.ok(await analyzedNow(), 'drained under half of it');
+    assert.ok(!(await analyzedNow()), 'analyzed at this size already');
+  } finally {
+    await owner.end();
+  }
+});
