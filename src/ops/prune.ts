@@ -5,10 +5,11 @@ import type { AppContext } from '../app/context.js';
 import { idFloor } from '../core/ids.js';
 
 /**
- * Retention sweep (migrations 023 and 028 say what is kept how long): every 10 minutes, delete
+ * Retention sweep (migrations 023, 028 and 030 say what is kept how long): every 10 minutes, delete
  * expired idempotency keys, old inbound dedupe marks and old reject records, and events older than
- * EVENTS_RETENTION_DAYS with their deliveries (decision 032), `batch` rows a table (events: a
- * tenant) per call, repeating while a call still finds work.
+ * EVENTS_RETENTION_DAYS with their deliveries (decision 032) and the outbound status changes of
+ * that age, `batch` rows a table (events: a tenant) per call, repeating while a call still finds
+ * work.
  */
 export async function pruneOnce(ctx: AppContext, batch = 5_000, now = Date.now()): Promise<number> {
   const days = ctx.config.eventsRetentionDays;
@@ -16,7 +17,12 @@ export async function pruneOnce(ctx: AppContext, batch = 5_000, now = Date.now()
   let total = 0;
   for (const call of [
     () => sql<{ n: number }>`select sb_prune(${batch}) as n`,
-    ...(days > 0 ? [() => sql<{ n: number }>`select sb_prune_events(${before}, ${batch}) as n`] : []),
+    ...(days > 0
+      ? [
+          () => sql<{ n: number }>`select sb_prune_events(${before}, ${batch}) as n`,
+          () => sql<{ n: number }>`select sb_prune_status_log(${new Date(now - days * 86_400_000)}, ${batch}) as n`,
+        ]
+      : []),
   ]) {
     for (;;) {
       const { rows } = await call().execute(ctx.db);

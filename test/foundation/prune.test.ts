@@ -73,3 +73,26 @@ test('events past EVENTS_RETENTION_DAYS go with their finished deliveries and at
     await owner.end();
   }
 });
+
+test('outbound status changes older than EVENTS_RETENTION_DAYS go, across tenants; 0 keeps them', async () => {
+  const a = await t.tenant();
+  const b = await t.tenant();
+  const owner = new pg.Client({ connectionString: t.testDb.ownerUrl });
+  await owner.connect();
+  try {
+    const log = (tenant: string, message: string, daysAgo: number) =>
+      owner.query(`insert into message_status_log (tenant_id, message_id, status, at) values ($1, $2, 'delivered', now() - make_interval(days => $3))`, [tenant, message, daysAgo]);
+    await log(a.id, 'msg_old_a', 31);
+    await log(a.id, 'msg_older_a', 90);
+    await log(a.id, 'msg_fresh_a', 29);
+    await log(b.id, 'msg_old_b', 45);
+    const keepAll = { ...t.ctx, config: { ...t.ctx.config, eventsRetentionDays: 0 } };
+    await pruneOnce(keepAll, 1);
+    assert.equal((await owner.query('select count(*)::int as n from message_status_log')).rows[0].n, 4, 'retention 0: nothing deleted');
+    // A batch of 1 forces several calls.
+    await pruneOnce(t.ctx, 1);
+    assert.deepEqual((await owner.query('select message_id from message_status_log order by message_id')).rows.map((r) => r.message_id), ['msg_fresh_a']);
+  } finally {
+    await owner.end();
+  }
+});
