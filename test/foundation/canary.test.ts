@@ -1,6 +1,5 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { startTestApp, bearer, type TestApp } from '../support/app.js';
 import { createCloudApiSimulator, type CloudApiSimulator } from '../../src/providers/cloud-api/index.js';
 
@@ -50,9 +49,7 @@ test('the canary never leaves the vault', async () => {
   assert.ok(t.logs.length > 5, 'logs were captured');
 
   // Every text-like column of every table, read as the owner.
-  const owner = new pg.Client({ connectionString: t.testDb.ownerUrl });
-  await owner.connect();
-  try {
+  await t.asOwner(async (owner) => {
     const cols = (await owner.query(
       `select table_name, column_name from information_schema.columns
        where table_schema = 'public' and data_type in ('text', 'jsonb', 'json', 'character varying', 'bytea', 'ARRAY')`,
@@ -65,7 +62,5 @@ test('the canary never leaves the vault', async () => {
       );
       assert.equal(rows[0].n, 0, `${table_name}.${column_name} holds the canary in plaintext`);
     }
-  } finally {
-    await owner.end();
-  }
+  });
 });

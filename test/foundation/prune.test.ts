@@ -1,6 +1,5 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { pruneOnce } from '../../src/ops/prune.js';
 import { idFloor } from '../../src/core/ids.js';
@@ -14,9 +13,7 @@ after(() => t.close());
 test('the retention sweep deletes only what is past its window, across tenants, in batches', async () => {
   const a = await t.tenant();
   const b = await t.tenant();
-  const owner = new pg.Client({ connectionString: t.testDb.ownerUrl });
-  await owner.connect();
-  try {
+  await t.asOwner(async (owner) => {
     for (const tenant of [a.id, b.id]) {
       await owner.query(`insert into idempotency_keys (tenant_id, key, request_hash, response_code, response, created_at) values
         ($1, 'old-1', 'h', 202, '{}', now() - interval '26 hours'), ($1, 'old-2', 'h', 202, '{}', now() - interval '3 days'),
@@ -30,23 +27,19 @@ test('the retention sweep deletes only what is past its window, across tenants, 
     const keys = (await owner.query('select tenant_id, key from idempotency_keys order by tenant_id, key')).rows;
     assert.deepEqual(keys.map((r) => r.key), ['fresh', 'fresh']);
     assert.deepEqual((await owner.query('select dedupe_key from inbound_dedupe')).rows.map((r) => r.dedupe_key), ['recent']);
-  } finally {
-    await owner.end();
-  }
+  });
 });
 
 test('events past EVENTS_RETENTION_DAYS go with their finished deliveries and attempts; a pending delivery keeps its event; 0 keeps all', async () => {
   const a = await t.tenant();
   const b = await t.tenant();
-  const owner = new pg.Client({ connectionString: t.testDb.ownerUrl });
-  await owner.connect();
   const now = Date.now();
   const day = 86_400_000;
   // Ids as newId makes them at a given time (the sweep reads the age from the id).
   const evtAt = (ms: number, n: number) => `${idFloor('evt', ms).slice(0, -2)}${String(n).padStart(2, '0')}`;
   const old = now - 31 * day;
   const ids = { gone: evtAt(old, 1), pending: evtAt(old, 2), delivered: evtAt(old, 3), fresh: evtAt(now - 29 * day, 4), otherTenant: evtAt(old, 5) };
-  try {
+  await t.asOwner(async (owner) => {
     const ev = (tenant: string, id: string) => owner.query(`insert into events (tenant_id, id, type, data) values ($1, $2, 'message.received', '{}')`, [tenant, id]);
     for (const id of [ids.gone, ids.pending, ids.delivered, ids.fresh]) await ev(a.id, id);
     await ev(b.id, ids.otherTenant);
@@ -69,17 +62,13 @@ test('events past EVENTS_RETENTION_DAYS go with their finished deliveries and at
     await owner.query(`update event_deliveries set status = 'failed' where id = 'dlv_p'`);
     assert.equal(await pruneOnce(t.ctx, 1, now), 1);
     assert.deepEqual((await owner.query('select id from events order by id')).rows.map((r) => r.id), [ids.fresh]);
-  } finally {
-    await owner.end();
-  }
+  });
 });
 
 test('outbound status changes older than EVENTS_RETENTION_DAYS go, across tenants; 0 keeps them', async () => {
   const a = await t.tenant();
   const b = await t.tenant();
-  const owner = new pg.Client({ connectionString: t.testDb.ownerUrl });
-  await owner.connect();
-  try {
+  await t.asOwner(async (owner) => {
     const log = (tenant: string, message: string, daysAgo: number) =>
       owner.query(`insert into message_status_log (tenant_id, message_id, status, at) values ($1, $2, 'delivered', now() - make_interval(days => $3))`, [tenant, message, daysAgo]);
     await log(a.id, 'msg_old_a', 31);
@@ -92,7 +81,5 @@ test('outbound status changes older than EVENTS_RETENTION_DAYS go, across tenant
     // A batch of 1 forces several calls.
     await pruneOnce(t.ctx, 1);
     assert.deepEqual((await owner.query('select message_id from message_status_log order by message_id')).rows.map((r) => r.message_id), ['msg_fresh_a']);
-  } finally {
-    await owner.end();
-  }
+  });
 });

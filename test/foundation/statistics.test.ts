@@ -1,6 +1,5 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { startTestApp, bearer, type TestApp } from '../support/app.js';
 import { refreshStatistics } from '../../src/ops/statistics.js';
 import { createCloudApiSimulator, type CloudApiSimulator } from '../../src/providers/cloud-api/index.js';
@@ -18,9 +17,7 @@ after(async () => {
 });
 
 test('young tables are analyzed once they have enough changes, then left to autovacuum', async () => {
-  const owner = new pg.Client({ connectionString: t.testDb.ownerUrl });
-  await owner.connect();
-  try {
+  await t.asOwner(async (owner) => {
     const analyzed = async (table: string) => (await owner.query(`select last_analyze from pg_stat_user_tables where relname = $1`, [table])).rows[0]!.last_analyze as Date | null;
     assert.deepEqual(await refreshStatistics(t.ctx, 50), [], 'nothing has changed enough yet');
     const tenant = await t.tenant();
@@ -40,30 +37,26 @@ test('young tables are analyzed once they have enough changes, then left to auto
     assert.ok(tables.includes('messages') && tables.includes('delivery_jobs'), tables.join(','));
     assert.ok(await analyzed('messages'), 'ANALYZE ran on messages');
     assert.ok(!(await refreshStatistics(t.ctx, 50)).includes('messages'), 'unchanged since: not analyzed again');
-  } finally {
-    await owner.end();
-  }
+  });
 });
 
 test('a table is re-analyzed when its size changed by half, not for rows that came and went', async () => {
-  const owner = new pg.Client({ connectionString: t.testDb.ownerUrl });
-  await owner.connect();
-  let seq = 0;
-  const insert = (n: number) =>
-    owner.query(`insert into inbound_rejects (id, provider, reason, body_bytes, body_sha256) select 'inb_s' || ($1 + g), 'cloud-api', 'unroutable', 1, 'x' from generate_series(1, $2) g`, [(seq += 100_000), n]);
-  const deleteOldest = (n: number) => owner.query(`delete from inbound_rejects where id in (select id from inbound_rejects order by id limit $1)`, [n]);
-  /** Waits until the statistics count `live` rows (backends publish their counters about once a second). */
-  const live = async (n: number) => {
-    await owner.query('select pg_stat_force_next_flush()');
-    for (let i = 0; i < 50; i++) {
-      const r = await owner.query(`select n_live_tup from pg_stat_user_tables where relname = 'inbound_rejects'`);
-      if (Number(r.rows[0].n_live_tup) === n) return;
-      await new Promise((res) => setTimeout(res, 100));
-    }
-    assert.fail(`inbound_rejects never counted ${n} live rows`);
-  };
-  const analyzedNow = async () => (await refreshStatistics(t.ctx, 50)).includes('inbound_rejects');
-  try {
+  await t.asOwner(async (owner) => {
+    let seq = 0;
+    const insert = (n: number) =>
+      owner.query(`insert into inbound_rejects (id, provider, reason, body_bytes, body_sha256) select 'inb_s' || ($1 + g), 'cloud-api', 'unroutable', 1, 'x' from generate_series(1, $2) g`, [(seq += 100_000), n]);
+    const deleteOldest = (n: number) => owner.query(`delete from inbound_rejects where id in (select id from inbound_rejects order by id limit $1)`, [n]);
+    /** Waits until the statistics count `live` rows (backends publish their counters about once a second). */
+    const live = async (n: number) => {
+      await owner.query('select pg_stat_force_next_flush()');
+      for (let i = 0; i < 50; i++) {
+        const r = await owner.query(`select n_live_tup from pg_stat_user_tables where relname = 'inbound_rejects'`);
+        if (Number(r.rows[0].n_live_tup) === n) return;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      assert.fail(`inbound_rejects never counted ${n} live rows`);
+    };
+    const analyzedNow = async () => (await refreshStatistics(t.ctx, 50)).includes('inbound_rejects');
     await insert(1_000);
     await live(1_000);
     assert.ok(await analyzedNow(), 'never analyzed, 1,000 rows written');
@@ -81,7 +74,5 @@ test('a table is re-analyzed when its size changed by half, not for rows that ca
     await live(700);
     assert.ok(await analyzedNow(), 'drained under half of it');
     assert.ok(!(await analyzedNow()), 'analyzed at this size already');
-  } finally {
-    await owner.end();
-  }
+  });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import pino from 'pino';
 import { parseConfig, type Config } from '../../src/core/config.js';
 import { buildApp, type App } from '../../src/http/app.js';
@@ -20,6 +21,8 @@ export interface TestApp {
   adminKey: string;
   /** Every log line the app wrote, for "no secret in any log line" checks. */
   logs: string[];
+  /** Runs `fn` over a connection as the schema owner (every tenant's rows; RLS lets it), closed after. */
+  asOwner<T>(fn: (owner: pg.Client) => Promise<T>): Promise<T>;
   /** Creates a tenant with an owner-scoped (`*`) API key through the admin API. */
   tenant(slug?: string, plan?: string): Promise<{ id: string; slug: string; key: string }>;
   close(): Promise<void>;
@@ -51,6 +54,15 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
     testDb,
     adminKey,
     logs,
+    async asOwner(fn) {
+      const owner = new pg.Client({ connectionString: testDb.ownerUrl });
+      await owner.connect();
+      try {
+        return await fn(owner);
+      } finally {
+        await owner.end();
+      }
+    },
     async tenant(slug = `t${++n}-${randomBytes(3).toString('hex')}`, plan = 'unlimited') {
       const t = await app.inject({ method: 'POST', url: '/admin/tenants', headers: { authorization: `Bearer ${adminKey}` }, payload: { slug, name: slug, plan } });
       if (t.statusCode !== 201) throw new Error(`tenant create failed: ${t.body}`);
