@@ -8,6 +8,7 @@ import type { JwtVerifier } from '../identity/jwt.js';
 import type { Listen } from '../db/listen.js';
 import type { AuthCache } from '../identity/auth-cache.js';
 import type { Maintenance } from '../ops/vacuum.js';
+import type { SharedCounters } from '../core/shared-counters.js';
 
 /**
  * Everything a request handler or worker needs, built once in the composition root
@@ -29,4 +30,6 @@ export interface AppContext {
   authCache: AuthCache;
   /** VACUUM of the queue tables as the schema owner (decision 033); absent without the owner's URL. */
   maintenance?: Maintenance;
+  /** Counters shared by every process (Redis, `REDIS_URL`); absent ⇒ each process counts alone. */
+  sharedCounters?: SharedCounters;
 }

@@ -18,6 +18,7 @@ import { createHttpTransport } from '../providers/transport.js';
 import type { AppContext } from './context.js';
 import { createBuiltinSandbox } from './sandbox.js';
 import { ownerMaintenance } from '../ops/vacuum.js';
+import { redisCounters } from '../core/shared-counters.js';
 import { publicBaseUrl } from './urls.js';
 
 /**
@@ -127,6 +128,7 @@ export function createAppContext(p: {
     listen,
     authCache,
     maintenance: p.ownerUrl ? ownerMaintenance(p.ownerUrl, p.logger) : undefined,
+    sharedCounters: p.config.redisUrl ? redisCounters(p.config.redisUrl, p.logger) : undefined,
   };
   return {
     ctx,
@@ -136,6 +138,7 @@ export function createAppContext(p: {
       transport?.close();
       await authCache.close();
       await ctx.maintenance?.close();
+      await ctx.sharedCounters?.close();
       await database.close();
     },
   };

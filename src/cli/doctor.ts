@@ -28,6 +28,14 @@ export const doctor: Command = async (config) => {
       checks.push({ name: 'database reachable (app role)', ok: false, detail: (err as Error).message });
     }
     checks.push(...(await tenancyChecks(rt.ownerUrl, config.dbAppRole)));
+    const shared = rt.ctx.sharedCounters;
+    if (shared) {
+      const where = new URL(config.redisUrl!).host;
+      checks.push(await shared.ping().then(
+        () => ({ name: 'redis reachable', ok: true, detail: `${where}: API rate limits are counted across processes` }),
+        (err: Error) => ({ name: 'redis reachable', ok: false, detail: `${where}: ${err.message} (API rate limits are counted per process meanwhile)` }),
+      ));
+    }
   } finally {
     await rt.close();
   }

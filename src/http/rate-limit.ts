@@ -3,10 +3,14 @@ import { AppError } from '../core/errors.js';
 import type { TenantId } from '../db/db.js';
 import { loadLimits } from '../tenants/limits.js';
 
+const WINDOW_MS = 60_000;
+
 /**
  * Per-tenant API request limit (plan `api_requests_per_minute`), fixed one-minute windows.
- * Counters live in this process (DESIGN §2: Redis is optional and only shares these across nodes);
- * limits are cached for 30 s so a request costs no extra query.
+ * With `REDIS_URL` the window's count is shared by every process (`ctx.sharedCounters`, DESIGN §2),
+ * so a tenant gets its limit once across the deployment, not once per node; without it, or while
+ * Redis does not answer, each process counts on its own (a Redis outage never fails a request).
+ * Limits are cached for 30 s so a request costs no extra query.
  */
 export class ApiRateLimiter {
   private readonly windows = new Map<string, { window: number; count: number }>();
@@ -21,16 +25,31 @@ export class ApiRateLimiter {
       this.limits.set(tenantId, cached);
     }
     if (cached.limit === null) return;
-    const window = Math.floor(now / 60_000);
+    const window = Math.floor(now / WINDOW_MS);
+    const count = (await this.shared(ctx, tenantId, window)) ?? this.local(tenantId, window);
+    if (count > cached.limit) {
+      const retry = Math.ceil(((window + 1) * WINDOW_MS - now) / 1000);
+      throw new AppError('rate_limited', `the plan allows ${cached.limit} API requests a minute`, { retryAfterSeconds: retry });
+    }
+  }
+
+  /** The deployment-wide count, or undefined without shared counters or while they fail. */
+  private async shared(ctx: AppContext, tenantId: string, window: number): Promise<number | undefined> {
+    if (!ctx.sharedCounters) return undefined;
+    try {
+      // The key outlives its window by a second, so a clock a little behind still finds it.
+      return await ctx.sharedCounters.incr(`sb:api:${tenantId}:${window}`, WINDOW_MS + 1_000);
+    } catch {
+      return undefined; // logged by the counters' connection, once a minute
+    }
+  }
+
+  private local(tenantId: string, window: number): number {
     const w = this.windows.get(tenantId);
     if (!w || w.window !== window) {
       this.windows.set(tenantId, { window, count: 1 });
-      return;
+      return 1;
     }
-    w.count += 1;
-    if (w.count > cached.limit) {
-      const retry = Math.ceil(((window + 1) * 60_000 - now) / 1000);
-      throw new AppError('rate_limited', `the plan allows ${cached.limit} API requests a minute`, { retryAfterSeconds: retry });
-    }
+    return (w.count += 1);
   }
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase, TEST_APP_ROLE, type TestDatabase } from '../support/db.js';
 import { runCli } from '../support/cli.js';
+import { skipWithoutRedis, TEST_REDIS_URL } from '../support/redis.js';
 import { createCloudApiSimulator, type CloudApiSimulator } from '../../src/providers/cloud-api/index.js';
 
 let db: TestDatabase;
@@ -77,4 +78,17 @@ test('doctor reports the role and RLS checks green', async () => {
   assert.match(d.stdout, /✔ no tenant set ⇒ no rows/);
   assert.match(d.stdout, /✔ tenant table channels/);
   assert.doesNotMatch(d.stdout, /✘/);
+  assert.doesNotMatch(d.stdout, /redis/, 'no REDIS_URL, no Redis check');
+});
+
+test('doctor says when the Redis of REDIS_URL does not answer', async () => {
+  const down = await runCli(['doctor'], { ...env, REDIS_URL: 'redis://127.0.0.1:1' });
+  assert.equal(down.code, 1, down.stdout + down.stderr);
+  assert.match(down.stdout, /✘ redis reachable: 127\.0\.0\.1:1: .*counted per process meanwhile/);
+});
+
+test('doctor says when it does', { skip: await skipWithoutRedis() }, async () => {
+  const up = await runCli(['doctor'], { ...env, REDIS_URL: TEST_REDIS_URL });
+  assert.equal(up.code, 0, up.stdout + up.stderr);
+  assert.match(up.stdout, /✔ redis reachable: .*counted across processes/);
 });
