@@ -4,7 +4,7 @@ import { tenantOf } from '../http/app.js';
 import type { AppContext } from '../app/context.js';
 import { actorOf } from '../audit/audit.js';
 import { errorResponses, IdParam } from '../http/schemas.js';
-import { decodeCursor, Page, PageQuery, toPage } from '../http/pagination.js';
+import { decodeCursor, decodeTimeCursor, encodeTimeCursor, Page, PageQuery, toPage } from '../http/pagination.js';
 import { contactView, conversationView, getConversation, listContacts, listConversationMessages, listConversations, messageView, stats, updateConversation } from './service.js';
 
 const Contact = Type.Object({
@@ -31,6 +31,10 @@ const Stats = Type.Object({
 });
 const Q = Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Search phone/address, profile name or message text' }));
 const ChannelFilter = Type.Optional(Type.String({ pattern: '^chn_[0-9A-Z]{26}$' }));
+const Sort = Type.Optional(Type.Union([Type.Literal('created'), Type.Literal('recent')], {
+  default: 'created',
+  description: '`created`: newest conversation first. `recent`: latest message first (an inbox); a conversation that gets a message while you page moves to the top, so a later page may skip or repeat it. Cursors belong to one order.',
+}));
 
 export function conversationRoutes(app: App, ctx: AppContext): void {
   const tags = ['conversations'];
@@ -38,9 +42,13 @@ export function conversationRoutes(app: App, ctx: AppContext): void {
 
   app.get('/v1/conversations', {
     config: { scope: 'conversations:read' },
-    schema: { tags, summary: 'List conversations, newest first; search by phone, name or text', querystring: Type.Object({ ...PageQuery, q: Q, channel_id: ChannelFilter, status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])), mode: Type.Optional(Type.Union([Type.Literal('bot'), Type.Literal('human')])), assignee_id: Type.Optional(Type.String({ maxLength: 40 })) }), response: { 200: Page(Conversation), ...errorResponses } },
+    schema: { tags, summary: 'List conversations, newest first or latest activity first; search by phone, name or text', querystring: Type.Object({ ...PageQuery, sort: Sort, q: Q, channel_id: ChannelFilter, status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])), mode: Type.Optional(Type.Union([Type.Literal('bot'), Type.Literal('human')])), assignee_id: Type.Optional(Type.String({ maxLength: 40 })) }), response: { 200: Page(Conversation), ...errorResponses } },
   }, async (req) => {
     const limit = req.query.limit ?? 50;
+    if (req.query.sort === 'recent') {
+      const rows = await listConversations(ctx, tenantOf(req), { ...req.query, limit, before: decodeTimeCursor(req.query.cursor) });
+      return toPage(rows, limit, conversationView, (r) => encodeTimeCursor({ at: r.activity!, id: r.id }));
+    }
     const rows = await listConversations(ctx, tenantOf(req), { ...req.query, limit, before: decodeCursor(req.query.cursor) });
     return toPage(rows, limit, conversationView);
   });

@@ -5,6 +5,7 @@ import { notFound } from '../core/errors.js';
 import { withTenant, type TenantId, type Tx } from '../db/db.js';
 import { emitEvent } from '../events/emit.js';
 import { parseAddress } from '../core/address.js';
+import type { TimeCursor } from '../http/pagination.js';
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
 /** `%`/`_` in a search term are literal characters, not wildcards. */
@@ -23,6 +24,8 @@ const conversationSelect = (tx: Tx) =>
   tx.selectFrom('conversations as c').innerJoin('contacts as k', 'k.id', 'c.contact_id')
     .select(['c.id', 'c.channel_id', 'c.status', 'c.mode', 'c.assignee_id', 'c.last_message_at', 'c.unread_count', 'c.created_at', 'c.updated_at',
       'k.id as contact_id', 'k.address', 'k.profile_name', 'k.is_group']);
+/** A conversation's last activity: its last message, or its creation before it has one. */
+const activity = sql<Date>`coalesce(c.last_message_at, c.created_at)`;
 type ConvRow = Awaited<ReturnType<ReturnType<typeof conversationSelect>['executeTakeFirstOrThrow']>>;
 
 export function conversationView(r: ConvRow) {
@@ -36,7 +39,10 @@ export function conversationView(r: ConvRow) {
 
 export interface ConversationFilter {
   limit: number;
-  before?: string | undefined;
+  /** `created` (default): newest conversation first. `recent`: latest activity first (decision 035). */
+  sort?: 'created' | 'recent' | undefined;
+  /** The last row of the previous page: an id (`created`), or its activity and id (`recent`). */
+  before?: string | TimeCursor | undefined;
   status?: 'open' | 'closed' | undefined;
   channel_id?: string | undefined;
   assignee_id?: string | undefined;
@@ -46,8 +52,14 @@ export interface ConversationFilter {
 
 export const listConversations = (ctx: AppContext, tenantId: TenantId, f: ConversationFilter) =>
   withTenant(ctx.db, tenantId, async (tx) => {
-    let q = conversationSelect(tx).orderBy('c.id', 'desc').limit(f.limit + 1);
-    if (f.before) q = q.where('c.id', '<', f.before);
+    let q = conversationSelect(tx).limit(f.limit + 1);
+    if (f.sort === 'recent') {
+      q = q.select(sql<string>`to_char(${activity} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('activity')).orderBy(activity, 'desc').orderBy('c.id', 'desc');
+      if (typeof f.before === 'object') q = q.where(sql<boolean>`(${activity}, c.id) < (${f.before.at}::timestamptz, ${f.before.id})`);
+    } else {
+      q = q.orderBy('c.id', 'desc');
+      if (typeof f.before === 'string') q = q.where('c.id', '<', f.before);
+    }
     if (f.status) q = q.where('c.status', '=', f.status);
     if (f.mode) q = q.where('c.mode', '=', f.mode);
     if (f.channel_id) q = q.where('c.channel_id', '=', f.channel_id);
@@ -59,7 +71,8 @@ export const listConversations = (ctx: AppContext, tenantId: TenantId, f: Conver
       q = q.where(sql<boolean>`(k.address ilike ${p} or k.profile_name ilike ${p} or exists (
         select 1 from messages m where m.conversation_id = c.id and m.content->>'text' ilike ${p}))`);
     }
-    return q.execute();
+    // `activity` (recent order only): the cursor's timestamp, at PostgreSQL's precision.
+    return (await q.execute()) as (ConvRow & { activity?: string })[];
   });
 
 async function findConversation(tx: Tx, id: string): Promise<ConvRow> {

@@ -17,10 +17,34 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
   return id;
 }
 
-/** Call with limit+1 rows fetched; trims the extra row and makes the next cursor from the last id. */
-export function toPage<R extends { id: string }, O>(rows: R[], limit: number, map: (r: R) => O): { data: O[]; next_cursor: string | null } {
+/**
+ * Call with limit+1 rows fetched; trims the extra row and makes the next cursor from the last row
+ * (its id, unless `cursorOf` says otherwise).
+ */
+export function toPage<R extends { id: string }, O>(rows: R[], limit: number, map: (r: R) => O, cursorOf: (r: R) => string = (r) => Buffer.from(r.id, 'utf8').toString('base64url')): { data: O[]; next_cursor: string | null } {
   const more = rows.length > limit;
   const page = more ? rows.slice(0, limit) : rows;
   const last = page[page.length - 1];
-  return { data: page.map(map), next_cursor: more && last ? Buffer.from(last.id, 'utf8').toString('base64url') : null };
+  return { data: page.map(map), next_cursor: more && last ? cursorOf(last) : null };
+}
+
+/**
+ * Cursor of a list ordered by a timestamp, then id (newest first): `at` (ISO 8601 in UTC with
+ * PostgreSQL's microseconds, so no row between two of the same millisecond is skipped) and `id` of
+ * the last row seen, opaque to the client.
+ */
+export interface TimeCursor {
+  at: string;
+  id: string;
+}
+
+export function encodeTimeCursor(c: TimeCursor): string {
+  return Buffer.from(`${c.at}|${c.id}`, 'utf8').toString('base64url');
+}
+
+export function decodeTimeCursor(cursor: string | undefined): TimeCursor | undefined {
+  if (!cursor) return undefined;
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)\|([a-z]{3}_[0-9A-Z]{26})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m || Number.isNaN(new Date(m[1]!).getTime())) throw new AppError('validation_failed', 'cursor is not valid for this order');
+  return { at: m[1]!, id: m[2]! };
 }

@@ -106,4 +106,61 @@ describe('conversations, contacts and stats API', () => {
   it('requires a credential', async () => {
     assert.equal((await t.app.inject({ method: 'GET', url: '/v1/conversations' })).statusCode, 401);
   });
+
+  it('sort=recent lists the conversation with the latest message first and pages through every one once', async () => {
+    const c = await t.tenant();
+    await makeChannel(t, c.id, 'cloud-api', cloudCreds('888000888'));
+    const now = Math.floor(Date.now() / 1000);
+    const say = async (from: string, id: string, ts: number) => {
+      await postCloud(t, cloudPayload([{ phoneNumberId: '888000888', from, id, text: 'hi', ts }]));
+      await drainAll(t);
+    };
+    await say('15558880001', 'wamid.r1', now - 300); // first conversation
+    await say('15558880002', 'wamid.r2', now - 200);
+    await say('15558880003', 'wamid.r3', now - 200); // newest conversation, its message in the same second as the one before
+    await say('15558880001', 'wamid.r4', now); // the first one speaks again
+    const addresses = (page: { data: { contact: { address: string } }[] }) => page.data.map((x) => x.contact.address);
+    assert.deepEqual(addresses((await get(c.key, '/v1/conversations')).json()), ['+15558880003', '+15558880002', '+15558880001'], 'default: newest conversation first');
+    // Same time: the newer conversation first (ties go by id), so every page boundary is well defined.
+    const recent = ['+15558880001', '+15558880003', '+15558880002'];
+    assert.deepEqual(addresses((await get(c.key, '/v1/conversations?sort=recent')).json()), recent);
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await get(c.key, `/v1/conversations?sort=recent&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      assert.equal(res.statusCode, 200, res.body);
+      seen.push(...addresses(res.json()));
+      cursor = res.json().next_cursor;
+    } while (cursor && seen.length <= 3);
+    assert.deepEqual(seen, recent, 'one page each, in order, none twice');
+
+    // Activity within one millisecond (an outbound send's now(), a conversation with no message yet):
+    // the cursor keeps PostgreSQL's microseconds, so a page boundary between the two skips neither.
+    const chId = (await get(c.key, '/v1/conversations')).json().data[0].channel_id as string;
+    await t.asOwner(async (owner) => {
+      for (const [n, us] of [[4, '000100'], [5, '000200']] as const) {
+        await owner.query(`insert into contacts (tenant_id, id, channel_id, address) values ($1, $2, $3, $4)`, [c.id, `ctc_01JRECENT0000000000000000${n}`, chId, `+1555888000${n}`]);
+        await owner.query(`insert into conversations (tenant_id, id, channel_id, contact_id, last_message_at) values ($1, $2, $3, $4, $5)`,
+          [c.id, `cnv_01JRECENT0000000000000000${n}`, chId, `ctc_01JRECENT0000000000000000${n}`, `2100-01-01T00:00:00.${us}Z`]);
+      }
+    });
+    const pages: string[] = [];
+    for (let cur: string | null = null, i = 0; i === 0 || (cur && i < 6); i++) {
+      const res = await get(c.key, `/v1/conversations?sort=recent&limit=1${cur ? `&cursor=${cur}` : ''}`);
+      pages.push(...addresses(res.json()));
+      cur = res.json().next_cursor;
+    }
+    assert.deepEqual(pages, ['+15558880005', '+15558880004', ...recent]);
+
+    // Filters apply as in the default order; a cursor belongs to the order that made it.
+    assert.deepEqual(addresses((await get(c.key, '/v1/conversations?sort=recent&q=15558880002')).json()), ['+15558880002']);
+    const createdCursor = (await get(c.key, '/v1/conversations?limit=1')).json().next_cursor;
+    const mixed = await get(c.key, `/v1/conversations?sort=recent&cursor=${createdCursor}`);
+    assert.equal(mixed.statusCode, 400);
+    assert.equal(mixed.json().code, 'validation_failed');
+    assert.equal((await get(c.key, '/v1/conversations?sort=oldest')).statusCode, 400);
+    // Another tenant's inbox, in this order too, holds only its own.
+    assert.deepEqual(addresses((await get(b.key, '/v1/conversations?sort=recent')).json()), ['+15557770001']);
+  });
 });

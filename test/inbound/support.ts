@@ -37,6 +37,8 @@ export function cloudCreds(phoneNumberId: string, appSecret = APP_SECRET) {
 export interface CloudMsg {
   phoneNumberId: string;
   from: string;
+  /** The provider's timestamp (Unix seconds; default now). */
+  ts?: number;
   id?: string;
   text?: string;
   name?: string;
@@ -54,7 +56,7 @@ export function cloudPayload(msgs: CloudMsg[], statuses: { phoneNumberId: string
       const value: Record<string, unknown> = { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550001111', phone_number_id: pn } };
       if (mine.length > 0) {
         value.contacts = mine.map((m) => ({ wa_id: m.from, profile: { name: m.name ?? `Name ${m.from}` } }));
-        value.messages = mine.map((m) => ({ from: m.from, id: m.id ?? `wamid.${randomBytes(12).toString('hex')}`, timestamp: String(ts), type: 'text', text: { body: m.text ?? `hello from ${m.from}` } }));
+        value.messages = mine.map((m) => ({ from: m.from, id: m.id ?? `wamid.${randomBytes(12).toString('hex')}`, timestamp: String(m.ts ?? ts), type: 'text', text: { body: m.text ?? `hello from ${m.from}` } }));
       }
       if (st.length > 0) value.statuses = st.map((s) => ({ id: s.id, status: s.status, timestamp: String(s.ts ?? ts), recipient_id: s.recipient ?? '15551230000' }));
       return { id: 'WABA1', changes: [{ field: 'messages', value }] };
