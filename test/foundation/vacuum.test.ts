@@ -14,6 +14,10 @@ before(async () => {
   owner = new pg.Client({ connectionString: t.testDb.ownerUrl });
   await owner.connect();
   m = ownerMaintenance(t.testDb.ownerUrl, pino({ level: 'silent' }));
+  // Where autovacuum runs (the embedded server), it could vacuum the inbox between a test's deletes
+  // and its assertions (and our VACUUM (SKIP_LOCKED) would skip the table it holds): the counts
+  // these tests read must be ours alone.
+  await owner.query('alter table inbox set (autovacuum_enabled = false)');
   tenant = (await t.tenant()).id;
   await owner.query(`insert into channels (tenant_id, id, name, provider, external_id, secrets_enc, settings, webhook_token, rate_per_second, burst)
     values ($1, 'chn_vac', 'vac', 'cloud-api', '555000111', 'sealed', '{}', 'tok-vac', 80, 80)`, [tenant]);
