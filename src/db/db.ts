@@ -25,8 +25,35 @@ export function openDatabase(url: string, poolSize: number, onError?: (err: Erro
   // and the API answers 503 (decision 015).
   pool.on('error', (err) => onError?.(err));
   pool.on('connect', (client) => client.on('error', (err) => onError?.(err)));
+  const closed = connectionsClosed(pool);
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-  return { db, pool, close: () => db.destroy() };
+  return {
+    db,
+    pool,
+    close: async () => {
+      await db.destroy();
+      await closed();
+    },
+  };
+}
+
+/**
+ * For a pool about to be ended: resolves once every connection it opened has closed (at most
+ * `timeoutMs`). pg-pool's `end()` resolves as soon as it has asked its connections to close, before
+ * the server has seen them go; a server stopped right after (the embedded one, at shutdown) then
+ * terminated them and each logged "connection lost" — about one shutdown in four a second after
+ * start, with the workers' connections fresh.
+ */
+export function connectionsClosed(pool: pg.Pool, timeoutMs = 3_000): () => Promise<void> {
+  const open = new Set<pg.Client>();
+  pool.on('connect', (client) => {
+    open.add(client);
+    client.once('end', () => open.delete(client));
+  });
+  return async () => {
+    const until = Date.now() + timeoutMs;
+    while (open.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+  };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AppContext } from '../app/context.js';
 import type { Worker } from '../app/workers.js';
 import { periodic } from '../app/periodic.js';
+import { connectionsClosed } from '../db/db.js';
 
 /**
  * Queue tables: rows are written, then deleted or rewritten within seconds (the inbox, outbound
@@ -29,6 +30,7 @@ export interface Maintenance {
 export function ownerMaintenance(ownerUrl: string, logger: Logger): Maintenance {
   const pool = new pg.Pool({ connectionString: ownerUrl, max: 1, idleTimeoutMillis: 30_000, application_name: 'switchboard-maintenance' });
   pool.on('error', (err) => logger.warn({ err: err.message }, 'maintenance connection lost'));
+  const closed = connectionsClosed(pool);
   return {
     rowCounts: async () => {
       const { rows } = await pool.query<{ table: QueueTable; dead: string; live: string }>(
@@ -41,7 +43,10 @@ export function ownerMaintenance(ownerUrl: string, logger: Logger): Maintenance 
       if (!QUEUE_TABLES.includes(table)) throw new Error(`not a queue table: ${table}`);
       await pool.query(`vacuum (skip_locked) ${table}`);
     },
-    close: () => pool.end(),
+    close: async () => {
+      await pool.end();
+      await closed();
+    },
   };
 }
 
