@@ -1,5 +1,6 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import pino from 'pino';
 import { Redis } from 'ioredis';
 import { startTestApp, bearer, type TestApp } from '../support/app.js';
@@ -46,6 +47,10 @@ test('with REDIS_URL a tenant gets its limit once across processes, not once per
     assert.equal(over.statusCode, 429, 'the fifth request of the minute, counted over both processes');
     assert.ok(Number(over.headers['retry-after']) >= 1);
     await assert.rejects(otherLimiter.check(other, asTenantId(s.id)), (e: { code?: string }) => e.code === 'rate_limited');
+    // The count is the tenant's own: another tenant with the same limit is not held back by it.
+    const s2 = await tenantWithLimit(4);
+    assert.equal((await t.app.inject({ url: '/v1/tenant', headers: bearer(s2.key) })).statusCode, 200);
+    await otherLimiter.check(other, asTenantId(s2.id));
     // The window's counter expires on its own shortly after the minute.
     const redis = new Redis(REDIS_URL);
     try {
@@ -74,5 +79,24 @@ test('while Redis does not answer, each process counts on its own: requests are 
     assert.equal(lines.filter((l) => l.includes('redis unavailable')).length, 1, lines.join('\n'));
   } finally {
     await down.sharedCounters.close();
+  }
+});
+
+test('the Redis connection opens on first use, not when a context is built (the processing thread and CLI commands build one too)', async () => {
+  let connections = 0;
+  const server = net.createServer((sock) => {
+    connections += 1;
+    sock.destroy();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const counters = redisCounters(`redis://127.0.0.1:${(server.address() as net.AddressInfo).port}`, pino({ level: 'silent' }));
+  try {
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(connections, 0, 'built, unused: no connection');
+    await assert.rejects(counters.incr('sb:test', 1_000)); // this "Redis" hangs up: the caller counts on its own
+    assert.ok(connections >= 1, 'the first increment connected');
+  } finally {
+    await counters.close();
+    await new Promise((r) => server.close(r));
   }
 });
