@@ -13,14 +13,14 @@ import { idFloor } from '../core/ids.js';
  */
 export async function pruneOnce(ctx: AppContext, batch = 5_000, now = Date.now()): Promise<number> {
   const days = ctx.config.eventsRetentionDays;
-  const before = idFloor('evt', now - days * 86_400_000);
+  const cutoffMs = now - days * 86_400_000;
   let total = 0;
   for (const call of [
     () => sql<{ n: number }>`select sb_prune(${batch}) as n`,
     ...(days > 0
       ? [
-          () => sql<{ n: number }>`select sb_prune_events(${before}, ${batch}) as n`,
-          () => sql<{ n: number }>`select sb_prune_status_log(${new Date(now - days * 86_400_000)}, ${batch}) as n`,
+          () => sql<{ n: number }>`select sb_prune_events(${idFloor('evt', cutoffMs)}, ${batch}) as n`,
+          () => sql<{ n: number }>`select sb_prune_status_log(${new Date(cutoffMs)}, ${batch}) as n`,
         ]
       : []),
   ]) {
