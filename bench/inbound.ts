@@ -24,7 +24,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -94,6 +94,46 @@ function busyCoreSeconds(): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Core-seconds used so far, split by who used them (Linux /proc; null elsewhere): the Switchboard
+ * processes' main threads (which answer webhooks), their other threads (the processing thread, GC
+ * and compiler helpers, libuv's pool), PostgreSQL's processes, and this process (the generator).
+ */
+type CpuSplit = Record<'acknowledging' | 'sb_other_threads' | 'postgres' | 'generator', number>;
+function cpuSplit(serverPids: number[]): CpuSplit | null {
+  const ticks = (stat: string) => {
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  };
+  try {
+    const out: CpuSplit = { acknowledging: 0, sb_other_threads: 0, postgres: 0, generator: ticks(readFileSync('/proc/self/stat', 'utf8')) };
+    for (const pid of serverPids) {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const t = ticks(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+        if (Number(tid) === pid) out.acknowledging += t;
+        else out.sb_other_threads += t;
+      }
+    }
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        if (readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres')) out.postgres += ticks(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+/** Microseconds per webhook from two cpuSplit snapshots. */
+function splitPer(before: CpuSplit | null, after: CpuSplit | null, webhooks: number): Record<string, number> | null {
+  if (!before || !after) return null;
+  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, Math.round(((v - before[k as keyof CpuSplit]) * 1e6) / Math.max(1, webhooks))]));
 }
 
 async function main() {
@@ -183,11 +223,13 @@ async function main() {
     const peakLoad = servers.map(() => pregenerated(Math.ceil((PREGENERATE * SECONDS) / SERVERS), () => webhook(randomLine()).req));
     log(`peak: ${SECONDS} s closed loop at ${CONCURRENCY} connections…`);
     const cpuBefore = busyCoreSeconds();
+    const peakSplitBefore = cpuSplit(servers.map((s) => s.child.pid!));
     const runs = await Promise.all(servers.map((s, i) => closedLoop(s.port, peakLoad[i]!, Math.ceil(CONCURRENCY / SERVERS), SECONDS * 1000, 200)));
     const after = await counts();
     const persisted = after.persisted - before.persisted;
     const persistedPerS = persisted / SECONDS;
     const peakCpuUs = cpuBefore === null ? null : ((busyCoreSeconds()! - cpuBefore) * 1e6) / Math.max(1, persisted);
+    const peakSplit = splitPer(peakSplitBefore, cpuSplit(servers.map((s) => s.child.pid!)), persisted);
     const peakProcessedPerS = (after.processed - before.processed) / SECONDS;
     const peakLat = runs.flatMap((r) => r.latenciesMs);
     const peakBad = runs.reduce((a, r) => a + r.requests - r.ok, 0);
@@ -250,6 +292,8 @@ async function main() {
     const start = Date.now();
     const tStart = performance.now();
     const halfCpuBefore = busyCoreSeconds();
+    const serverPids = servers.map((s) => s.child.pid!).filter((p) => p !== undefined);
+    const halfSplitBefore = cpuSplit(serverPids);
     const loopDelay = monitorEventLoopDelay({ resolution: 5 });
     const loopBySecond: number[] = [];
     let loopTimer: NodeJS.Timeout | undefined;
@@ -284,6 +328,7 @@ async function main() {
     // Machine CPU per webhook while the load lasted (acknowledging, processing, the generator, the
     // visibility polls): what decides whether this rate is sustainable with short tails.
     const halfCpuUs = halfCpuBefore === null ? null : ((busyCoreSeconds()! - halfCpuBefore) * 1e6) / Math.max(1, sent);
+    const halfSplit = splitPer(halfSplitBefore, cpuSplit(serverPids), sent);
     // Backlog when arrivals stop: a pipeline keeping up has only the last moment's rows pending.
     const backlog = await pendingNow();
     await Promise.all(pendings);
@@ -301,10 +346,12 @@ async function main() {
       half_load_non_200: bad,
       backlog_after_half_load: backlog,
       half_load_cpu_us_per_webhook: halfCpuUs === null ? null : Math.round(halfCpuUs),
+      half_load_cpu_split_us: halfSplit,
       peak_processed_per_s: Math.round(peakProcessedPerS),
       backlog_after_peak: backlogAfterPeak,
       normalise_drain_per_s: normalisePerS === null ? null : Math.round(normalisePerS),
       peak_cpu_us_per_webhook: peakCpuUs === null ? null : Math.round(peakCpuUs),
+      peak_cpu_split_us: peakSplit,
       peak_ack_p99_ms: pct(peakLat, 99),
       peak_non_200: peakBad,
       pgbench_tps: Math.round(pgbenchTps),
