@@ -19,6 +19,7 @@ import { classify, ProblemSchema, sendProblem } from './problem.js';
 import { ERROR_CODES } from '../core/errors.js';
 import { registerRoutes } from './routes.js';
 import { ApiRateLimiter } from './rate-limit.js';
+import { RawRoutes } from './raw-routes.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -29,6 +30,10 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal: Principal | null;
+  }
+  interface FastifyInstance {
+    /** Routes Node's server answers before Fastify sees the request (decision 036). */
+    rawRoutes: RawRoutes;
   }
 }
 
@@ -46,7 +51,9 @@ export function tenantOf(req: FastifyRequest): TenantId {
  * where it listens.
  */
 export async function buildApp(ctx: AppContext): Promise<App> {
+  const rawRoutes = new RawRoutes(ctx.config.bodyLimitBytes, ctx.logger);
   const app = Fastify({
+    serverFactory: rawRoutes.serverFactory,
     loggerInstance: ctx.logger,
     bodyLimit: ctx.config.bodyLimitBytes,
     trustProxy: true,
@@ -56,6 +63,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.decorateRequest('principal', null);
+  app.decorate('rawRoutes', rawRoutes);
   await app.register(cookie);
   app.addSchema(ProblemSchema);
 

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyRequest } from 'fastify';
 import type { App } from '../http/app.js';
 import type { AppContext } from '../app/context.js';
 import { AppError } from '../core/errors.js';
@@ -8,7 +9,8 @@ import type { RawWebhook } from '../providers/types.js';
 import { openCredentials } from '../channels/service.js';
 import { sql } from 'kysely';
 import { RouteCache, type RoutedChannel } from './routing.js';
-import { cloudApiShare, keptHeaders, recordReject } from './inbox.js';
+import { cloudApiShare, keptHeaders, recordReject, type InboxWriter } from './inbox.js';
+import { sendRawJson, sendRawProblem } from '../http/raw-routes.js';
 import type { InboxItem } from './normalise.js';
 import { inboundPipeline, type InlineSink } from './pipeline.js';
 
@@ -19,11 +21,14 @@ const responses = { 200: Ack, 400: Problem, 401: Problem, 404: Problem, 413: Pro
 const TOKEN_ONLY = new Set(['ultramsg']);
 const TOKEN_PROVIDERS = ['waha', 'ultramsg', 'sandbox'] as const;
 
-function rawOf(req: FastifyRequest): RawWebhook {
+const bodyOf = (req: FastifyRequest): Buffer => (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+
+function rawOf(req: IncomingMessage, body: Buffer): RawWebhook {
   const headers: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
-  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-  return { headers, body, query: (req.query ?? {}) as Record<string, string | undefined> };
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  return { headers, body, query: q < 0 ? {} : Object.fromEntries(new URLSearchParams(url.slice(q + 1))) };
 }
 
 const isJson = (b: Buffer): boolean => {
@@ -45,13 +50,23 @@ export function inboundRoutes(app: App, ctx: AppContext): void {
   const { inbox, inline, ingress } = inboundPipeline(ctx);
   app.addHook('onClose', async () => inline.close());
 
+  /** Route → verify → commit to the inbox → 200, then processing (the Fastify route and the raw route). */
+  const cloudApi = (req: IncomingMessage, res: ServerResponse, body: Buffer): void => {
+    receiveCloudApi(ctx, routes, inbox, rawOf(req, body)).then(
+      (items) => ack(res, inline, items),
+      (err) => sendRawProblem(res, err, req, ctx.logger),
+    );
+  };
+  // 'close' ends every request, answered or aborted (onResponse misses aborted ones, and each miss
+  // would have counted as a request in flight for good).
+  const gauge = (_req: IncomingMessage, res: ServerResponse) => {
+    ingress.enter();
+    res.once('close', () => ingress.leave());
+  };
+  app.rawRoutes.add('POST', '/webhooks/cloud-api', cloudApi, gauge);
+
   app.register(async (scope) => {
-    // 'close' ends every request, answered or aborted (onResponse misses aborted ones, and each miss
-    // would have counted as a request in flight for good).
-    scope.addHook('onRequest', async (_req, reply) => {
-      ingress.enter();
-      reply.raw.once('close', () => ingress.leave());
-    });
+    scope.addHook('onRequest', async (req, reply) => gauge(req.raw, reply.raw));
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     const tags = ['webhooks'];
@@ -70,47 +85,17 @@ export function inboundRoutes(app: App, ctx: AppContext): void {
     scope.post('/webhooks/cloud-api', {
       config: { auth: 'public' },
       schema: { tags, summary: 'Cloud API webhooks for every line of every Meta app', response: responses },
-    }, async (req, reply) => {
-      const raw = rawOf(req);
-      const def = ctx.providers.definition('cloud-api');
-      const keys = def.webhook.routingKeys(raw);
-      if (keys.length === 0) {
-        const reason = isJson(raw.body) ? 'unroutable' : 'malformed';
-        await recordReject(ctx, 'cloud-api', reason, [], raw.body);
-        throw reason === 'malformed' ? new AppError('malformed_json', 'body is not a routable JSON webhook') : new AppError('webhook_unroutable', 'no line id in the payload');
-      }
-      const found = await Promise.all(keys.map((k) => routes.byExternalId('cloud-api', k)));
-      const accepted: RoutedChannel[] = [];
-      const refused = { unroutable: [] as string[], disabled: [] as string[], bad_signature: [] as string[] };
-      found.forEach((r, i) => {
-        if (!r) refused.unroutable.push(keys[i]!);
-        else if (!r.active) refused.disabled.push(keys[i]!);
-        else if (!def.webhook.verify(raw, r.credentials)) refused.bad_signature.push(keys[i]!);
-        else accepted.push(r);
-      });
-      for (const [reason, ks] of Object.entries(refused)) {
-        if (ks.length > 0) await recordReject(ctx, 'cloud-api', reason as 'unroutable', ks, raw.body);
-      }
-      if (accepted.length === 0) {
-        if (refused.bad_signature.length > 0) throw new AppError('webhook_signature_invalid', 'X-Hub-Signature-256 does not match');
-        throw new AppError('webhook_unroutable', 'no active channel owns these lines', { details: { routing_keys: keys } });
-      }
-      const split = keys.length > 1;
-      const json = split ? JSON.parse(raw.body.toString('utf8')) : undefined;
-      const headers = keptHeaders(raw);
-      const items = await Promise.all(accepted.map(async (r) => {
-        const w = { tenantId: r.tenantId, channelId: r.channelId, externalId: r.externalId, provider: 'cloud-api', headers, split, body: split ? cloudApiShare(json, r.externalId) : raw.body };
-        return { ...w, id: await inbox.put(w) };
-      }));
-      return ack(reply, inline, items);
+    }, (req, reply) => {
+      // The answer is written by the handler the raw route shares (decision 036).
+      reply.hijack();
+      cloudApi(req.raw, reply.raw, bodyOf(req));
     });
-
     for (const provider of TOKEN_PROVIDERS) {
       scope.post(`/webhooks/${provider}/:token`, {
         config: { auth: 'public' },
         schema: { tags, summary: `${provider} webhooks for one channel (URL carries the channel's unguessable token)`, params: Type.Object({ token: Type.String({ maxLength: 200 }) }), response: responses },
       }, async (req, reply) => {
-        const raw = rawOf(req);
+        const raw = rawOf(req.raw, bodyOf(req));
         const token = (req.params as { token: string }).token;
         const r = await routes.byToken(provider, token);
         // The token is secret: log only that it did not match, never the token itself.
@@ -129,15 +114,55 @@ export function inboundRoutes(app: App, ctx: AppContext): void {
           throw new AppError('webhook_signature_invalid', 'the webhook signature does not match');
         }
         const w = { tenantId: r.tenantId, channelId: r.channelId, externalId: r.externalId, provider, headers: keptHeaders(raw), split: false, body: raw.body };
-        return ack(reply, inline, [{ ...w, id: await inbox.put(w) }]);
+        const items = [{ ...w, id: await inbox.put(w) }];
+        reply.hijack();
+        ack(reply.raw, inline, items);
       });
     }
   });
 }
 
-function ack(reply: FastifyReply, inline: InlineSink, rows: InboxItem[]) {
+/**
+ * A Cloud API POST: the lines it names are routed, each routed line's signature is checked with its
+ * channel's app secret, and each accepted line gets its inbox row (its share of the body when the
+ * POST names several lines). Throws the problem to answer when no line is accepted.
+ */
+async function receiveCloudApi(ctx: AppContext, routes: RouteCache, inbox: InboxWriter, raw: RawWebhook): Promise<InboxItem[]> {
+  const def = ctx.providers.definition('cloud-api');
+  const keys = def.webhook.routingKeys(raw);
+  if (keys.length === 0) {
+    const reason = isJson(raw.body) ? 'unroutable' : 'malformed';
+    await recordReject(ctx, 'cloud-api', reason, [], raw.body);
+    throw reason === 'malformed' ? new AppError('malformed_json', 'body is not a routable JSON webhook') : new AppError('webhook_unroutable', 'no line id in the payload');
+  }
+  const found = await Promise.all(keys.map((k) => routes.byExternalId('cloud-api', k)));
+  const accepted: RoutedChannel[] = [];
+  const refused = { unroutable: [] as string[], disabled: [] as string[], bad_signature: [] as string[] };
+  found.forEach((r, i) => {
+    if (!r) refused.unroutable.push(keys[i]!);
+    else if (!r.active) refused.disabled.push(keys[i]!);
+    else if (!def.webhook.verify(raw, r.credentials)) refused.bad_signature.push(keys[i]!);
+    else accepted.push(r);
+  });
+  for (const [reason, ks] of Object.entries(refused)) {
+    if (ks.length > 0) await recordReject(ctx, 'cloud-api', reason as 'unroutable', ks, raw.body);
+  }
+  if (accepted.length === 0) {
+    if (refused.bad_signature.length > 0) throw new AppError('webhook_signature_invalid', 'X-Hub-Signature-256 does not match');
+    throw new AppError('webhook_unroutable', 'no active channel owns these lines', { details: { routing_keys: keys } });
+  }
+  const split = keys.length > 1;
+  const json = split ? JSON.parse(raw.body.toString('utf8')) : undefined;
+  const headers = keptHeaders(raw);
+  return Promise.all(accepted.map(async (r) => {
+    const w = { tenantId: r.tenantId, channelId: r.channelId, externalId: r.externalId, provider: 'cloud-api', headers, split, body: split ? cloudApiShare(json, r.externalId) : raw.body };
+    return { ...w, id: await inbox.put(w) };
+  }));
+}
+
+function ack(res: ServerResponse, inline: InlineSink, rows: InboxItem[]): void {
   // Processing starts once the answer is on its way: the inbox row is already committed, so a crash
   // from here on loses nothing (the worker picks the row up), and the provider is not kept waiting.
-  reply.raw.once('finish', () => inline.kick(rows));
-  return reply.status(200).send({ ok: true, accepted: rows.length });
+  res.once('finish', () => inline.kick(rows));
+  sendRawJson(res, 200, { ok: true, accepted: rows.length });
 }

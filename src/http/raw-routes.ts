@@ -1,0 +1,106 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { AppError } from '../core/errors.js';
+import { classify, PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
+
+/**
+ * Routes answered by Node's HTTP server ahead of Fastify (decision 036). Only for a hot route whose
+ * whole behaviour lives in one handler over `(req, res, body)`: the same handler is also registered
+ * as the Fastify route (documented in OpenAPI, driven by `inject()` in tests), so the two entries
+ * differ only in who reads the body. On the inbound bench Fastify's per-request work (request and
+ * reply objects, hooks, content-type parsing, a child logger, serialization) was about a fifth of
+ * the acknowledging thread's time per webhook.
+ */
+export type RawHandler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
+type OnRequest = (req: IncomingMessage, res: ServerResponse) => void;
+
+export class RawRoutes {
+  private readonly routes = new Map<string, { handler: RawHandler; onRequest?: OnRequest }>();
+
+  constructor(
+    private readonly bodyLimit: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * `path` is matched exactly, without its query string. `onRequest` runs as the request arrives,
+   * before its body is read (as a Fastify onRequest hook does).
+   */
+  add(method: 'POST', path: string, handler: RawHandler, onRequest?: OnRequest): void {
+    this.routes.set(`${method} ${path}`, { handler, onRequest });
+  }
+
+  /** Fastify's `serverFactory`: an HTTP server that tries these routes first. */
+  serverFactory = (fastify: (req: IncomingMessage, res: ServerResponse) => void, opts: Record<string, unknown>): Server => {
+    const server = createServer((req, res) => {
+      if (!this.serve(req, res)) fastify(req, res);
+    });
+    // What Fastify sets on a server it creates itself.
+    server.keepAliveTimeout = Number(opts.keepAliveTimeout);
+    server.requestTimeout = Number(opts.requestTimeout);
+    server.setTimeout(Number(opts.connectionTimeout));
+    return server;
+  };
+
+  private serve(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.routes.size === 0) return false;
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const route = this.routes.get(`${req.method} ${q < 0 ? url : url.slice(0, q)}`);
+    if (!route) return false;
+    route.onRequest?.(req, res);
+    const started = performance.now();
+    if (this.logger.isLevelEnabled('info')) {
+      res.once('finish', () => this.logger.info({ req: { method: req.method, url }, res: { statusCode: res.statusCode }, responseTime: performance.now() - started }, 'request completed'));
+    }
+    const declared = Number(req.headers['content-length']);
+    if (declared > this.bodyLimit) {
+      tooLarge(req, res);
+      return true;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > this.bodyLimit) {
+        req.removeAllListeners('data');
+        req.removeAllListeners('end');
+        tooLarge(req, res);
+      } else chunks.push(c);
+    });
+    req.on('end', () => {
+      try {
+        route.handler(req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      } catch (err) {
+        sendRawProblem(res, err, req, this.logger);
+      }
+    });
+    return true;
+  }
+}
+
+function tooLarge(req: IncomingMessage, res: ServerResponse): void {
+  // The rest of the body is not read: the connection closes once the answer is out.
+  res.shouldKeepAlive = false;
+  sendRawProblem(res, new AppError('payload_too_large', 'Request body is too large'), req);
+  res.once('finish', () => req.destroy());
+}
+
+export function sendRawJson(res: ServerResponse, status: number, value: unknown, contentType = 'application/json; charset=utf-8'): void {
+  if (res.headersSent) return;
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/**
+ * The raw-route twin of the app's error handler and `sendProblem`: anything thrown becomes the same
+ * problem document, logged the same way.
+ */
+export function sendRawProblem(res: ServerResponse, thrown: unknown, req: IncomingMessage, logger?: Logger): void {
+  const err = classify(thrown);
+  if (err.code === 'internal_error') logger?.error({ err: thrown }, 'unhandled error');
+  else if (err.code === 'service_unavailable') logger?.warn({ err: (thrown as Error).message }, 'database unavailable');
+  if (err.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(err.retryAfterSeconds));
+  sendRawJson(res, err.status, toProblem(err, (req.url ?? '').split('?')[0]), `${PROBLEM_CONTENT_TYPE}; charset=utf-8`);
+}
