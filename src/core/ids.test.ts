@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { encodeRandom, idFloor, isId, newId } from './ids.js';
+import { encodeRandom, idFloor, isId, newId, ulid } from './ids.js';
 
 const B32 = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 /** The straightforward 80-bit base32 encoding the fast one must match. */
@@ -39,4 +39,15 @@ test('idFloor sorts after every id made before its millisecond and not after any
   const made = newId('evt'); // made now, at or after `at`
   assert.ok(made >= floor, `${made} >= ${floor}`);
   assert.ok(idFloor('evt', Date.now() + 1) > made);
+});
+
+test('ids drawn across many milliseconds (several refills of the random pool) are distinct and sorted', () => {
+  const start = Date.now() + 60_000; // later than any id made so far in this process
+  const ids = Array.from({ length: 3000 }, (_, i) => ulid(start + Math.floor(i / 2)));
+  assert.deepEqual([...ids].sort(), ids);
+  assert.equal(new Set(ids).size, ids.length);
+  // Each new millisecond draws fresh random bits: the random parts of consecutive milliseconds
+  // are not one counter.
+  const randomParts = new Set(ids.filter((_, i) => i % 2 === 0).map((id) => id.slice(10, 20)));
+  assert.equal(randomParts.size, 1500);
 });
