@@ -1,7 +1,8 @@
 /**
  * Child processes of the benchmarks: each prints `PORT <n>` when ready and stops on SIGTERM.
- * BENCH_PROF=1 starts Switchboard processes with `--cpu-prof` (profiles in /tmp/prof); with LOG_LEVEL
- * set, their log lines are copied to this process's stderr.
+ * BENCH_PROF=1 starts Switchboard processes with `--cpu-prof` (profiles in /tmp/prof), and
+ * BENCH_NODE_FLAGS with further Node flags (e.g. `--trace-gc`, which NODE_OPTIONS refuses); with
+ * LOG_LEVEL set, their log lines (and such traces) are copied to this process's stderr.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
@@ -14,7 +15,7 @@ export interface Proc {
 }
 
 export async function startProc(script: string, arg: unknown, opts: { ipc?: boolean } = {}): Promise<Proc> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_PROF && script.includes('server') ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', script, JSON.stringify(arg)], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_PROF && script.includes('server') ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), ...(process.env.BENCH_NODE_FLAGS && script.includes('server') ? process.env.BENCH_NODE_FLAGS.split(' ') : []), '--import', 'tsx', script, JSON.stringify(arg)], {
     stdio: ['ignore', 'pipe', 'inherit', ...(opts.ipc ? (['ipc'] as const) : [])],
   });
   const port = await new Promise<number>((resolve, reject) => {
