@@ -1,7 +1,7 @@
 import type { SessionStatus } from '../../core/canonical.js';
 import { normalizeAddress } from '../../core/address.js';
 import { ProviderError } from '../../core/errors.js';
-import { isRecord, str } from '../http.js';
+import { isRecord, lookup, str } from '../http.js';
 import type { ProviderSessionInfo, SessionOps } from '../types.js';
 import type { UltramsgClient } from './adapter.js';
 import type { UltramsgCredentials } from './credentials.js';
@@ -38,7 +38,7 @@ export function mapInstanceStatus(body: unknown): ProviderSessionInfo {
     throw new ProviderError({ kind: 'unknown', retryable: true, message: 'UltraMsg: instance/status answer has no accountStatus' });
   }
   const sub = str(account?.substatus);
-  return { status: STATUS_MAP[word] ?? 'failed', providerStatus: sub ? `${word}/${sub}` : word };
+  return { status: lookup(STATUS_MAP, word) ?? 'failed', providerStatus: sub ? `${word}/${sub}` : word };
 }
 
 /**

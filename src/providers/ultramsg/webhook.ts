@@ -2,7 +2,7 @@ import type { DeliveryStatus, InboundEvent } from '../../core/canonical.js';
 import { normalizeAddress } from '../../core/address.js';
 import { systemClock, type Clock } from '../../core/runtime.js';
 import { safeEqual } from '../../core/signatures.js';
-import { isRecord, str } from '../http.js';
+import { isRecord, lookup, str } from '../http.js';
 import type { RawWebhook, WebhookHandler, WebhookParseResult } from '../types.js';
 import { normalizeInstanceId, ultramsgExternalId, type UltramsgCredentials } from './credentials.js';
 import { contentFromData } from './webhook-content.js';
@@ -88,8 +88,8 @@ function parseEnvelope(env: unknown, clock: Clock): Parsed {
 
   if (eventType === 'message_ack') {
     const ackRaw = str(data.ack)?.trim().toLowerCase() ?? '';
-    if (!(ackRaw in ACK)) return { error: 'unsupported', detail: `ack ${ackRaw || '(empty)'} not handled` };
-    const status = ACK[ackRaw];
+    const status = lookup(ACK, ackRaw);
+    if (status === undefined) return { error: 'unsupported', detail: `ack ${ackRaw || '(empty)'} not handled` };
     if (!status) return { events: [] };
     const providerMessageId = ownMessageId(env, data)!;
     const event: InboundEvent = { kind: 'message.status', externalId, dedupeKey: `ack:${waId}:${status}`, timestamp, providerMessageId, status };

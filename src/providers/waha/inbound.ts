@@ -1,5 +1,5 @@
 import type { InboundContent, MediaType } from '../../core/canonical.js';
-import { isRecord, str } from '../http.js';
+import { isRecord, lookup, str } from '../http.js';
 import { canonicalAddress, isGroupJid, parseSerializedId, serializeId, toWahaJid } from './ids.js';
 import { parseVcard } from './vcard.js';
 import { WEBJS_MEDIA_TYPES } from '../whatsapp-web.js';
@@ -98,7 +98,8 @@ const SYSTEM_TYPES = new Set(['e2e_notification', 'notification', 'notification_
 
 function mediaKind(data: Rec, mimetype: string | undefined): MediaType | 'voice' {
   const t = str(data.type);
-  if (t && WEBJS_MEDIA[t]) return WEBJS_MEDIA[t];
+  const media = t ? lookup(WEBJS_MEDIA, t) : undefined;
+  if (media) return media;
   const m = isRecord(data.message) ? data.message : {};
   if (isRecord(m.stickerMessage)) return 'sticker';
   if (isRecord(m.imageMessage)) return 'image';

@@ -1,6 +1,6 @@
 import type { SessionStatus } from '../../core/canonical.js';
 import { ProviderError } from '../../core/errors.js';
-import { isRecord, str } from '../http.js';
+import { isRecord, lookup, str } from '../http.js';
 import type { ChannelRef, ProviderDeps, ProviderSessionInfo, SessionOps } from '../types.js';
 import { seg, wahaCall } from './client.js';
 import type { WahaCredentials } from './credentials.js';
@@ -29,7 +29,7 @@ const STATUS: Record<string, SessionStatus> = {
 
 /** Unknown future statuses read as `starting`: transitional, and `providerStatus` keeps the word. */
 export function mapSessionStatus(s: string): SessionStatus {
-  return STATUS[s] ?? 'starting';
+  return lookup(STATUS, s) ?? 'starting';
 }
 
 function meOf(v: unknown): { id: string; name?: string } | null {

@@ -1,6 +1,6 @@
 import type { DeliveryStatus, InboundEvent, SessionStatus } from '../../core/canonical.js';
 import { hmac, safeEqual } from '../../core/signatures.js';
-import { isRecord, str } from '../http.js';
+import { isRecord, lookup, str } from '../http.js';
 import type { RawWebhook, WebhookHandler, WebhookParseResult } from '../types.js';
 import type { WahaCredentials } from './credentials.js';
 import { canonicalAddress, isGroupJid, parseSerializedId, serializeId } from './ids.js';
@@ -173,7 +173,7 @@ function reaction(p: Record<string, unknown>, ctx: Ctx): WebhookParseResult {
 
 function ackNumber(p: Record<string, unknown>): number | undefined {
   if (typeof p.ack === 'number' && Number.isInteger(p.ack)) return p.ack;
-  if (typeof p.ackName === 'string' && p.ackName in ACK_NAMES) return ACK_NAMES[p.ackName];
+  if (typeof p.ackName === 'string') return lookup(ACK_NAMES, p.ackName);
   return undefined;
 }
 
