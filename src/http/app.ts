@@ -19,7 +19,7 @@ import { classify, ProblemSchema, sendProblem } from './problem.js';
 import { ERROR_CODES } from '../core/errors.js';
 import { registerRoutes } from './routes.js';
 import { ApiRateLimiter } from './rate-limit.js';
-import { RawRoutes } from './raw-routes.js';
+import { newRequestId, RawRoutes } from './raw-routes.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -59,7 +59,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
     trustProxy: true,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
     requestIdHeader: 'x-request-id',
-    genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
+    genReqId: newRequestId,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.decorateRequest('principal', null);

@@ -109,10 +109,17 @@ describe('Cloud API webhook ahead of Fastify', () => {
     await drainAll(t);
     assert.equal((await owner(t).selectFrom('messages').select('id').where('provider_message_id', '=', 'wamid.half').execute()).length, 0);
 
-    const before = t.logs.length;
-    await overHttp('/webhooks/cloud-api', signed(body), body);
-    const line = t.logs.slice(before).map((l) => JSON.parse(l) as { msg: string; req?: { url: string }; res?: { statusCode: number } }).find((l) => l.msg === 'request completed');
+    type Line = { msg: string; reqId?: string; req?: { url: string }; res?: { statusCode: number } };
+    const completed = async (headers: Record<string, string>): Promise<Line | undefined> => {
+      const before = t.logs.length;
+      await overHttp('/webhooks/cloud-api', headers, body);
+      return t.logs.slice(before).map((l) => JSON.parse(l) as Line).find((l) => l.msg === 'request completed');
+    };
+    const line = await completed(signed(body));
     assert.equal(line?.req?.url, '/webhooks/cloud-api');
     assert.equal(line?.res?.statusCode, 200);
+    assert.match(line?.reqId ?? '', /^req_[0-9a-z]+$/);
+    // The caller's request id, as Fastify's routes log it.
+    assert.equal((await completed({ ...signed(body), 'x-request-id': 'meta-7f3a' }))?.reqId, 'meta-7f3a');
   });
 });
