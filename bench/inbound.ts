@@ -24,7 +24,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -185,6 +185,7 @@ async function main() {
       const out = execFileSync('pgbench', ['-n', '-c', String(clients), '-j', '2', '-T', String(Math.max(3, Math.round(SECONDS / 3))), '-f', script, ownerUrl], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
       return { clients, tps: Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? 0) };
     });
+    rmSync(dir, { recursive: true, force: true });
     const best = pgbenchRuns.reduce((a, b) => (b.tps > a.tps ? b : a));
     const pgbenchTps = best.tps;
     log(`pgbench: ${pgbenchRuns.map((r) => `${r.tps.toFixed(0)} tps at ${r.clients} clients`).join(', ')}`);

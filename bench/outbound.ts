@@ -12,7 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -114,6 +114,7 @@ async function main() {
     const script = join(tmpdir(), `sb-bench-${process.pid}.sql`);
     writeFileSync(script, `\\set r random(1, 1000000000)\nbegin;\ninsert into bench_msg (tenant_id, id, body) values ('t', :client_id || '-' || :r || '-' || random(), '{"type":"text","text":"bench"}') on conflict do nothing;\ninsert into bench_job (tenant_id, message_id) values ('t', :client_id || '-' || :r || '-' || random()) on conflict do nothing;\ncommit;\n`);
     const out = execFileSync('pgbench', ['-n', '-c', String(CONC), '-j', '2', '-T', String(SECONDS), '-f', script, ownerUrl], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    rmSync(script, { force: true });
     const pgbenchTps = Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? 0);
     say(`pgbench (same two-row insert transaction, ${CONC} clients): ${round(pgbenchTps)} tps`);
 
