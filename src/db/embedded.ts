@@ -34,6 +34,21 @@ export interface EmbeddedOptions {
   log: (line: string) => void;
 }
 
+/**
+ * Gives every ancestor of `path` that lacks it the search (x) bit for others — not read, so nothing
+ * becomes listable — so another user (PostgreSQL's, when we run as root) can reach `path`.
+ * `told(dir)` hears of each directory changed.
+ */
+export async function letOthersReach(path: string, told: (dir: string) => void): Promise<void> {
+  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
+    const mode = (await stat(dir)).mode;
+    if ((mode & 0o001) === 0) {
+      await chmod(dir, mode | 0o001);
+      told(dir);
+    }
+  }
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const srv = createServer();
@@ -70,13 +85,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   // becomes listable — and say so.
   if (isRoot) {
     await chmod(base, 0o755);
-    for (let dir = dirname(base); dir !== dirname(dir); dir = dirname(dir)) {
-      const mode = (await stat(dir)).mode;
-      if ((mode & 0o001) === 0) {
-        await chmod(dir, mode | 0o001);
-        opts.log(`running as root: added search permission on ${dir} so the postgres user can reach its data`);
-      }
-    }
+    await letOthersReach(base, (dir) => opts.log(`running as root: added search permission on ${dir} so the postgres user can reach its data`));
   }
 
   let password: string;

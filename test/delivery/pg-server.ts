@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
-import { freePort } from '../../src/db/embedded.js';
+import { freePort, letOthersReach } from '../../src/db/embedded.js';
 
 export interface RestartablePostgres {
   adminUrl: string;
@@ -35,6 +35,9 @@ export async function startRestartablePostgres(): Promise<RestartablePostgres> {
     gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
     chmodSync(base, 0o755);
     chownSync(base, uid, gid);
+    // The binaries live in this checkout's node_modules, which a clone under a private directory
+    // (mktemp -d: mode 700) hides from the postgres user: initdb failed with EACCES there.
+    await letOthersReach(join(bin, 'initdb'), () => undefined);
   }
   const run = (cmd: string, args: string[]) =>
     execFileSync(join(bin, cmd), args, { stdio: 'pipe', ...(root ? { uid, gid } : {}), env: { ...process.env, LC_ALL: 'C' } });
