@@ -15,7 +15,7 @@ import { AppError } from '../core/errors.js';
 import type { TenantId } from '../db/db.js';
 import { authenticate, checkCsrf, type Principal } from '../identity/authenticate.js';
 import type { Scope } from '../identity/scopes.js';
-import { classify, ProblemSchema, sendProblem } from './problem.js';
+import { classifyAndLog, ProblemSchema, sendProblem } from './problem.js';
 import { ERROR_CODES } from '../core/errors.js';
 import { registerRoutes } from './routes.js';
 import { ApiRateLimiter } from './rate-limit.js';
@@ -111,12 +111,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
     checkCsrf(principal, req);
   });
 
-  app.setErrorHandler((err, req, reply) => {
-    const appErr = classify(err);
-    if (appErr.code === 'internal_error') req.log.error({ err }, 'unhandled error');
-    else if (appErr.code === 'service_unavailable') req.log.warn({ err: (err as Error).message }, 'database unavailable');
-    return sendProblem(reply, appErr, req);
-  });
+  app.setErrorHandler((err, req, reply) => sendProblem(reply, classifyAndLog(err, req.log), req));
   app.setNotFoundHandler((req, reply) =>
     sendProblem(reply, new AppError('route_not_found', `no route for ${req.method} ${req.url.split('?')[0]}`), req),
   );

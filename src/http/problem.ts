@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { AppError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
 import { isDatabaseUnavailable } from '../db/db.js';
@@ -80,6 +80,18 @@ export function classify(err: unknown): AppError {
     return new AppError('service_unavailable', 'the database is unavailable; retry shortly', { retryAfterSeconds: 2 });
   }
   return new AppError('internal_error', 'an unexpected error occurred', { cause: err });
+}
+
+/**
+ * What a request's failure becomes, logged as the app logs it: unexpected errors at `error` with
+ * the thrown value, an unavailable database at `warn`, the rest (the client's own mistakes) not at
+ * all. Used by the app's error handler and by the raw routes (decision 036).
+ */
+export function classifyAndLog(thrown: unknown, log: Pick<FastifyBaseLogger, 'error' | 'warn'>): AppError {
+  const err = classify(thrown);
+  if (err.code === 'internal_error') log.error({ err: thrown }, 'unhandled error');
+  else if (err.code === 'service_unavailable') log.warn({ err: (thrown as Error).message }, 'database unavailable');
+  return err;
 }
 
 export function sendProblem(reply: FastifyReply, err: AppError, req?: FastifyRequest): FastifyReply {

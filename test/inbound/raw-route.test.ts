@@ -100,6 +100,7 @@ describe('Cloud API webhook ahead of Fastify', () => {
 
   it('logs each request it answers, and a client that goes away mid-body gets nothing stored', async () => {
     const body = cloudPayload([{ phoneNumberId: '777000111', from: '15550000031', id: 'wamid.half' }]);
+    const beforeAbort = t.logs.length;
     const socket = connect(port, '127.0.0.1');
     await new Promise((r) => socket.once('connect', r));
     socket.write(`POST /webhooks/cloud-api HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nx-hub-signature-256: ${sign(body)}\r\ncontent-length: ${body.length}\r\n\r\n${body.slice(0, 40)}`);
@@ -108,6 +109,9 @@ describe('Cloud API webhook ahead of Fastify', () => {
     await new Promise((r) => setTimeout(r, 100));
     await drainAll(t);
     assert.equal((await owner(t).selectFrom('messages').select('id').where('provider_message_id', '=', 'wamid.half').execute()).length, 0);
+    // The handler never saw the partial body: it would have refused it (bad signature) and said so.
+    const duringAbort = t.logs.slice(beforeAbort).map((l) => (JSON.parse(l) as { msg: string }).msg);
+    assert.ok(!duringAbort.includes('inbound webhook refused'), duringAbort.join(', '));
 
     type Line = { msg: string; reqId?: string; req?: { url: string }; res?: { statusCode: number } };
     const completed = async (headers: Record<string, string>): Promise<Line | undefined> => {
