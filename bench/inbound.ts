@@ -10,7 +10,8 @@
  *     holds ingress back, and yields); persisted/s is counted in the database (inbox rows plus the
  *     messages processed rows became), not HTTP answers; the backlog left and the rate processing
  *     kept up with during the peak are reported with it;
- *  4. drain: the backlog the peak left, processed with no ingress (the normaliser's rate);
+ *  4. drain: the backlog the peak left, processed with no ingress (the normaliser's rate, and the CPU
+ *     per message by thread when the backlog was over 1,000 rows);
  *  5. half of peak, open loop: acknowledge latency p50/p99 and the lag from acknowledge to the
  *     new contact being visible through GET /v1/contacts (sampled), and the backlog at the end.
  * Processes, as in a deployment: BENCH_SERVERS Switchboard HTTP processes (default 1, each also
@@ -238,11 +239,13 @@ async function main() {
     // The backlog the peak left (processing yields while it holds ingress back, decisions 028/031);
     // its drain rate is the normaliser's capacity with no ingress competing.
     const drainStart = Date.now();
+    const drainSplitBefore = cpuSplit(servers.map((s) => s.child.pid!));
     const backlogAfterPeak = await pendingNow();
     log(`peak: ${persistedPerS.toFixed(0)} persisted/s (HTTP ${round(runs.reduce((a, r) => a + r.ok / r.seconds, 0))}/s, ${peakBad} non-200), ack p99 ${pct(peakLat, 99)} ms; processed ${round(peakProcessedPerS)}/s meanwhile, ${backlogAfterPeak} left pending`);
     for (let i = 0; i < 480 && (await pendingNow()) > 0; i++) await sleep(250);
     const drainSeconds = (Date.now() - drainStart) / 1000;
     const normalisePerS = backlogAfterPeak > 1000 ? backlogAfterPeak / drainSeconds : null;
+    const drainSplit = backlogAfterPeak > 1000 ? splitPer(drainSplitBefore, cpuSplit(servers.map((s) => s.child.pid!)), backlogAfterPeak) : null;
     log(`normaliser: ${backlogAfterPeak} pending after the peak, drained in ${drainSeconds.toFixed(1)} s`);
 
     // 5. half of peak, open loop (arrivals do not wait for answers).
@@ -351,6 +354,7 @@ async function main() {
       peak_processed_per_s: Math.round(peakProcessedPerS),
       backlog_after_peak: backlogAfterPeak,
       normalise_drain_per_s: normalisePerS === null ? null : Math.round(normalisePerS),
+      drain_cpu_split_us: drainSplit,
       peak_cpu_us_per_webhook: peakCpuUs === null ? null : Math.round(peakCpuUs),
       peak_cpu_split_us: peakSplit,
       peak_ack_p99_ms: pct(peakLat, 99),
