@@ -11,7 +11,7 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { ingestReceived } from '../../src/inbound/ingest-received.js';
 import { processInboxRows, type InboxItem } from '../../src/inbound/normalise.js';
 import { newId } from '../../src/core/ids.js';
-import { closeOwner, cloudCreds, cloudPayload, makeChannel, owner, type CloudMsg } from './support.js';
+import { closeOwner, cloudCreds, cloudPayload, makeChannel, owner, until, type CloudMsg } from './support.js';
 
 describe('inbound fast path', () => {
   let t: TestApp;
@@ -104,5 +104,50 @@ describe('inbound fast path', () => {
     }
     const pending = (await owner(t).selectFrom('inbox').select('id').where('tenant_id', '=', ten!.id).execute()).map((r) => r.id).sort();
     assert.deepEqual(pending, [statusRow!.id, held!.id].sort());
+  });
+
+  it('files messages under the contact and conversation another transaction created meanwhile', async () => {
+    // Another processor creates a contact (sender A) and a contact with its conversation (sender B)
+    // and commits only after this call has looked them up (not there yet) and tried to insert its
+    // own: those inserts wait for it, then conflict, and the call must use the other's rows.
+    const [, ten] = tenants;
+    const [a, b] = ['+15559990011', '+15559990012'];
+    const theirs = { a: newId('ctc'), b: newId('ctc'), conv: newId('cnv') };
+    const c = new pg.Client({ connectionString: t.testDb.ownerUrl });
+    await c.connect();
+    try {
+      await c.query('begin');
+      await c.query(`insert into contacts (tenant_id, id, channel_id, address, is_group) values ($1, $2, $4, $5, false), ($1, $3, $4, $6, false)`, [ten!.id, theirs.a, theirs.b, ten!.channelId, a, b]);
+      await c.query(`insert into conversations (tenant_id, id, channel_id, contact_id) values ($1, $2, $3, $4)`, [ten!.id, theirs.conv, ten!.channelId, theirs.b]);
+      const rows = await inbox(ten!, [cloudPayload([
+        { phoneNumberId: ten!.line, from: a.slice(1), id: 'wamid.r1', name: 'A' },
+        { phoneNumberId: ten!.line, from: b.slice(1), id: 'wamid.r2', name: 'B' },
+        { phoneNumberId: ten!.line, from: a.slice(1), id: 'wamid.r3', name: 'A' },
+      ])]);
+      const call = ingestReceived(t.ctx, ten!.id, rows);
+      await until('the call waits on the other transaction', async () =>
+        (await c.query(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%sb_ingest_received%'`)).rowCount === 1);
+      await c.query('commit');
+      assert.deepEqual(await call, []);
+    } finally {
+      await c.end();
+    }
+    const o = owner(t);
+    const contacts = await o.selectFrom('contacts').select(['id', 'address']).where('tenant_id', '=', ten!.id).where('address', 'in', [a, b]).orderBy('address').execute();
+    assert.deepEqual(contacts, [{ id: theirs.a, address: a }, { id: theirs.b, address: b }], 'no second contact');
+    const convs = await o.selectFrom('conversations').select(['id', 'contact_id', 'unread_count']).where('tenant_id', '=', ten!.id).where('contact_id', 'in', [theirs.a, theirs.b]).orderBy('contact_id').execute();
+    assert.equal(convs.length, 2, 'one conversation each');
+    const convOf = Object.fromEntries(convs.map((v) => [v.contact_id, v]));
+    assert.equal(convOf[theirs.b]!.id, theirs.conv, "B's is the other transaction's");
+    assert.equal(convOf[theirs.b]!.unread_count, 1, "B's message counted in it");
+    assert.equal(convOf[theirs.a]!.unread_count, 2);
+    const msgs = await o.selectFrom('messages').select(['provider_message_id', 'conversation_id']).where('tenant_id', '=', ten!.id).where('provider_message_id', 'in', ['wamid.r1', 'wamid.r2', 'wamid.r3']).orderBy('provider_message_id').execute();
+    assert.deepEqual(msgs.map((m) => m.conversation_id), [convOf[theirs.a]!.id, theirs.conv, convOf[theirs.a]!.id]);
+    const events = await o.selectFrom('events').select('data').where('tenant_id', '=', ten!.id).execute();
+    for (const [pm, contact] of [['wamid.r1', theirs.a], ['wamid.r2', theirs.b]] as const) {
+      const d = events.map((e) => e.data as Record<string, unknown>).find((x) => JSON.stringify(x).includes(pm));
+      assert.ok(d, `${pm} has its event`);
+      assert.equal(d.contact_id, contact, `${pm}'s event names the other transaction's contact`);
+    }
   });
 });
