@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { bearer, startTestApp, type TestApp } from '../support/app.js';
 import { closeOwner, cloudCreds, cloudPayload, drainAll, makeChannel, postCloud } from './support.js';
+import { newId } from '../../src/core/ids.js';
 
 describe('conversations, contacts and stats API', () => {
   let t: TestApp;
@@ -101,6 +102,38 @@ describe('conversations, contacts and stats API', () => {
     assert.deepEqual(s.channels, [{ channel_id: ch.id, messages_in_today: 3, messages_out_today: 0, open_conversations: 1 }]);
     const sb = (await get(b.key, '/v1/stats')).json();
     assert.equal(sb.totals.messages, 1);
+  });
+
+  it('stats per line: today in and out by line, yesterday left out, a quiet line at zero, open conversations by line', async () => {
+    const c = await t.tenant();
+    const [l1, l2, quiet] = [await makeChannel(t, c.id, 'cloud-api', cloudCreds('999000001')), await makeChannel(t, c.id, 'cloud-api', cloudCreds('999000002')), await makeChannel(t, c.id, 'cloud-api', cloudCreds('999000003'))];
+    await postCloud(t, cloudPayload([
+      { phoneNumberId: '999000001', from: '15559900001', id: 'wamid.s1' },
+      { phoneNumberId: '999000001', from: '15559900002', id: 'wamid.s2' },
+      { phoneNumberId: '999000002', from: '15559900003', id: 'wamid.s3' },
+    ]));
+    await drainAll(t);
+    // Our own messages (out) on both lines, and one of line 1's inbound messages moved to yesterday.
+    await t.asOwner(async (o) => {
+      const conv = async (channelId: string) => (await o.query('select id, contact_id from conversations where tenant_id = $1 and channel_id = $2 limit 1', [c.id, channelId])).rows[0];
+      for (const [ch, n] of [[l1!.id, 2], [l2!.id, 1]] as const) {
+        const v = await conv(ch);
+        for (let i = 0; i < n; i++) {
+          await o.query(`insert into messages (tenant_id, id, channel_id, conversation_id, direction, status, type, content, peer) values ($1, $2, $3, $4, 'out', 'sent', 'text', '{"type":"text","text":"hi"}', '+15559900009')`, [c.id, newId('msg'), ch, v.id]);
+        }
+      }
+      await o.query(`update messages set created_at = now() - interval '1 day' where tenant_id = $1 and provider_message_id = 'wamid.s2'`, [c.id]);
+      await o.query(`update conversations set status = 'closed' where tenant_id = $1 and channel_id = $2`, [c.id, l2!.id]);
+    });
+    const s = (await get(c.key, '/v1/stats')).json();
+    assert.deepEqual(s.totals, { contacts: 3, conversations: 3, messages: 6 });
+    assert.deepEqual(s.today, { messages_in: 2, messages_out: 3 });
+    const byId = [l1, l2, quiet].map((l) => l!.id);
+    assert.deepEqual(s.channels, [
+      { channel_id: byId[0], messages_in_today: 1, messages_out_today: 2, open_conversations: 2 },
+      { channel_id: byId[1], messages_in_today: 1, messages_out_today: 1, open_conversations: 0 },
+      { channel_id: byId[2], messages_in_today: 0, messages_out_today: 0, open_conversations: 0 },
+    ].sort((x, y) => (x.channel_id < y.channel_id ? -1 : 1)));
   });
 
   it('requires a credential', async () => {
