@@ -125,8 +125,11 @@ describe('inbound fast path', () => {
         { phoneNumberId: ten!.line, from: a.slice(1), id: 'wamid.r3', name: 'A' },
       ])]);
       const call = ingestReceived(t.ctx, ten!.id, rows);
-      await until('the call waits on the other transaction', async () =>
-        (await c.query(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%sb_ingest_received%'`)).rowCount === 1);
+      // (Inside a transaction pg_stat_activity keeps its first reading unless told to read again.)
+      await until('the call waits on the other transaction', async () => {
+        await c.query('select pg_stat_clear_snapshot()');
+        return (await c.query(`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%sb_ingest_received%'`)).rowCount === 1;
+      });
       await c.query('commit');
       assert.deepEqual(await call, []);
     } finally {
