@@ -128,11 +128,10 @@ describe('conversations, contacts and stats API', () => {
     const s = (await get(c.key, '/v1/stats')).json();
     assert.deepEqual(s.totals, { contacts: 3, conversations: 3, messages: 6 });
     assert.deepEqual(s.today, { messages_in: 2, messages_out: 3 });
-    const byId = [l1, l2, quiet].map((l) => l!.id);
     assert.deepEqual(s.channels, [
-      { channel_id: byId[0], messages_in_today: 1, messages_out_today: 2, open_conversations: 2 },
-      { channel_id: byId[1], messages_in_today: 1, messages_out_today: 1, open_conversations: 0 },
-      { channel_id: byId[2], messages_in_today: 0, messages_out_today: 0, open_conversations: 0 },
+      { channel_id: l1!.id, messages_in_today: 1, messages_out_today: 2, open_conversations: 2 },
+      { channel_id: l2!.id, messages_in_today: 1, messages_out_today: 1, open_conversations: 0 },
+      { channel_id: quiet!.id, messages_in_today: 0, messages_out_today: 0, open_conversations: 0 },
     ].sort((x, y) => (x.channel_id < y.channel_id ? -1 : 1)));
   });
 
