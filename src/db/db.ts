@@ -46,14 +46,26 @@ export function openDatabase(url: string, poolSize: number, onError?: (err: Erro
  */
 export function connectionsClosed(pool: pg.Pool, timeoutMs = 3_000): () => Promise<void> {
   const open = new Set<pg.Client>();
+  const waiting = new Set<() => void>();
   pool.on('connect', (client) => {
     open.add(client);
-    client.once('end', () => open.delete(client));
+    client.once('end', () => {
+      open.delete(client);
+      if (open.size === 0) for (const done of waiting) done();
+    });
   });
-  return async () => {
-    const until = Date.now() + timeoutMs;
-    while (open.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-  };
+  return () =>
+    open.size === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            waiting.delete(done);
+            resolve();
+          };
+          const timer = setTimeout(done, timeoutMs);
+          waiting.add(done);
+        });
 }
 
 /**
