@@ -47,7 +47,7 @@ export function conversationRoutes(app: App, ctx: AppContext): void {
     const limit = req.query.limit ?? 50;
     if (req.query.sort === 'recent') {
       const rows = await listConversations(ctx, tenantOf(req), { ...req.query, limit, before: decodeTimeCursor(req.query.cursor) });
-      return toPage(rows, limit, conversationView, (r) => encodeTimeCursor({ at: r.activity!, id: r.id }));
+      return toPage(rows, limit, conversationView, (r) => encodeTimeCursor({ at: r.activity, id: r.id }));
     }
     const rows = await listConversations(ctx, tenantOf(req), { ...req.query, limit, before: decodeCursor(req.query.cursor) });
     return toPage(rows, limit, conversationView);

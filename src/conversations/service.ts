@@ -52,9 +52,10 @@ export interface ConversationFilter {
 
 export const listConversations = (ctx: AppContext, tenantId: TenantId, f: ConversationFilter) =>
   withTenant(ctx.db, tenantId, async (tx) => {
-    let q = conversationSelect(tx).limit(f.limit + 1);
+    // `activity`: the row's last activity at PostgreSQL's precision, for the `recent` order's cursor.
+    let q = conversationSelect(tx).select(sql<string>`to_char(${activity} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('activity')).limit(f.limit + 1);
     if (f.sort === 'recent') {
-      q = q.select(sql<string>`to_char(${activity} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('activity')).orderBy(activity, 'desc').orderBy('c.id', 'desc');
+      q = q.orderBy(activity, 'desc').orderBy('c.id', 'desc');
       if (typeof f.before === 'object') q = q.where(sql<boolean>`(${activity}, c.id) < (${f.before.at}::timestamptz, ${f.before.id})`);
     } else {
       q = q.orderBy('c.id', 'desc');
@@ -71,8 +72,7 @@ export const listConversations = (ctx: AppContext, tenantId: TenantId, f: Conver
       q = q.where(sql<boolean>`(k.address ilike ${p} or k.profile_name ilike ${p} or exists (
         select 1 from messages m where m.conversation_id = c.id and m.content->>'text' ilike ${p}))`);
     }
-    // `activity` (recent order only): the cursor's timestamp, at PostgreSQL's precision.
-    return (await q.execute()) as (ConvRow & { activity?: string })[];
+    return q.execute();
   });
 
 async function findConversation(tx: Tx, id: string): Promise<ConvRow> {
