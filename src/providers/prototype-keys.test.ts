@@ -44,13 +44,22 @@ test('WAHA: a session status, an ack name or a message type named like an inheri
     msg.payload.type = word;
     msg.payload.hasMedia = true;
     const m = wahaWebhook.parse(wahaRaw(msg));
-    if (m.ok) for (const e of m.events) if (e.kind === 'message.received') assert.ok(STRINGS(e.content.type), `${word}: ${String(e.content.type)}`);
+    assert.ok(m.ok, word);
+    assert.ok(m.events.some((e) => e.kind === 'message.received'), word);
+    for (const e of m.events) if (e.kind === 'message.received') assert.ok(STRINGS(e.content.type), `${word}: ${String(e.content.type)}`);
   }
 });
 
-test('UltraMsg: an ack or an instance status named like an inherited property', () => {
+test('UltraMsg: a message type, an ack or an instance status named like an inherited property', () => {
   for (const word of INHERITED) {
     assert.equal(mapInstanceStatus({ status: { accountStatus: { status: word } } }).status, 'failed', word);
+
+    const msg = fixtureJson<{ data: Record<string, unknown> }>('ultramsg', 'webhook_message_received.json');
+    msg.data.type = word;
+    const m = ultramsgWebhook.parse(ultramsgRaw(msg));
+    assert.ok(m.ok, word);
+    for (const e of m.events) if (e.kind === 'message.received') assert.equal(e.content.type, 'unsupported', word);
+    assert.ok(m.events.some((e) => e.kind === 'message.received'), word);
 
     const ack = fixtureJson<{ data: Record<string, unknown> }>('ultramsg', 'webhook_message_ack_derived.json');
     ack.data.ack = word;

@@ -1,6 +1,6 @@
 import type { ContactCard, InboundContent } from '../../core/canonical.js';
 import { normalizeAddress } from '../../core/address.js';
-import { isRecord, str } from '../http.js';
+import { isRecord, lookup, str } from '../http.js';
 import { WEBJS_MEDIA_TYPES } from '../whatsapp-web.js';
 
 /**
@@ -60,7 +60,7 @@ export function contentFromData(data: Record<string, unknown>): InboundContent {
   const type = str(data.type)?.toLowerCase() ?? '';
   const body = str(data.body) ?? '';
   if (type === 'chat' || type === 'text') return { type: 'text', text: body };
-  const media = MEDIA[type];
+  const media = lookup(MEDIA, type);
   if (media) {
     const url = str(data.media);
     const ref: { url?: string; mimeType?: string; filename?: string } = {};
