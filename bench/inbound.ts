@@ -202,6 +202,7 @@ async function main() {
 
     // 3. peak through Switchboard.
     const servers = await Promise.all(Array.from({ length: SERVERS }, () => startProc('bench/server.ts', { mode: 'switchboard', appUrl, ownerUrl, masterKey, poolSize: 20, role: ROLE, http: true, inbound: true })));
+    const serverPids = servers.map((s) => s.child.pid).filter((p) => p !== undefined);
     procs.push(...servers);
     let rr = 0;
     const port = () => servers[rr++ % servers.length]!.port;
@@ -225,13 +226,13 @@ async function main() {
     const peakLoad = servers.map(() => pregenerated(Math.ceil((PREGENERATE * SECONDS) / SERVERS), () => webhook(randomLine()).req));
     log(`peak: ${SECONDS} s closed loop at ${CONCURRENCY} connections…`);
     const cpuBefore = busyCoreSeconds();
-    const peakSplitBefore = cpuSplit(servers.map((s) => s.child.pid!));
+    const peakSplitBefore = cpuSplit(serverPids);
     const runs = await Promise.all(servers.map((s, i) => closedLoop(s.port, peakLoad[i]!, Math.ceil(CONCURRENCY / SERVERS), SECONDS * 1000, 200)));
     const after = await counts();
     const persisted = after.persisted - before.persisted;
     const persistedPerS = persisted / SECONDS;
     const peakCpuUs = cpuBefore === null ? null : ((busyCoreSeconds()! - cpuBefore) * 1e6) / Math.max(1, persisted);
-    const peakSplit = splitPer(peakSplitBefore, cpuSplit(servers.map((s) => s.child.pid!)), persisted);
+    const peakSplit = splitPer(peakSplitBefore, cpuSplit(serverPids), persisted);
     const peakProcessedPerS = (after.processed - before.processed) / SECONDS;
     const peakLat = runs.flatMap((r) => r.latenciesMs);
     const peakBad = runs.reduce((a, r) => a + r.requests - r.ok, 0);
@@ -239,13 +240,13 @@ async function main() {
     // The backlog the peak left (processing yields while it holds ingress back, decisions 028/031);
     // its drain rate is the normaliser's capacity with no ingress competing.
     const drainStart = Date.now();
-    const drainSplitBefore = cpuSplit(servers.map((s) => s.child.pid!));
+    const drainSplitBefore = cpuSplit(serverPids);
     const backlogAfterPeak = await pendingNow();
     log(`peak: ${persistedPerS.toFixed(0)} persisted/s (HTTP ${round(runs.reduce((a, r) => a + r.ok / r.seconds, 0))}/s, ${peakBad} non-200), ack p99 ${pct(peakLat, 99)} ms; processed ${round(peakProcessedPerS)}/s meanwhile, ${backlogAfterPeak} left pending`);
     for (let i = 0; i < 480 && (await pendingNow()) > 0; i++) await sleep(250);
     const drainSeconds = (Date.now() - drainStart) / 1000;
     const normalisePerS = backlogAfterPeak > 1000 ? backlogAfterPeak / drainSeconds : null;
-    const drainSplit = backlogAfterPeak > 1000 ? splitPer(drainSplitBefore, cpuSplit(servers.map((s) => s.child.pid!)), backlogAfterPeak) : null;
+    const drainSplit = backlogAfterPeak > 1000 ? splitPer(drainSplitBefore, cpuSplit(serverPids), backlogAfterPeak) : null;
     log(`normaliser: ${backlogAfterPeak} pending after the peak, drained in ${drainSeconds.toFixed(1)} s`);
 
     // 5. half of peak, open loop (arrivals do not wait for answers).
@@ -301,7 +302,6 @@ async function main() {
     const start = Date.now();
     const tStart = performance.now();
     const halfCpuBefore = busyCoreSeconds();
-    const serverPids = servers.map((s) => s.child.pid!).filter((p) => p !== undefined);
     const halfSplitBefore = cpuSplit(serverPids);
     const loopDelay = monitorEventLoopDelay({ resolution: 5 });
     const loopBySecond: number[] = [];
