@@ -21,7 +21,10 @@
  * over the 100 lines, most created during the run); 0 makes every message come from a new sender.
  * Options: BENCH_DATABASE_URL, BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (64), BENCH_SERVERS (1),
  * BENCH_SENDERS_PER_LINE (1000), BENCH_PREGENERATE_PER_S (15000), BENCH_HALF_RATE (phase 5's rate;
- * default half the peak).
+ * default half the peak), BENCH_WAL_INSPECT (log phase 5's WAL by relation).
+ * The peak and half load also report the WAL they wrote per webhook, its full-page images, and the
+ * checkpoints that began during them (a checkpoint's start makes each page's next change log the
+ * whole page: acknowledge tails were longer in the seconds after one, docs/performance.md).
  */
 import { execFileSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -137,6 +140,42 @@ function splitPer(before: CpuSplit | null, after: CpuSplit | null, webhooks: num
   return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, Math.round(((v - before[k as keyof CpuSplit]) * 1e6) / Math.max(1, webhooks))]));
 }
 
+/**
+ * WAL written so far (bytes) and checkpoints begun: a checkpoint makes the next change to each page
+ * log the whole page, so a phase a checkpoint falls in writes more WAL and commits slower.
+ */
+type WalMark = { bytes: number; fpi: number; checkpoints: number; lsn: string };
+async function walMark(db: pg.Client): Promise<WalMark> {
+  const r = (await db.query(`select pg_current_wal_lsn()::text as lsn, pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8 as bytes,
+    (select wal_fpi from pg_stat_wal)::float8 as fpi,
+    (select checkpoints_timed + checkpoints_req from pg_stat_bgwriter)::int as checkpoints`)).rows[0];
+  return { lsn: r.lsn, bytes: Number(r.bytes), fpi: Number(r.fpi), checkpoints: Number(r.checkpoints) };
+}
+/** WAL bytes per webhook and checkpoints begun between two marks. */
+const walPer = (a: WalMark, b: WalMark, webhooks: number) => ({
+  bytes: Math.round((b.bytes - a.bytes) / Math.max(1, webhooks)),
+  fullPages: round((b.fpi - a.fpi) / Math.max(1, webhooks), 2),
+  checkpoints: b.checkpoints - a.checkpoints,
+});
+
+/**
+ * BENCH_WAL_INSPECT=1: the WAL between two marks by relation (pg_walinspect, PostgreSQL 15+):
+ * block references, full-page images among them, and their records' megabytes (a record touching n
+ * blocks counts in each of their relations).
+ */
+async function walByRelation(db: pg.Client, a: WalMark, b: WalMark): Promise<Record<string, unknown>[]> {
+  await db.query('create extension if not exists pg_walinspect');
+  const r = await db.query(`with refs as (
+      select w.record_length, w.fpi_length, m[1]::oid as filenode, (m[2] is not null) as fpw
+      from pg_get_wal_records_info($1::pg_lsn, $2::pg_lsn) w
+      left join lateral regexp_matches(w.block_ref, 'rel \\d+/\\d+/(\\d+) fork main blk \\d+( [(]FPW)?', 'g') m on true)
+    select coalesce(c.relname, filenode::text, '(no block)') as rel, count(*)::int as refs, sum(fpw::int)::int as full_pages,
+      (sum(record_length) / 1e6)::numeric(10, 1) as record_mb, (sum(fpi_length) / 1e6)::numeric(10, 1) as full_page_mb
+    from refs left join pg_class c on c.relfilenode = refs.filenode
+    group by 1 order by sum(record_length) desc limit 25`, [a.lsn, b.lsn]);
+  return r.rows;
+}
+
 async function main() {
   const name = `sb_bench_${process.pid}`;
   const admin = new pg.Client({ connectionString: ADMIN });
@@ -225,11 +264,13 @@ async function main() {
     const before = await counts();
     const peakLoad = servers.map(() => pregenerated(Math.ceil((PREGENERATE * SECONDS) / SERVERS), () => webhook(randomLine()).req));
     log(`peak: ${SECONDS} s closed loop at ${CONCURRENCY} connections…`);
+    const peakWalBefore = await walMark(owner);
     const cpuBefore = busyCoreSeconds();
     const peakSplitBefore = cpuSplit(serverPids);
     const runs = await Promise.all(servers.map((s, i) => closedLoop(s.port, peakLoad[i]!, Math.ceil(CONCURRENCY / SERVERS), SECONDS * 1000, 200)));
     const after = await counts();
     const persisted = after.persisted - before.persisted;
+    const peakWal = walPer(peakWalBefore, await walMark(owner), persisted);
     const persistedPerS = persisted / SECONDS;
     const peakCpuUs = cpuBefore === null ? null : ((busyCoreSeconds()! - cpuBefore) * 1e6) / Math.max(1, persisted);
     const peakSplit = splitPer(peakSplitBefore, cpuSplit(serverPids), persisted);
@@ -301,6 +342,7 @@ async function main() {
     genDelay.enable();
     const start = Date.now();
     const tStart = performance.now();
+    const halfWalBefore = await walMark(owner);
     const halfCpuBefore = busyCoreSeconds();
     const halfSplitBefore = cpuSplit(serverPids);
     const loopDelay = monitorEventLoopDelay({ resolution: 5 });
@@ -338,6 +380,9 @@ async function main() {
     // visibility polls): what decides whether this rate is sustainable with short tails.
     const halfCpuUs = halfCpuBefore === null ? null : ((busyCoreSeconds()! - halfCpuBefore) * 1e6) / Math.max(1, sent);
     const halfSplit = splitPer(halfSplitBefore, cpuSplit(serverPids), sent);
+    const halfWalAfter = await walMark(owner);
+    const halfWal = walPer(halfWalBefore, halfWalAfter, sent);
+    if (process.env.BENCH_WAL_INSPECT) for (const row of await walByRelation(owner, halfWalBefore, halfWalAfter)) log('wal', JSON.stringify(row));
     // Backlog when arrivals stop: a pipeline keeping up has only the last moment's rows pending.
     const backlog = await pendingNow();
     await Promise.all(pendings);
@@ -359,12 +404,18 @@ async function main() {
       backlog_after_half_load: backlog,
       half_load_cpu_us_per_webhook: halfCpuUs === null ? null : Math.round(halfCpuUs),
       half_load_cpu_split_us: halfSplit,
+      half_load_wal_bytes_per_webhook: halfWal.bytes,
+      half_load_wal_full_pages_per_webhook: halfWal.fullPages,
+      half_load_checkpoints: halfWal.checkpoints,
       peak_processed_per_s: Math.round(peakProcessedPerS),
       backlog_after_peak: backlogAfterPeak,
       normalise_drain_per_s: normalisePerS === null ? null : Math.round(normalisePerS),
       drain_cpu_split_us: drainSplit,
       peak_cpu_us_per_webhook: peakCpuUs === null ? null : Math.round(peakCpuUs),
       peak_cpu_split_us: peakSplit,
+      peak_wal_bytes_per_webhook: peakWal.bytes,
+      peak_wal_full_pages_per_webhook: peakWal.fullPages,
+      peak_checkpoints: peakWal.checkpoints,
       peak_ack_p99_ms: pct(peakLat, 99),
       peak_non_200: peakBad,
       pgbench_tps: Math.round(pgbenchTps),
