@@ -3,8 +3,12 @@ import type { Command } from './main.js';
 import { createRuntime } from '../app/root.js';
 import { tenancyChecks, type Check } from '../db/rls-check.js';
 import { migrationFiles } from '../db/migrate.js';
+import { readServerSettings, settingsChecks } from '../db/server-settings.js';
 
-/** `switchboard doctor`: config, database, migrations, role privileges and RLS, one line each. */
+/**
+ * `switchboard doctor`: config, database, migrations, the PostgreSQL settings inbound load depends
+ * on, role privileges and RLS, one line each (✔ passed, ! passed with advice, ✘ failed).
+ */
 export const doctor: Command = async (config) => {
   const checks: Check[] = [{ name: 'configuration', ok: true, detail: `${config.mode} mode, ${config.databaseUrl ? 'DATABASE_URL' : 'embedded PostgreSQL'}` }];
   const rt = await createRuntime({ ...config, logLevel: 'error' }, { migrate: false });
@@ -17,6 +21,7 @@ export const doctor: Command = async (config) => {
       const applied = new Set((await owner.query<{ version: string }>('select version from schema_migrations').catch(() => ({ rows: [] }))).rows.map((r) => r.version));
       const pending = migrationFiles().map((f) => f.replace(/\.sql$/, '')).filter((m) => !applied.has(m));
       checks.push({ name: 'migrations applied', ok: pending.length === 0, detail: pending.length ? `pending: ${pending.join(', ')} (run switchboard migrate)` : `${applied.size} applied` });
+      checks.push(...settingsChecks(await readServerSettings(owner)).map((c) => ({ ...c, name: `PostgreSQL ${c.name}` })));
     } finally {
       await owner.end();
     }
@@ -39,7 +44,7 @@ export const doctor: Command = async (config) => {
   } finally {
     await rt.close();
   }
-  for (const c of checks) process.stdout.write(`${c.ok ? '✔' : '✘'} ${c.name}: ${c.detail}\n`);
+  for (const c of checks) process.stdout.write(`${!c.ok ? '✘' : c.warn ? '!' : '✔'} ${c.name}: ${c.detail}\n`);
   const failed = checks.filter((c) => !c.ok).length;
   process.stdout.write(failed ? `\n${failed} check(s) failed\n` : `\nall ${checks.length} checks passed\n`);
   return failed ? 1 : 0;

@@ -23,6 +23,8 @@ export interface Check {
   name: string;
   ok: boolean;
   detail: string;
+  /** Passes, with advice worth reading (`!` in doctor's output). */
+  warn?: boolean;
 }
 
 export async function tenancyChecks(ownerUrl: string, appRole: string): Promise<Check[]> {

@@ -77,6 +77,8 @@ test('doctor reports the role and RLS checks green', async () => {
   assert.match(d.stdout, /✔ app role is not superuser/);
   assert.match(d.stdout, /✔ no tenant set ⇒ no rows/);
   assert.match(d.stdout, /✔ tenant table channels/);
+  assert.match(d.stdout, /✔ PostgreSQL checkpoints: max_wal_size \d+ MB, checkpoint_timeout \d+ s: above ~\d+ webhooks\/s/);
+  assert.match(d.stdout, /[✔!] PostgreSQL autovacuum: (on|off: )/, 'autovacuum is read from the server (advice when off)');
   assert.doesNotMatch(d.stdout, /✘/);
   assert.doesNotMatch(d.stdout, /redis/, 'no REDIS_URL, no Redis check');
 });
