@@ -13,7 +13,7 @@
  * FREE_MS later, twice as long after each further "steady" answer, up to MAX_FREE_MS. The first
  * "steady" of a load is asked again after only FIRST_REASK_MS: a load's first probe can read a much
  * lower contrast than later ones (0.99–2.06× on the bench's peaks against 1.28–2.44×, cause not
- * found; 0.97–1.39× in 3 of 3 logged peaks on 2026-11-30), and a burst missed there ran with
+ * found; 0.97–1.39× in 9 of 18 logged peaks on 2026-11-30), and a burst missed there ran with
  * processing taking its share for FREE_MS — 3 s of the bench's 10 s peak.
  *
  * `tick` is called every few tens of milliseconds (the thread's publish timer); `answered` is the
