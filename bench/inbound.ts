@@ -335,6 +335,11 @@ async function main() {
     // made the generator open more while the server was busy: the first second's p99 was 0.1–1.2 s
     // in 10 runs of 10, while the server's own request time stayed ≤ 75 ms.
     await Promise.all([...pools.map((p) => p.warm(p.max)), apiPool.warm(MAX_PROBES)]);
+    // The phase's starting readings are taken before its clock starts: the open loop sends what is
+    // due since `start`, so time spent reading here would go out as one bunch of requests.
+    const halfWalBefore = await walMark(owner);
+    const halfCpuBefore = busyCoreSeconds();
+    const halfSplitBefore = cpuSplit(serverPids);
     // The generator's own delays count in every latency it measures: its event loop's delay is
     // reported beside them (at nice -10 instead of 0 it was hardly shorter and the acknowledge tails
     // longer: docs/performance.md).
@@ -342,9 +347,6 @@ async function main() {
     genDelay.enable();
     const start = Date.now();
     const tStart = performance.now();
-    const halfWalBefore = await walMark(owner);
-    const halfCpuBefore = busyCoreSeconds();
-    const halfSplitBefore = cpuSplit(serverPids);
     const loopDelay = monitorEventLoopDelay({ resolution: 5 });
     const loopBySecond: number[] = [];
     let loopTimer: NodeJS.Timeout | undefined;
