@@ -53,6 +53,10 @@ test('serve with embedded PostgreSQL: first run, restart with data kept, clean s
     // A second process against the same data directory reuses the running server.
     const admin = await runCli(['superadmin', 'create', '--email', 'root@example.com', '--password', 'correct horse battery', '--json'], env);
     assert.equal(admin.code, 0, admin.stderr);
+    // The embedded server runs with the WAL settings the doctor advises (decision 037).
+    const doctor = await runCli(['doctor'], env);
+    assert.match(doctor.stdout, /✔ PostgreSQL checkpoints: max_wal_size 4096 MB, checkpoint_timeout 300 s: above ~1507 webhooks\/s/, doctor.stdout);
+    assert.match(doctor.stdout, /✔ PostgreSQL wal_compression: pglz/, doctor.stdout);
     assert.equal(await first.stop(), 0);
     assert.equal(await portOpen(pgPort), false, 'PostgreSQL stopped with Switchboard');
 
