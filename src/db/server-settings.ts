@@ -6,7 +6,7 @@ import type { Check } from './rls-check.js';
  * (decision 037). Advice, not failures: the settings are the operator's, and the right values
  * depend on the load.
  *
- * Inbound webhooks write ~4.4–5.4 KB of WAL each once processed (inbox row, message, event,
+ * Inbound webhooks write ~4.0–5.5 KB of WAL each once processed (inbox row, message, event,
  * contact and conversation changes with their indexes; `npm run bench:inbound`, 2026-11-30). When
  * the WAL since the last checkpoint reaches max_wal_size / (1 + checkpoint_completion_target),
  * PostgreSQL starts a checkpoint before checkpoint_timeout; after each start, the next change to
