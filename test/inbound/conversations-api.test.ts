@@ -112,6 +112,10 @@ describe('conversations, contacts and stats API', () => {
       { phoneNumberId: '999000001', from: '15559900002', id: 'wamid.s2' },
       { phoneNumberId: '999000002', from: '15559900003', id: 'wamid.s3' },
     ]));
+    // Another tenant's line with a message today: never counted in this tenant's stats.
+    const other = await t.tenant();
+    await makeChannel(t, other.id, 'cloud-api', cloudCreds('999000004'));
+    await postCloud(t, cloudPayload([{ phoneNumberId: '999000004', from: '15559900004', id: 'wamid.s4' }]));
     await drainAll(t);
     // Our own messages (out) on both lines, and one of line 1's inbound messages moved to yesterday.
     await t.asOwner(async (o) => {
@@ -133,6 +137,9 @@ describe('conversations, contacts and stats API', () => {
       { channel_id: l2!.id, messages_in_today: 1, messages_out_today: 1, open_conversations: 0 },
       { channel_id: quiet!.id, messages_in_today: 0, messages_out_today: 0, open_conversations: 0 },
     ].sort((x, y) => (x.channel_id < y.channel_id ? -1 : 1)));
+    const theirs = (await get(other.key, '/v1/stats')).json();
+    assert.deepEqual(theirs.today, { messages_in: 1, messages_out: 0 }, 'the other tenant sees its own message only');
+    assert.equal(theirs.channels.length, 1);
   });
 
   it('requires a credential', async () => {
