@@ -65,6 +65,11 @@ export class Conn {
     this.sock.on('close', () => fail(new Error('connection closed')));
   }
 
+  /** False once the socket closed or failed (a server closes keep-alive connections idle too long). */
+  get open(): boolean {
+    return this.closed === undefined;
+  }
+
   send(request: Buffer): Promise<Answer> {
     if (this.closed) return Promise.reject(this.closed);
     return new Promise((resolve, reject) => {
@@ -173,8 +178,12 @@ export class ConnPool {
   constructor(private readonly port: number, readonly max = 256) {}
 
   private async acquire(): Promise<Conn> {
-    const c = this.free.pop();
-    if (c) return c;
+    // A free connection the server has closed meanwhile (idle past its keep-alive timeout) is
+    // dropped, not handed out to fail its request.
+    for (let c = this.free.pop(); c; c = this.free.pop()) {
+      if (c.open) return c;
+      this.all.splice(this.all.indexOf(c), 1);
+    }
     if (this.all.length < this.max) {
       const n = new Conn(this.port);
       this.all.push(n);
