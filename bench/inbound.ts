@@ -337,6 +337,10 @@ async function main() {
     await Promise.all([...pools.map((p) => p.warm(p.max)), apiPool.warm(MAX_PROBES)]);
     // The phase's starting readings are taken before its clock starts: the open loop sends what is
     // due since `start`, so time spent reading here would go out as one bunch of requests.
+    // BENCH_WAL_INSPECT: a temporary replication slot keeps the phase's WAL from being recycled by a
+    // checkpoint before it is read (without it, a phase a checkpoint began in could not be inspected).
+    const WAL_INSPECT = Boolean(process.env.BENCH_WAL_INSPECT);
+    if (WAL_INSPECT) await owner.query('select pg_create_physical_replication_slot($1, true, true)', [name]);
     const halfWalBefore = await walMark(owner);
     const halfCpuBefore = busyCoreSeconds();
     const halfSplitBefore = cpuSplit(serverPids);
@@ -384,7 +388,10 @@ async function main() {
     const halfSplit = splitPer(halfSplitBefore, cpuSplit(serverPids), sent);
     const halfWalAfter = await walMark(owner);
     const halfWal = walPer(halfWalBefore, halfWalAfter, sent);
-    if (process.env.BENCH_WAL_INSPECT) for (const row of await walByRelation(owner, halfWalBefore, halfWalAfter)) log('wal', JSON.stringify(row));
+    if (WAL_INSPECT) {
+      for (const row of await walByRelation(owner, halfWalBefore, halfWalAfter)) log('wal', JSON.stringify(row));
+      await owner.query('select pg_drop_replication_slot($1)', [name]);
+    }
     // Backlog when arrivals stop: a pipeline keeping up has only the last moment's rows pending.
     const backlog = await pendingNow();
     await Promise.all(pendings);
