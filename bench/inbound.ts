@@ -304,8 +304,11 @@ async function main() {
       probes += 1;
       const who = lineTenant.get(line)!;
       for (;;) {
-        const r = await apiPool.send({ method: 'GET', path: `/v1/contacts?q=${from}&channel_id=${who.channelId}`, headers: { authorization: `Bearer ${who.key}` } });
-        if (r.status === 200 && ((JSON.parse(r.body.toString()) as { data?: unknown[] }).data?.length ?? 0) > 0) break;
+        // A poll that fails (its connection reset, the server gone after an error elsewhere) is
+        // tried again like one that found nothing: never an unhandled rejection that would end the
+        // bench before it drops its database.
+        const r = await apiPool.send({ method: 'GET', path: `/v1/contacts?q=${from}&channel_id=${who.channelId}`, headers: { authorization: `Bearer ${who.key}` } }).catch(() => null);
+        if (r?.status === 200 && ((JSON.parse(r.body.toString()) as { data?: unknown[] }).data?.length ?? 0) > 0) break;
         if (performance.now() - tAck > 30_000) break;
         await sleep(50);
       }
