@@ -13,32 +13,43 @@ function harness(o: { maxRows: number; maxFlushes: number; minParallel: number; 
       return new Promise<void>((r) => release.push(r));
     },
   });
+  const turn = () => new Promise((r) => setImmediate(r));
   const finishOldest = async () => {
     release.shift()!();
-    await new Promise((r) => setImmediate(r));
+    await turn();
+    await turn();
   };
-  return { gc, groups, finishOldest, inFlight: () => release.length };
+  return { gc, groups, finishOldest, turn, inFlight: () => release.length };
 }
 
-test('the first item goes at once; items arriving during the write go together in the next group', async () => {
+test('items pushed in one event-loop turn go together; items arriving during the write go in the next group', async () => {
   const h = harness({ maxRows: 100, maxFlushes: 4, minParallel: 16 });
   h.gc.push('a');
-  for (const x of ['b', 'c', 'd']) h.gc.push(x);
+  h.gc.push('b');
+  assert.deepEqual(h.groups, [], 'nothing is written before the turn ends');
+  await h.turn();
+  assert.deepEqual(h.groups, [['a', 'b']]);
+  for (const x of ['c', 'd', 'e']) h.gc.push(x);
+  await h.turn();
   // Fewer than minParallel waiting: no second write beside the first.
-  assert.deepEqual(h.groups, [['a']]);
+  assert.deepEqual(h.groups, [['a', 'b']]);
   await h.finishOldest();
-  assert.deepEqual(h.groups, [['a'], ['b', 'c', 'd']]);
+  assert.deepEqual(h.groups, [['a', 'b'], ['c', 'd', 'e']]);
 });
 
 test('a second write starts beside the first only once minParallel items wait, and never more than maxFlushes', async () => {
   const h = harness({ maxRows: 4, maxFlushes: 2, minParallel: 3 });
   h.gc.push('x');
+  await h.turn();
   for (let i = 0; i < 2; i++) h.gc.push(`w${i}`);
+  await h.turn();
   assert.equal(h.inFlight(), 1);
   h.gc.push('w2'); // the third waiting item: a second write starts
+  await h.turn();
   assert.equal(h.inFlight(), 2);
   assert.deepEqual(h.groups[1], ['w0', 'w1', 'w2']);
   for (let i = 3; i < 12; i++) h.gc.push(`w${i}`);
+  await h.turn();
   assert.equal(h.inFlight(), 2, 'maxFlushes bounds the writes in flight');
   await h.finishOldest();
   // Groups are capped at maxRows, oldest first.
@@ -55,7 +66,9 @@ test('a custom selection decides which waiting items go together; the rest keep 
   };
   const h = harness({ maxRows: 10, maxFlushes: 1, minParallel: 1, select: byPrefix });
   h.gc.push('a1');
+  await h.turn();
   for (const x of ['b1', 'a2', 'b2', 'a3']) h.gc.push(x);
+  await h.turn();
   while (h.inFlight() > 0) await h.finishOldest();
   assert.deepEqual(h.groups, [['a1'], ['b1', 'b2'], ['a2', 'a3']]);
 });

@@ -1,10 +1,12 @@
 /**
  * Group commit for request paths that each write one row (decision 018): items arriving while a
  * write is in flight wait and go together in the next one, so the group grows with the load and one
- * statement and one WAL flush cover all of them. An item arriving while nothing is being written
- * goes at once; a second (third, …) concurrent write starts only once `minParallel` items wait,
- * since on a busy machine each round trip also costs a context switch and small parallel writes
- * cost more than they save. Used by the single-message accept path and the inbox writer.
+ * statement and one WAL flush cover all of them. A write starts at the end of the event-loop turn
+ * in which it became possible (`setImmediate`), so the requests one turn reads from their sockets
+ * go together instead of the first going alone and the rest waiting for its round trip (decision
+ * 038). A second (third, …) concurrent write starts only once `minParallel` items wait, since on a
+ * busy machine each round trip also costs a context switch and small parallel writes cost more
+ * than they save. Used by the single-message accept path and the inbox writer.
  */
 export interface GroupCommitOptions<T> {
   /** Items per write. */
@@ -27,12 +29,24 @@ export class GroupCommit<T> {
 
   constructor(private readonly o: GroupCommitOptions<T>) {}
 
+  private scheduled = false;
+
   push(item: T): void {
     this.queue.push(item);
     this.pump();
   }
 
+  /** Starts what may start once this event-loop turn has queued what it read. */
   private pump(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.start();
+    });
+  }
+
+  private start(): void {
     while (this.flushing < this.o.maxFlushes && this.queue.length > 0 && (this.flushing === 0 || this.queue.length >= this.o.minParallel)) {
       const { group, rest } = (this.o.select ?? oldest)(this.queue, this.o.maxRows);
       this.queue = rest;
