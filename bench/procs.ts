@@ -6,6 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
+const STOP_GRACE_MS = 20_000;
+
 export interface Proc {
   child: ChildProcess;
   port: number;
@@ -37,10 +39,20 @@ export async function startProc(script: string, arg: unknown, opts: { ipc?: bool
         child.once('message', (m) => resolve(m as T));
         child.send!(msg as object);
       }),
+    // A child that has not stopped STOP_GRACE_MS after SIGTERM is killed, so a bench never hangs
+    // before it drops its database (once, after an error elsewhere, a server's shutdown waited on a
+    // connection that never closed).
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const timer = setTimeout(() => {
+          console.error(`[bench] ${script} still running ${STOP_GRACE_MS / 1000} s after SIGTERM: killed`);
+          child.kill('SIGKILL');
+        }, STOP_GRACE_MS);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
         child.kill('SIGTERM');
       }),
   };
