@@ -16,6 +16,7 @@ import { startScheduler } from '../src/delivery/scheduler.js';
 import { statisticsWorker } from '../src/ops/statistics.js';
 import { queueVacuumWorker } from '../src/ops/vacuum.js';
 import { createAppContext } from '../src/app/root.js';
+import { setHttpThreadNice } from '../src/app/priority.js';
 
 interface Opts {
   mode: 'switchboard' | 'bare';
@@ -43,12 +44,14 @@ if (opts.mode === 'bare') {
   console.log(`PORT ${(app.server.address() as { port: number }).port}`);
   process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
 } else {
-  const config = parseConfig({ MASTER_KEY: opts.masterKey, EGRESS_ALLOW_PRIVATE: 'true', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', DB_APP_ROLE: opts.role, DB_POOL_SIZE: String(opts.poolSize), BODY_LIMIT_BYTES: String(8 * 1024 * 1024), INBOUND_THREAD: process.env.INBOUND_THREAD ?? 'true' }, {});
+  const config = parseConfig({ MASTER_KEY: opts.masterKey, EGRESS_ALLOW_PRIVATE: 'true', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', DB_APP_ROLE: opts.role, DB_POOL_SIZE: String(opts.poolSize), BODY_LIMIT_BYTES: String(8 * 1024 * 1024), INBOUND_THREAD: process.env.INBOUND_THREAD ?? 'true', HTTP_THREAD_NICE: process.env.HTTP_THREAD_NICE }, {});
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
   const { ctx, close } = createAppContext({ config, appUrl: opts.appUrl, ownerUrl: opts.ownerUrl, logger, providerTimeoutMs: opts.providerTimeoutMs ?? 5000 });
   const stops: (() => Promise<void>)[] = [];
   let port = 0;
   if (opts.http) {
+    // As `switchboard start` does (decision 039).
+    setHttpThreadNice(config.httpThreadNice, logger);
     if (config.inboundThread) useInboundThread(ctx, opts.appUrl);
     const app = await buildApp(ctx);
     // Request logging off: the bench measures the pipeline, not pino writing 2 lines per request.

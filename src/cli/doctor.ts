@@ -4,6 +4,7 @@ import { createRuntime } from '../app/root.js';
 import { tenancyChecks, type Check } from '../db/rls-check.js';
 import { migrationFiles } from '../db/migrate.js';
 import { readServerSettings, settingsChecks } from '../db/server-settings.js';
+import { httpThreadNiceCheck } from '../app/priority.js';
 
 /**
  * `switchboard doctor`: config, database, migrations, the PostgreSQL settings inbound load depends
@@ -44,6 +45,7 @@ export const doctor: Command = async (config) => {
   } finally {
     await rt.close();
   }
+  checks.push(httpThreadNiceCheck(config.httpThreadNice));
   for (const c of checks) process.stdout.write(`${!c.ok ? '✘' : c.warn ? '!' : '✔'} ${c.name}: ${c.detail}\n`);
   const failed = checks.filter((c) => !c.ok).length;
   process.stdout.write(failed ? `\n${failed} check(s) failed\n` : `\nall ${checks.length} checks passed\n`);

@@ -7,6 +7,7 @@ import { useInboundThread } from '../inbound/pipeline.js';
 import { startWorkers } from '../app/workers.js';
 import { publicBaseUrl } from '../app/urls.js';
 import { ensureDemo } from '../app/demo.js';
+import { setHttpThreadNice } from '../app/priority.js';
 
 async function firstRunHint(rt: Runtime): Promise<string | undefined> {
   const admin = await rt.ctx.db.selectFrom('users').select('id').where('is_superadmin', '=', true).executeTakeFirst();
@@ -45,6 +46,9 @@ async function run(config: Readonly<Config>, argv: string[], roles: { http: bool
   const rt = await createRuntime(cfg);
   const stops: (() => Promise<void>)[] = [];
   if (roles.http) {
+    // After the embedded PostgreSQL (if any) has started: a child process inherits its parent
+    // thread's nice value, and the database's backends are to keep theirs.
+    setHttpThreadNice(cfg.httpThreadNice, rt.ctx.logger);
     if (cfg.inboundThread) useInboundThread(rt.ctx, rt.appUrl);
     const app = await buildApp(rt.ctx);
     await app.listen({ port, host: cfg.host });

@@ -37,6 +37,11 @@ export interface Config {
    */
   inboundThread: boolean;
   /**
+   * Nice value asked for the thread that answers HTTP (webhooks and the API) in the start and serve
+   * roles (decision 039); a negative one needs privilege, without which the thread keeps its own.
+   */
+  httpThreadNice: number;
+  /**
    * Days the tenant event log keeps an event, with its deliveries and their attempts (decision 032);
    * 0 keeps them for good. An event with a delivery still pending is kept past it.
    */
@@ -153,6 +158,7 @@ export function parseConfig(env: Env, overrides: Partial<Config> = {}): Readonly
     egressAllowPrivate: bool('EGRESS_ALLOW_PRIVATE', false),
     cookieSecure: bool('COOKIE_SECURE', mode === 'production'),
     inboundThread: bool('INBOUND_THREAD', true),
+    httpThreadNice: int('HTTP_THREAD_NICE', -5, -20, 19),
     eventsRetentionDays: int('EVENTS_RETENTION_DAYS', 30, 0, 3650),
     ...overrides,
   };

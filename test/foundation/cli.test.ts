@@ -2,7 +2,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase, TEST_APP_ROLE, type TestDatabase } from '../support/db.js';
-import { runCli } from '../support/cli.js';
+import { mayNice, runCli } from '../support/cli.js';
 import { skipWithoutRedis, TEST_REDIS_URL } from '../support/redis.js';
 import { createCloudApiSimulator, type CloudApiSimulator } from '../../src/providers/cloud-api/index.js';
 
@@ -79,6 +79,7 @@ test('doctor reports the role and RLS checks green', async () => {
   assert.match(d.stdout, /✔ tenant table channels/);
   assert.match(d.stdout, /✔ PostgreSQL checkpoints: max_wal_size \d+ MB, checkpoint_timeout \d+ s: above ~\d+ webhooks\/s/);
   assert.match(d.stdout, /[✔!] PostgreSQL autovacuum: (on|off: )/, 'autovacuum is read from the server (advice when off)');
+  assert.match(d.stdout, (await mayNice(-5)) ? /✔ HTTP thread priority: nice -5 permitted/ : /! HTTP thread priority: nice -5 not permitted here/);
   assert.doesNotMatch(d.stdout, /✘/);
   assert.doesNotMatch(d.stdout, /redis/, 'no REDIS_URL, no Redis check');
 });

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'node:net';
-import { BIN, cliEnv, runCli } from '../support/cli.js';
+import { BIN, cliEnv, mayNice, runCli } from '../support/cli.js';
 import { freePort } from '../../src/db/embedded.js';
 
 /**
@@ -19,7 +19,7 @@ const portOpen = (port: number) =>
     s.once('error', () => resolve(false));
   });
 
-async function serve(env: Record<string, string>, port: number, uid?: number): Promise<{ stop(): Promise<number | null>; out: () => string }> {
+async function serve(env: Record<string, string>, port: number, uid?: number): Promise<{ pid: number; stop(): Promise<number | null>; out: () => string }> {
   const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port)], { env: cliEnv(env), ...(uid !== undefined ? { uid, gid: uid } : {}) });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
@@ -30,12 +30,19 @@ async function serve(env: Record<string, string>, port: number, uid?: number): P
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
+    pid: child.pid!,
     out: () => out,
     stop: () => new Promise((resolve) => {
       child.once('exit', (code) => resolve(code));
       child.kill('SIGTERM');
     }),
   };
+}
+
+/** A process's (its main thread's) nice value, from /proc/<pid>/stat. */
+async function niceOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
 }
 
 test('serve with embedded PostgreSQL: first run, restart with data kept, clean stop', { timeout: 180_000 }, async () => {
@@ -50,6 +57,11 @@ test('serve with embedded PostgreSQL: first run, restart with data kept, clean s
     assert.match(first.out(), /embedded PostgreSQL on 127\.0\.0\.1:/);
     const ready = await fetch(`http://127.0.0.1:${httpPort}/readyz`);
     assert.equal(ready.status, 200);
+    // Decision 039: the thread answering HTTP asks for nice -5 (granted where this process may set
+    // it), after the embedded PostgreSQL has started, which keeps its own.
+    assert.equal(await niceOf(first.pid), (await mayNice(-5)) ? -5 : 0);
+    const postmaster = Number((await readFile(join(dir, 'data', 'postgres', 'data', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    assert.equal(await niceOf(postmaster), 0);
     // A second process against the same data directory reuses the running server.
     const admin = await runCli(['superadmin', 'create', '--email', 'root@example.com', '--password', 'correct horse battery', '--json'], env);
     assert.equal(admin.code, 0, admin.stderr);

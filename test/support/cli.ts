@@ -24,3 +24,16 @@ export function runCli(args: string[], env: Record<string, string>): Promise<{ c
     child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
 }
+
+/**
+ * Whether a process here may set a thread's nice value to `nice` (negative values need privilege:
+ * root with CAP_SYS_NICE, which containers often drop, or RLIMIT_NICE). Tried on a worker thread of
+ * its own, so the caller's thread is left alone.
+ */
+export async function mayNice(nice: number): Promise<boolean> {
+  const { Worker } = await import('node:worker_threads');
+  const w = new Worker(`const { parentPort } = require('node:worker_threads'); try { require('node:os').setPriority(${nice}); parentPort.postMessage(true) } catch { parentPort.postMessage(false) }`, { eval: true });
+  const ok = await new Promise<boolean>((resolve, reject) => w.once('message', resolve).once('error', reject));
+  await w.terminate();
+  return ok;
+}

@@ -1,0 +1,60 @@
+import { getPriority, setPriority } from 'node:os';
+import type { Logger } from 'pino';
+import type { Check } from '../db/rls-check.js';
+
+/**
+ * The scheduling priority of the thread that answers HTTP — webhooks and the API — in the `start`
+ * and `serve` roles (decision 039). On Linux the nice value is a per-thread attribute, and
+ * `setPriority` without a pid sets the calling thread's, so this raises the main thread only: the
+ * inbound processing thread (nice 10, decision 030), PostgreSQL's backends and everything else keep
+ * theirs. When the cores are busy, a webhook's acknowledgement then waits less behind background
+ * work. A negative nice value needs privilege (CAP_SYS_NICE, or RLIMIT_NICE ≥ 20 − nice, e.g.
+ * systemd's `LimitNICE=-5`); without it Switchboard runs as before and says so once.
+ */
+export interface ThreadPriority {
+  get(): number;
+  set(nice: number): void;
+}
+
+const callingThread: ThreadPriority = { get: () => getPriority(), set: (nice) => setPriority(nice) };
+
+export type PriorityOutcome = { applied: boolean; nice: number; reason?: string };
+
+const HOW = 'needs CAP_SYS_NICE (Docker: --cap-add SYS_NICE) or RLIMIT_NICE (systemd: LimitNICE=<nice>)';
+
+/** Sets the calling thread's nice value to `nice`; on refusal leaves it as it was and logs why. */
+export function setHttpThreadNice(nice: number, logger: Logger, thread: ThreadPriority = callingThread): PriorityOutcome {
+  const before = thread.get();
+  if (nice === before) return { applied: true, nice };
+  try {
+    thread.set(nice);
+    logger.debug({ nice, before }, 'HTTP thread priority set');
+    return { applied: true, nice };
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    logger.info({ nice: before, asked: nice, reason }, `HTTP thread priority left at nice ${before}: nice ${nice} ${HOW} (HTTP_THREAD_NICE=0 asks for nothing)`);
+    return { applied: false, nice: before, reason };
+  }
+}
+
+/**
+ * `switchboard doctor`: whether this process may give its HTTP thread the configured nice value —
+ * tried on the doctor's own thread and put back (raising a nice value again is always allowed).
+ */
+export function httpThreadNiceCheck(nice: number, thread: ThreadPriority = callingThread): Check {
+  const name = 'HTTP thread priority';
+  const before = thread.get();
+  if (nice === before) return { name, ok: true, detail: `nice ${nice} (HTTP_THREAD_NICE)` };
+  try {
+    thread.set(nice);
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    return { name, ok: true, warn: true, detail: `nice ${nice} not permitted here (${reason}): the thread answering webhooks stays at nice ${before} and waits behind background work when the cores are busy; it ${HOW}` };
+  }
+  try {
+    thread.set(before);
+  } catch {
+    // a nice value can always be raised again; nothing to undo if not
+  }
+  return { name, ok: true, detail: `nice ${nice} permitted (HTTP_THREAD_NICE): webhooks are answered ahead of background work` };
+}
