@@ -40,6 +40,8 @@ test('refused: the thread keeps its nice value, and one info line says how to pe
   assert.equal(lines[0]!.asked, -5);
   assert.match(lines[0]!.msg, /CAP_SYS_NICE/);
   assert.match(lines[0]!.msg, /LimitNICE/);
+  assert.deepEqual(setHttpThreadNice(-5, logger, t, 'debug'), { applied: false, nice: 0, reason: 'EACCES' });
+  assert.equal(lines.length, 1, 'at debug (development), nothing at info');
 });
 
 test('permitted, or already there: applied, nothing logged at info', () => {

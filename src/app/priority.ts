@@ -22,8 +22,12 @@ export type PriorityOutcome = { applied: boolean; nice: number; reason?: string 
 
 const HOW = 'needs CAP_SYS_NICE (Docker: --cap-add SYS_NICE) or RLIMIT_NICE (systemd: LimitNICE=<nice>)';
 
-/** Sets the calling thread's nice value to `nice`; on refusal leaves it as it was and logs why. */
-export function setHttpThreadNice(nice: number, logger: Logger, thread: ThreadPriority = callingThread): PriorityOutcome {
+/**
+ * Sets the calling thread's nice value to `nice`; on refusal leaves it as it was and logs why, at
+ * `refusedLevel` (`start` uses info in production, debug in development: a laptop's first run has
+ * no use for a line about CAP_SYS_NICE, and `switchboard doctor` says it too).
+ */
+export function setHttpThreadNice(nice: number, logger: Logger, thread: ThreadPriority = callingThread, refusedLevel: 'info' | 'debug' = 'info'): PriorityOutcome {
   const before = thread.get();
   if (nice === before) return { applied: true, nice };
   try {
@@ -32,7 +36,7 @@ export function setHttpThreadNice(nice: number, logger: Logger, thread: ThreadPr
     return { applied: true, nice };
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    logger.info({ nice: before, asked: nice, reason }, `HTTP thread priority left at nice ${before}: nice ${nice} ${HOW} (HTTP_THREAD_NICE=0 asks for nothing)`);
+    logger[refusedLevel]({ nice: before, asked: nice, reason }, `HTTP thread priority left at nice ${before}: nice ${nice} ${HOW} (HTTP_THREAD_NICE=0 asks for nothing)`);
     return { applied: false, nice: before, reason };
   }
 }

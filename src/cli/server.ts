@@ -48,7 +48,7 @@ async function run(config: Readonly<Config>, argv: string[], roles: { http: bool
   if (roles.http) {
     // After the embedded PostgreSQL (if any) has started: a child process inherits its parent
     // thread's nice value, and the database's backends are to keep theirs.
-    setHttpThreadNice(cfg.httpThreadNice, rt.ctx.logger);
+    setHttpThreadNice(cfg.httpThreadNice, rt.ctx.logger, undefined, cfg.mode === 'production' ? 'info' : 'debug');
     if (cfg.inboundThread) useInboundThread(rt.ctx, rt.appUrl);
     const app = await buildApp(rt.ctx);
     await app.listen({ port, host: cfg.host });
