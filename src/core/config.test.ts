@@ -14,3 +14,12 @@ test('EVENTS_RETENTION_DAYS: 30 by default, 0 keeps everything, anything else ou
     return true;
   });
 });
+
+test('HTTP_THREAD_NICE: -5 by default, any nice value from -20 to 19, nothing else', () => {
+  assert.equal(parseConfig({}).httpThreadNice, -5);
+  assert.equal(parseConfig({ HTTP_THREAD_NICE: '0' }).httpThreadNice, 0);
+  assert.equal(parseConfig({ HTTP_THREAD_NICE: '-20' }).httpThreadNice, -20);
+  for (const bad of ['-21', '20', 'high', '1.5']) {
+    assert.throws(() => parseConfig({ HTTP_THREAD_NICE: bad }), (err: unknown) => err instanceof ConfigError && err.problems.includes(`HTTP_THREAD_NICE must be an integer from -20 to 19 (got "${bad}")`));
+  }
+});
