@@ -26,19 +26,27 @@ const oldest = <T>(queue: T[], maxRows: number) => ({ group: queue.slice(0, maxR
 export class GroupCommit<T> {
   private queue: T[] = [];
   private flushing = 0;
+  private scheduled = false;
 
   constructor(private readonly o: GroupCommitOptions<T>) {}
-
-  private scheduled = false;
 
   push(item: T): void {
     this.queue.push(item);
     this.pump();
   }
 
-  /** Starts what may start once this event-loop turn has queued what it read. */
+  /** A write may start now: something waits, and either nothing is in flight or enough waits beside it. */
+  private canStart(): boolean {
+    return this.flushing < this.o.maxFlushes && this.queue.length > 0 && (this.flushing === 0 || this.queue.length >= this.o.minParallel);
+  }
+
+  /**
+   * Starts what may start once this event-loop turn has queued what it read. Nothing is scheduled
+   * while no write could start (the usual case under load: items wait for the write in flight,
+   * whose end pumps again).
+   */
   private pump(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || !this.canStart()) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -47,7 +55,7 @@ export class GroupCommit<T> {
   }
 
   private start(): void {
-    while (this.flushing < this.o.maxFlushes && this.queue.length > 0 && (this.flushing === 0 || this.queue.length >= this.o.minParallel)) {
+    while (this.canStart()) {
       const { group, rest } = (this.o.select ?? oldest)(this.queue, this.o.maxRows);
       this.queue = rest;
       this.flushing += 1;
