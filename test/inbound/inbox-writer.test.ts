@@ -23,12 +23,18 @@ describe('inbox group commit', () => {
     const chA = await makeChannel(t, a.id, 'cloud-api', cloudCreds('555000111'));
     const chB = await makeChannel(t, b.id, 'cloud-api', cloudCreds('555000222'));
     const w = new InboxWriter(t.ctx);
+    // The groups the writer is handed (its flush is looked up on the instance at each write).
+    const groups: number[] = [];
+    const spied = w as unknown as { flush: (g: unknown[]) => Promise<void> };
+    const flush = spied.flush.bind(w);
+    spied.flush = (g) => (groups.push(g.length), flush(g));
     const put = (tenantId: string, channelId: string, n: number) =>
       w.put({ tenantId, channelId, provider: 'cloud-api', body: Buffer.from(`{"n":${n}}`), headers: {}, split: false });
     // Put in one event-loop turn, the four are written as one group (decision 038), in which the
     // (tenant A, channel of B) row breaks the (tenant_id, channel_id) foreign key.
     const group = [put(a.id, chA.id, 0), put(a.id, chA.id, 1), put(a.id, chB.id, 2), put(b.id, chB.id, 3)];
     const results = await Promise.allSettled(group);
+    assert.deepEqual(groups, [4], 'one group of four: the bad row was written beside the good ones');
     assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     const rows = await owner(t).selectFrom('inbox').select(['tenant_id', 'channel_id', 'body']).where('tenant_id', 'in', [a.id, b.id]).execute();
     assert.deepEqual(rows.map((r) => [r.tenant_id, r.channel_id, r.body.toString()]).sort(), [
