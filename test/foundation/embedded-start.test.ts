@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +19,25 @@ const portOpen = (port: number) =>
     s.once('error', () => resolve(false));
   });
 
+/**
+ * Servers still running when the file ends — a failed assertion skipped their stop — are stopped
+ * (SIGTERM, so their embedded PostgreSQL stops too; SIGKILL after 10 s): left running, they kept
+ * the test process alive for good.
+ */
+const running = new Set<ChildProcess>();
+after(async () => {
+  await Promise.all([...running].map((c) => new Promise<void>((resolve) => {
+    if (c.exitCode !== null || c.signalCode !== null) return resolve();
+    const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
+    c.once('exit', () => (clearTimeout(timer), resolve()));
+    c.kill('SIGTERM');
+  })));
+});
+
 async function serve(env: Record<string, string>, port: number, uid?: number): Promise<{ pid: number; stop(): Promise<number | null>; out: () => string }> {
   const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port)], { env: cliEnv(env), ...(uid !== undefined ? { uid, gid: uid } : {}) });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -39,10 +56,16 @@ async function serve(env: Record<string, string>, port: number, uid?: number): P
   };
 }
 
-/** A process's (its main thread's) nice value, from /proc/<pid>/stat. */
-async function niceOf(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+/** A process's (its main thread's) nice value, or one thread's (`/proc/<pid>/task/<tid>`). */
+async function niceOf(pid: number, tid?: number): Promise<number> {
+  const stat = await readFile(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
+/** The nice values of all of a process's threads. */
+async function threadNices(pid: number): Promise<number[]> {
+  const { readdir } = await import('node:fs/promises');
+  return Promise.all((await readdir(`/proc/${pid}/task`)).map((tid) => niceOf(pid, Number(tid))));
 }
 
 test('serve with embedded PostgreSQL: first run, restart with data kept, clean stop', { timeout: 180_000 }, async () => {
@@ -60,6 +83,11 @@ test('serve with embedded PostgreSQL: first run, restart with data kept, clean s
     // Decision 039: the thread answering HTTP asks for nice -5 (granted where this process may set
     // it), after the embedded PostgreSQL has started, which keeps its own.
     assert.equal(await niceOf(first.pid), (await mayNice(-5)) ? -5 : 0);
+    // The processing thread, started after, sets its own 10 (decision 030) instead of keeping -5
+    // (it sets it once its module has loaded, shortly after the server is ready).
+    let nices = await threadNices(first.pid);
+    for (let i = 0; i < 100 && !nices.includes(10); i++) nices = await new Promise((r) => setTimeout(r, 100)).then(() => threadNices(first.pid));
+    assert.ok(nices.includes(10), `a thread at nice 10, the processing thread (${nices.join(' ')})`);
     const postmaster = Number((await readFile(join(dir, 'data', 'postgres', 'data', 'postmaster.pid'), 'utf8')).split('\n')[0]);
     assert.equal(await niceOf(postmaster), 0);
     // A second process against the same data directory reuses the running server.
@@ -97,6 +125,8 @@ test('as a normal (non-root) user too', { timeout: 120_000, skip: process.getuid
   try {
     const s = await serve(env, httpPort, uid);
     assert.equal((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status, 200);
+    // A normal user may not lower a nice value (decision 039): refused, it serves at its own 0.
+    assert.equal(await niceOf(s.pid), 0);
     assert.equal(await s.stop(), 0);
     assert.equal(await portOpen(pgPort), false);
   } finally {
