@@ -22,6 +22,16 @@ export type PriorityOutcome = { applied: boolean; nice: number; reason?: string 
 
 const HOW = 'needs CAP_SYS_NICE (Docker: --cap-add SYS_NICE) or RLIMIT_NICE (systemd: LimitNICE=<nice>)';
 
+/** Sets the thread's nice value; returns why not (the error's code) when refused, else undefined. */
+export function trySetNice(nice: number, thread: ThreadPriority = callingThread): string | undefined {
+  try {
+    thread.set(nice);
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  }
+}
+
 /**
  * Sets the calling thread's nice value to `nice`; on refusal leaves it as it was and logs why, at
  * `refusedLevel` (`start` uses info in production, debug in development: a laptop's first run has
@@ -30,15 +40,13 @@ const HOW = 'needs CAP_SYS_NICE (Docker: --cap-add SYS_NICE) or RLIMIT_NICE (sys
 export function setHttpThreadNice(nice: number, logger: Logger, thread: ThreadPriority = callingThread, refusedLevel: 'info' | 'debug' = 'info'): PriorityOutcome {
   const before = thread.get();
   if (nice === before) return { applied: true, nice };
-  try {
-    thread.set(nice);
+  const reason = trySetNice(nice, thread);
+  if (reason === undefined) {
     logger.debug({ nice, before }, 'HTTP thread priority set');
     return { applied: true, nice };
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    logger[refusedLevel]({ nice: before, asked: nice, reason }, `HTTP thread priority left at nice ${before}: nice ${nice} ${HOW} (HTTP_THREAD_NICE=0 asks for nothing)`);
-    return { applied: false, nice: before, reason };
   }
+  logger[refusedLevel]({ nice: before, asked: nice, reason }, `HTTP thread priority left at nice ${before}: nice ${nice} ${HOW} (HTTP_THREAD_NICE=0 asks for nothing)`);
+  return { applied: false, nice: before, reason };
 }
 
 /**
@@ -49,16 +57,10 @@ export function httpThreadNiceCheck(nice: number, thread: ThreadPriority = calli
   const name = 'HTTP thread priority';
   const before = thread.get();
   if (nice === before) return { name, ok: true, detail: `nice ${nice} (HTTP_THREAD_NICE)` };
-  try {
-    thread.set(nice);
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  const reason = trySetNice(nice, thread);
+  if (reason !== undefined) {
     return { name, ok: true, warn: true, detail: `nice ${nice} not permitted here (${reason}): the thread answering webhooks stays at nice ${before} and waits behind background work when the cores are busy; it ${HOW}` };
   }
-  try {
-    thread.set(before);
-  } catch {
-    // a nice value can always be raised again; nothing to undo if not
-  }
+  trySetNice(before, thread); // a nice value can always be raised again; nothing to undo if not
   return { name, ok: true, detail: `nice ${nice} permitted (HTTP_THREAD_NICE): webhooks are answered ahead of background work` };
 }

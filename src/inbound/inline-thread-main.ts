@@ -1,4 +1,4 @@
-import { setPriority } from 'node:os';
+import { trySetNice } from '../app/priority.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../core/config.js';
 import { createAppContext, createLogger } from '../app/root.js';
@@ -33,11 +33,8 @@ interface Data {
 
 type Incoming = { type: 'rows'; rows: (Omit<InboxItem, 'body'> & { body: Uint8Array })[] } | { type: 'idle'; n: number } | { type: 'close' };
 
-try {
-  setPriority(NICE);
-} catch {
-  // not permitted here (some containers): the overload rule still applies
-}
+// Refused in some containers (for a positive value, rarely): the overload rule still applies.
+trySetNice(NICE);
 const data = workerData as Data;
 const port = parentPort!;
 const config: Config = {
