@@ -405,15 +405,17 @@ async function main() {
 
     // Issue 5's targets for this run, at a glance (the JSON line below has every figure).
     const ratio = round(persistedPerS / Math.max(1, pgbenchTps), 2);
+    const ackP99 = pct(ack, 99);
+    const lagP99 = pct(lag, 99);
     const mark = (ok: boolean) => (ok ? 'met' : 'NOT met');
-    log(`targets: persisted/pgbench ${ratio} (≥ 0.6 ${mark(ratio >= 0.6)}), ack p99 at half load ${pct(ack, 99)} ms (≤ 50 ${mark(pct(ack, 99) <= 50)}), ` +
-      `visible lag p99 ${pct(lag, 99)} ms (≤ 1,000 ${mark(pct(lag, 99) <= 1000)})`);
+    log(`targets: persisted/pgbench ${ratio} (≥ 0.6 ${mark(ratio >= 0.6)}), ack p99 at half load ${ackP99} ms (≤ 50 ${mark(ackP99 <= 50)}), ` +
+      `visible lag p99 ${lagP99} ms (≤ 1,000 ${mark(lagP99 <= 1000)})`);
     console.log(JSON.stringify({
       persisted_per_s: Math.round(persistedPerS),
       ack_p50_ms: pct(ack, 50),
-      ack_p99_ms: pct(ack, 99),
+      ack_p99_ms: ackP99,
       visible_lag_p50_ms: pct(lag, 50),
-      visible_lag_p99_ms: pct(lag, 99),
+      visible_lag_p99_ms: lagP99,
       half_load_rate_per_s: Math.round(rate),
       half_load_non_200: bad,
       half_load_generator_delay_p99_ms: round(genDelay.percentile(99) / 1e6),
