@@ -11,6 +11,16 @@ import type { Check } from '../db/rls-check.js';
  * work. A negative nice value needs privilege (CAP_SYS_NICE, or RLIMIT_NICE ≥ 20 − nice, e.g.
  * systemd's `LimitNICE=-5`); without it Switchboard runs as before and says so once.
  */
+/**
+ * The inbound processing thread's nice value (decision 030), passed in its workerData and set by
+ * its entry (src/inbound/inline-thread-entry.mjs) before it loads anything else: it starts with the
+ * main thread's −5, and its code takes seconds to load on a busy machine. When the cores are all busy the kernel gives the threads that answer webhooks and
+ * API calls first claim on them, and processing — which drives its PostgreSQL work, so that slows
+ * down with it — takes what is left: ingress first under overload (decision 028) without a rule to
+ * tune. On an idle core the nice value changes nothing.
+ */
+export const PROCESSING_THREAD_NICE = 10;
+
 export interface ThreadPriority {
   get(): number;
   set(nice: number): void;
@@ -23,7 +33,7 @@ export type PriorityOutcome = { applied: boolean; nice: number; reason?: string 
 const HOW = 'needs CAP_SYS_NICE (Docker: --cap-add SYS_NICE) or RLIMIT_NICE (systemd: LimitNICE=<nice>)';
 
 /** Sets the thread's nice value; returns why not (the error's code) when refused, else undefined. */
-export function trySetNice(nice: number, thread: ThreadPriority = callingThread): string | undefined {
+function trySetNice(nice: number, thread: ThreadPriority = callingThread): string | undefined {
   try {
     thread.set(nice);
     return undefined;

@@ -1,4 +1,3 @@
-import { trySetNice } from '../app/priority.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../core/config.js';
 import { createAppContext, createLogger } from '../app/root.js';
@@ -15,14 +14,6 @@ import { NONE, OLDEST_AT, PUBLISH_MS, sharedNow, STEPS_BACK } from './inline-thr
  * (decision 031) reading the gauge's count of answered requests every PUBLISH_MS.
  */
 const POOL_SIZE = 4;
-/**
- * The thread's scheduling priority (nice value; on Linux a per-thread attribute, and `setPriority`
- * without a pid sets the calling thread's). When the cores are all busy the kernel gives the
- * threads that answer webhooks and API calls first claim on them, and processing — which drives its
- * PostgreSQL work, so that slows down with it — takes what is left: ingress first under overload
- * (decision 028) without a rule to tune. On an idle core the nice value changes nothing.
- */
-const NICE = 10;
 
 interface Data {
   config: Omit<Config, 'masterKey' | 'previousMasterKeys'> & { masterKey: string | undefined; previousMasterKeys: string[] };
@@ -33,8 +24,6 @@ interface Data {
 
 type Incoming = { type: 'rows'; rows: (Omit<InboxItem, 'body'> & { body: Uint8Array })[] } | { type: 'idle'; n: number } | { type: 'close' };
 
-// Refused in some containers (for a positive value, rarely): the overload rule still applies.
-trySetNice(NICE);
 const data = workerData as Data;
 const port = parentPort!;
 const config: Config = {

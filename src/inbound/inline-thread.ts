@@ -1,3 +1,4 @@
+import { PROCESSING_THREAD_NICE } from '../app/priority.js';
 import { Worker } from 'node:worker_threads';
 import type { AppContext } from '../app/context.js';
 import type { InboxItem } from './normalise.js';
@@ -63,6 +64,7 @@ export class ThreadedInline implements InlineSink {
         appUrl,
         gauge,
         state: this.state.buffer,
+        nice: PROCESSING_THREAD_NICE,
       },
     });
     this.worker.unref();

@@ -84,7 +84,7 @@ test('serve with embedded PostgreSQL: first run, restart with data kept, clean s
     // it), after the embedded PostgreSQL has started, which keeps its own.
     assert.equal(await niceOf(first.pid), (await mayNice(-5)) ? -5 : 0);
     // The processing thread, started after, sets its own 10 (decision 030) instead of keeping -5
-    // (it sets it once its module has loaded, shortly after the server is ready).
+    // (first thing in its entry; polled, as the thread starts beside the server, not before it).
     let nices = await threadNices(first.pid);
     for (let i = 0; i < 100 && !nices.includes(10); i++) nices = await new Promise((r) => setTimeout(r, 100)).then(() => threadNices(first.pid));
     assert.ok(nices.includes(10), `a thread at nice 10, the processing thread (${nices.join(' ')})`);
