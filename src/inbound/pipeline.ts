@@ -82,9 +82,11 @@ export class IngressGauge {
     return Atomics.load(this.cells, BUSY) >= SATURATED * 1000;
   }
 
-  /** Samples the calling thread's CPU use into the gauge every SAMPLE_MS; returns a stop. */
-  sampleLoad(): () => void {
-    const cpu = threadCpuMs();
+  /**
+   * Samples the calling thread's CPU use into the gauge every SAMPLE_MS; returns a stop. `cpu` is
+   * the thread's CPU milliseconds so far (null where unknown: the event loop's busy share instead).
+   */
+  sampleLoad(cpu: () => number | null = threadCpuMs()): () => void {
     let last = { at: performance.now(), cpu: cpu(), elu: performance.eventLoopUtilization() };
     const timer = setInterval(() => {
       const now = { at: performance.now(), cpu: cpu(), elu: performance.eventLoopUtilization() };
@@ -98,7 +100,7 @@ export class IngressGauge {
 }
 
 /** CPU milliseconds the calling (main) thread has used, or null where /proc does not tell. */
-function threadCpuMs(): () => number | null {
+export function threadCpuMs(): () => number | null {
   const file = `/proc/self/task/${process.pid}/stat`;
   return () => {
     try {
