@@ -307,6 +307,7 @@ async function main() {
         // A poll that fails (its connection reset, the server gone after an error elsewhere) is
         // tried again like one that found nothing: never an unhandled rejection that would end the
         // bench before it drops its database.
+        polls += 1;
         const r = await apiPool.send({ method: 'GET', path: `/v1/contacts?q=${from}&channel_id=${who.channelId}`, headers: { authorization: `Bearer ${who.key}` } }).catch(() => null);
         if (r?.status === 200 && ((JSON.parse(r.body.toString()) as { data?: unknown[] }).data?.length ?? 0) > 0) break;
         if (performance.now() - tAck > 30_000) break;
@@ -325,6 +326,8 @@ async function main() {
     const SAMPLE_EVERY = 250;
     const MAX_PROBES = 20;
     let probes = 0;
+    /** GET /v1/contacts requests the probes made (API load beside the webhooks). */
+    let polls = 0;
     const planned = Array.from({ length: Math.ceil(rate * SECONDS) + 100 }, (_, i) => {
       const line = lines[i % lines.length]!;
       const { req, from } = i % SAMPLE_EVERY === 0 ? webhook(line, newSender()) : webhook(line);
@@ -418,6 +421,7 @@ async function main() {
       visible_lag_p99_ms: lagP99,
       half_load_rate_per_s: Math.round(rate),
       half_load_non_200: bad,
+      half_load_visibility_polls: polls,
       half_load_generator_delay_p99_ms: round(genDelay.percentile(99) / 1e6),
       half_load_generator_delay_max_ms: round(genDelay.max / 1e6),
       backlog_after_half_load: backlog,
