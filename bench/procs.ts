@@ -21,13 +21,20 @@ export async function startProc(script: string, arg: unknown, opts: { ipc?: bool
     stdio: ['ignore', 'pipe', 'inherit', ...(opts.ipc ? (['ipc'] as const) : [])],
   });
   const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
+    // Output is kept only until the PORT line: a child logging at info writes thousands of lines a
+    // second, and searching all of it again on every chunk cost this process (the load generator)
+    // more CPU the longer the run.
+    let out: string | undefined = '';
     child.stdout!.on('data', (c: Buffer) => {
       // The process's own log lines (LOG_LEVEL=info etc.) go to this process's stderr.
       if (process.env.LOG_LEVEL) process.stderr.write(c);
+      if (out === undefined) return;
       out += c.toString();
       const m = /PORT (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
+      if (m) {
+        out = undefined;
+        resolve(Number(m[1]));
+      }
     });
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
   });
