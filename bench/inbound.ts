@@ -406,13 +406,15 @@ async function main() {
     if (DEBUG) ackBySecond.forEach((xs, s) => log(`half load second ${s}: ${xs.length} sent, ack p50 ${pct(xs, 50)} ms, p99 ${pct(xs, 99)} ms, max ${round(Math.max(...xs))} ms; generator's event-loop delay max ${loopBySecond[s] ?? '?'} ms`));
     for (const p of [...pools, apiPool]) p.close();
 
-    // Issue 5's targets for this run, at a glance (the JSON line below has every figure).
-    const ratio = round(persistedPerS / Math.max(1, pgbenchTps), 2);
+    // Issue 5's targets for this run, at a glance (the JSON line below has every figure), judged on
+    // the unrounded figures: 0.5953 of pgbench is not "≥ 0.6", though it prints as 0.6 at two places.
+    const exactRatio = persistedPerS / Math.max(1, pgbenchTps);
+    const ratio = round(exactRatio, 2);
     const ackP99 = pct(ack, 99);
     const lagP99 = pct(lag, 99);
     const mark = (ok: boolean) => (ok ? 'met' : 'NOT met');
-    log(`targets: persisted/pgbench ${ratio} (≥ 0.6 ${mark(ratio >= 0.6)}), ack p99 at half load ${ackP99} ms (≤ 50 ${mark(ackP99 <= 50)}), ` +
-      `visible lag p99 ${lagP99} ms (≤ 1,000 ${mark(lagP99 <= 1000)})`);
+    log(`targets: persisted/pgbench ${round(exactRatio, 3)} (≥ 0.6 ${mark(exactRatio >= 0.6)}), ack p99 at half load ${ackP99} ms (≤ 50 ${mark(percentile(ack, 99) <= 50)}), ` +
+      `visible lag p99 ${lagP99} ms (≤ 1,000 ${mark(percentile(lag, 99) <= 1000)})`);
     console.log(JSON.stringify({
       persisted_per_s: Math.round(persistedPerS),
       ack_p50_ms: pct(ack, 50),
