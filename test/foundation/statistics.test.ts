@@ -66,7 +66,7 @@ test('a table is re-analyzed when its size changed by half, not for rows that ca
     await live(1_000);
     assert.ok(await analyzedNow(), 'never analyzed, 1,000 rows written');
     // At the refresh's own statistics target (25, migration 033), not the server's 100: 1,000
-    // distinct ids make a histogram of 25 buckets (26 bounds), where 100 would make 100.
+    // distinct ids make a histogram of 25 buckets (26 bounds), where 100 would make 101 bounds.
     const bounds = await owner.query(`select array_length(histogram_bounds::text::text[], 1) as n from pg_stats where tablename = 'inbound_rejects' and attname = 'id'`);
     assert.equal(Number(bounds.rows[0].n), 26);
     // A queue at a steady size: 3,000 rows in and out, 1,000 live throughout.
