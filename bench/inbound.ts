@@ -35,6 +35,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { migrate, appUrlFrom } from '../src/db/migrate.js';
 import { silentLogger } from '../src/core/runtime.js';
+import { cpuSecondsOf } from '../src/core/proc-stat.js';
 import { Vault } from '../src/crypto/vault.js';
 import { newId } from '../src/core/ids.js';
 import { generateApiKey } from '../src/identity/api-keys.js';
@@ -107,15 +108,11 @@ function busyCoreSeconds(): number | null {
  */
 type CpuSplit = Record<'acknowledging' | 'sb_other_threads' | 'postgres' | 'generator', number>;
 function cpuSplit(serverPids: number[]): CpuSplit | null {
-  const ticks = (stat: string) => {
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  };
   try {
-    const out: CpuSplit = { acknowledging: 0, sb_other_threads: 0, postgres: 0, generator: ticks(readFileSync('/proc/self/stat', 'utf8')) };
+    const out: CpuSplit = { acknowledging: 0, sb_other_threads: 0, postgres: 0, generator: cpuSecondsOf(readFileSync('/proc/self/stat', 'utf8')) };
     for (const pid of serverPids) {
       for (const tid of readdirSync(`/proc/${pid}/task`)) {
-        const t = ticks(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+        const t = cpuSecondsOf(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
         if (Number(tid) === pid) out.acknowledging += t;
         else out.sb_other_threads += t;
       }
@@ -123,7 +120,7 @@ function cpuSplit(serverPids: number[]): CpuSplit | null {
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
       try {
-        if (readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres')) out.postgres += ticks(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+        if (readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres')) out.postgres += cpuSecondsOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
       } catch {
         // the process ended meanwhile
       }

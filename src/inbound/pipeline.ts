@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { cpuSecondsOf } from '../core/proc-stat.js';
 import type { AppContext } from '../app/context.js';
 import { InboxWriter } from './inbox.js';
 import { InlineProcessor } from './inline.js';
@@ -99,21 +100,17 @@ export class IngressGauge {
   }
 }
 
-/** CPU milliseconds the calling (main) thread has used, or null where /proc does not tell. */
+/** CPU milliseconds the process's main thread (where the gauge samples) has used, or null where /proc does not tell. */
 export function threadCpuMs(): () => number | null {
   const file = `/proc/self/task/${process.pid}/stat`;
   return () => {
     try {
-      const stat = readFileSync(file, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+      return cpuSecondsOf(readFileSync(file, 'utf8')) * 1000;
     } catch {
       return null;
     }
   };
 }
-/** USER_HZ: the unit of /proc's CPU times (100 on Linux's supported architectures). */
-const CLOCK_TICKS = 100;
 
 /** What the webhook routes and the inbox worker need of the inline processor, wherever it runs. */
 export interface InlineSink {

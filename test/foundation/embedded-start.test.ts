@@ -1,12 +1,13 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'node:net';
 import { BIN, cliEnv, mayNice, runCli } from '../support/cli.js';
 import { freePort } from '../../src/db/embedded.js';
+import { niceOf } from '../../src/core/proc-stat.js';
 
 /**
  * The README's first command with no DATABASE_URL: boots embedded PostgreSQL (127.0.0.1 only, not
@@ -57,15 +58,13 @@ async function serve(env: Record<string, string>, port: number, uid?: number): P
 }
 
 /** A process's (its main thread's) nice value, or one thread's (`/proc/<pid>/task/<tid>`). */
-async function niceOf(pid: number, tid?: number): Promise<number> {
-  const stat = await readFile(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+async function niceOfPid(pid: number, tid?: number): Promise<number> {
+  return niceOf(await readFile(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8'));
 }
 
 /** The nice values of all of a process's threads. */
 async function threadNices(pid: number): Promise<number[]> {
-  const { readdir } = await import('node:fs/promises');
-  return Promise.all((await readdir(`/proc/${pid}/task`)).map((tid) => niceOf(pid, Number(tid))));
+  return Promise.all((await readdir(`/proc/${pid}/task`)).map((tid) => niceOfPid(pid, Number(tid))));
 }
 
 test('serve with embedded PostgreSQL: first run, restart with data kept, clean stop', { timeout: 180_000 }, async () => {
@@ -82,14 +81,14 @@ test('serve with embedded PostgreSQL: first run, restart with data kept, clean s
     assert.equal(ready.status, 200);
     // Decision 039: the thread answering HTTP asks for nice -5 (granted where this process may set
     // it), after the embedded PostgreSQL has started, which keeps its own.
-    assert.equal(await niceOf(first.pid), (await mayNice(-5)) ? -5 : 0);
+    assert.equal(await niceOfPid(first.pid), (await mayNice(-5)) ? -5 : 0);
     // The processing thread, started after, sets its own 10 (decision 030) instead of keeping -5
     // (first thing in its entry; polled, as the thread starts beside the server, not before it).
     let nices = await threadNices(first.pid);
     for (let i = 0; i < 100 && !nices.includes(10); i++) nices = await new Promise((r) => setTimeout(r, 100)).then(() => threadNices(first.pid));
     assert.ok(nices.includes(10), `a thread at nice 10, the processing thread (${nices.join(' ')})`);
     const postmaster = Number((await readFile(join(dir, 'data', 'postgres', 'data', 'postmaster.pid'), 'utf8')).split('\n')[0]);
-    assert.equal(await niceOf(postmaster), 0);
+    assert.equal(await niceOfPid(postmaster), 0);
     // A second process against the same data directory reuses the running server.
     const admin = await runCli(['superadmin', 'create', '--email', 'root@example.com', '--password', 'correct horse battery', '--json'], env);
     assert.equal(admin.code, 0, admin.stderr);
@@ -126,7 +125,7 @@ test('as a normal (non-root) user too', { timeout: 120_000, skip: process.getuid
     const s = await serve(env, httpPort, uid);
     assert.equal((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status, 200);
     // A normal user may not lower a nice value (decision 039): refused, it serves at its own 0.
-    assert.equal(await niceOf(s.pid), 0);
+    assert.equal(await niceOfPid(s.pid), 0);
     assert.equal(await s.stop(), 0);
     assert.equal(await portOpen(pgPort), false);
   } finally {
