@@ -158,21 +158,26 @@ describe('inbound pipeline signals', () => {
 describe('ingress gauge across threads (decision 030)', () => {
   // The gauge's rule, on a CPU clock the test controls: a spinning thread on a shared CI machine
   // gets a core only part of the time, so real CPU time could not say "saturated" reliably there.
-  it('is saturated while the acknowledging thread uses most of a core, and not once it idles', async () => {
-    const gauge = new IngressGauge();
-    let spinning = true;
+  /** A thread's CPU clock that runs at `share()` of the wall clock. */
+  const cpuClock = (share: () => number) => {
     let cpuMs = 0;
     let last = performance.now();
-    const stop = gauge.sampleLoad(() => {
+    return () => {
       const now = performance.now();
-      if (spinning) cpuMs += 0.95 * (now - last);
+      cpuMs += share() * (now - last);
       last = now;
       return cpuMs;
-    });
+    };
+  };
+
+  it('is saturated while the acknowledging thread uses most of a core, and not once it idles', async () => {
+    const gauge = new IngressGauge();
+    let share = 0.95;
+    const stop = gauge.sampleLoad(cpuClock(() => share));
     try {
       assert.equal(gauge.saturated(), false, 'nothing sampled yet');
       await until('a thread at 95 % of a core reads as saturated', () => gauge.saturated(), 3_000);
-      spinning = false; // idle: its CPU clock stands still
+      share = 0; // idle: its CPU clock stands still
       await until('an idle thread does not', () => !gauge.saturated(), 3_000);
     } finally {
       stop();
@@ -181,14 +186,7 @@ describe('ingress gauge across threads (decision 030)', () => {
 
   it('reads a thread at 80 % of a core as not saturated', async () => {
     const gauge = new IngressGauge();
-    let cpuMs = 0;
-    let last = performance.now();
-    const stop = gauge.sampleLoad(() => {
-      const now = performance.now();
-      cpuMs += 0.8 * (now - last);
-      last = now;
-      return cpuMs;
-    });
+    const stop = gauge.sampleLoad(cpuClock(() => 0.8));
     try {
       await new Promise((r) => setTimeout(r, 700));
       assert.equal(gauge.saturated(), false);
@@ -217,7 +215,7 @@ describe('ingress gauge across threads (decision 030)', () => {
     }
   });
 
-  it("counts the calling thread's CPU time, not another thread's", { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+  it("counts the main thread's CPU time, not another thread's", { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
     const cpu = threadCpuMs();
     const before = cpu()!;
     // Another thread spins for 400 ms while this one sleeps...
