@@ -1,23 +1,22 @@
+// The scheduling priority of the thread that answers HTTP — webhooks and the API — in the `start`
+// and `serve` roles (decision 039). On Linux the nice value is a per-thread attribute, and
+// `setPriority` without a pid sets the calling thread's, so this raises the main thread only: the
+// inbound processing thread (nice 10, decision 030), PostgreSQL's backends and everything else keep
+// theirs. When the cores are busy, a webhook's acknowledgement then waits less behind background
+// work. A negative nice value needs privilege (CAP_SYS_NICE, or RLIMIT_NICE ≥ 20 − nice, e.g.
+// systemd's `LimitNICE=-5`); without it Switchboard runs as before and says so once.
 import { getPriority, setPriority } from 'node:os';
 import type { Logger } from 'pino';
 import type { Check } from '../db/rls-check.js';
 
 /**
- * The scheduling priority of the thread that answers HTTP — webhooks and the API — in the `start`
- * and `serve` roles (decision 039). On Linux the nice value is a per-thread attribute, and
- * `setPriority` without a pid sets the calling thread's, so this raises the main thread only: the
- * inbound processing thread (nice 10, decision 030), PostgreSQL's backends and everything else keep
- * theirs. When the cores are busy, a webhook's acknowledgement then waits less behind background
- * work. A negative nice value needs privilege (CAP_SYS_NICE, or RLIMIT_NICE ≥ 20 − nice, e.g.
- * systemd's `LimitNICE=-5`); without it Switchboard runs as before and says so once.
- */
-/**
- * The inbound processing thread's nice value (decision 030), passed in its workerData and set by
- * its entry (src/inbound/inline-thread-entry.mjs) before it loads anything else: it starts with the
- * main thread's −5, and its code takes seconds to load on a busy machine. When the cores are all busy the kernel gives the threads that answer webhooks and
- * API calls first claim on them, and processing — which drives its PostgreSQL work, so that slows
- * down with it — takes what is left: ingress first under overload (decision 028) without a rule to
- * tune. On an idle core the nice value changes nothing.
+ * The inbound processing thread's nice value (decision 030). When the cores are all busy the kernel
+ * gives the threads that answer webhooks and API calls first claim on them, and processing — which
+ * drives its PostgreSQL work, so that slows down with it — takes what is left: ingress first under
+ * overload (decision 028) without a rule to tune. On an idle core it changes nothing. Passed in the
+ * thread's workerData and set by its entry (src/inbound/inline-thread-entry.mjs) before it loads
+ * anything else: the thread starts with the main thread's −5, and its code takes seconds to load on
+ * a busy machine.
  */
 export const PROCESSING_THREAD_NICE = 10;
 

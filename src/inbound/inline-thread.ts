@@ -1,6 +1,6 @@
-import { PROCESSING_THREAD_NICE } from '../app/priority.js';
 import { Worker } from 'node:worker_threads';
 import type { AppContext } from '../app/context.js';
+import { PROCESSING_THREAD_NICE } from '../app/priority.js';
 import type { InboxItem } from './normalise.js';
 import type { GaugeShare, InlineSink } from './pipeline.js';
 
