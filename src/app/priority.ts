@@ -2,9 +2,12 @@
 // and `serve` roles (decision 039). On Linux the nice value is a per-thread attribute, and
 // `setPriority` without a pid sets the calling thread's, so this raises the main thread only: the
 // inbound processing thread (nice 10, decision 030), PostgreSQL's backends and everything else keep
-// theirs. When the cores are busy, a webhook's acknowledgement then waits less behind background
-// work. A negative nice value needs privilege (CAP_SYS_NICE, or RLIMIT_NICE ≥ 20 − nice, e.g.
-// systemd's `LimitNICE=-5`); without it Switchboard runs as before and says so once.
+// theirs. When the cores are busy, a webhook's acknowledgement then waits less behind the process's
+// own background work (processing's JavaScript, V8's helpers). Not behind PostgreSQL's: the server
+// makes each backend a session, and with Linux autogroups each session is a scheduling group of its
+// own, which a thread's nice value does not reach (decision 039's amendment). A negative nice value
+// needs privilege (CAP_SYS_NICE, or RLIMIT_NICE ≥ 20 − nice, e.g. systemd's `LimitNICE=-5`);
+// without it Switchboard runs as before and says so once.
 import { getPriority, setPriority } from 'node:os';
 import type { Logger } from 'pino';
 import type { Check } from '../db/rls-check.js';
