@@ -407,11 +407,13 @@ async function main() {
     // the unrounded figures: 0.5953 of pgbench is not "≥ 0.6", though it prints as 0.6 at two places.
     const exactRatio = persistedPerS / Math.max(1, pgbenchTps);
     const ratio = round(exactRatio, 2);
-    const ackP99 = pct(ack, 99);
-    const lagP99 = pct(lag, 99);
+    const exactAckP99 = percentile(ack, 99);
+    const exactLagP99 = percentile(lag, 99);
+    const ackP99 = round(exactAckP99);
+    const lagP99 = round(exactLagP99);
     const mark = (ok: boolean) => (ok ? 'met' : 'NOT met');
-    log(`targets: persisted/pgbench ${round(exactRatio, 3)} (≥ 0.6 ${mark(exactRatio >= 0.6)}), ack p99 at half load ${ackP99} ms (≤ 50 ${mark(percentile(ack, 99) <= 50)}), ` +
-      `visible lag p99 ${lagP99} ms (≤ 1,000 ${mark(percentile(lag, 99) <= 1000)})`);
+    log(`targets: persisted/pgbench ${round(exactRatio, 3)} (≥ 0.6 ${mark(exactRatio >= 0.6)}), ack p99 at half load ${ackP99} ms (≤ 50 ${mark(exactAckP99 <= 50)}), ` +
+      `visible lag p99 ${lagP99} ms (≤ 1,000 ${mark(exactLagP99 <= 1000)})`);
     console.log(JSON.stringify({
       persisted_per_s: Math.round(persistedPerS),
       ack_p50_ms: pct(ack, 50),
