@@ -9,14 +9,10 @@
 import Fastify from 'fastify';
 import pino from 'pino';
 import { parseConfig } from '../src/core/config.js';
-import { buildApp } from '../src/http/app.js';
-import { inboundWorker } from '../src/inbound/worker.js';
-import { useInboundThread } from '../src/inbound/pipeline.js';
 import { startScheduler } from '../src/delivery/scheduler.js';
-import { statisticsWorker } from '../src/ops/statistics.js';
-import { queueVacuumWorker } from '../src/ops/vacuum.js';
 import { createAppContext } from '../src/app/root.js';
-import { setHttpThreadNice } from '../src/app/priority.js';
+import { serveHttp } from '../src/app/serve.js';
+import { startWorkers } from '../src/app/workers.js';
 
 interface Opts {
   mode: 'switchboard' | 'bare';
@@ -50,24 +46,21 @@ if (opts.mode === 'bare') {
   const stops: (() => Promise<void>)[] = [];
   let port = 0;
   if (opts.http) {
-    // As `switchboard start` does (decision 039).
-    setHttpThreadNice(config.httpThreadNice, logger);
-    if (config.inboundThread) useInboundThread(ctx, opts.appUrl);
-    const app = await buildApp(ctx);
+    const served = await serveHttp(ctx, opts.appUrl, config, { port: 0, host: '127.0.0.1' });
     // Request logging off: the bench measures the pipeline, not pino writing 2 lines per request.
-    app.log.level = 'warn';
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    port = (app.server.address() as { port: number }).port;
-    stops.push(() => app.close());
+    served.app.log.level = 'warn';
+    port = served.port;
+    stops.push(() => served.app.close());
   }
-  // Like `switchboard start`: the inbox drain and event deliveries, with the statistics and
+  // Of `switchboard start`'s workers: the inbox drain and event deliveries, and beside a scheduler
+  // started with the bench's own concurrency (as `switchboard work` runs one), the statistics and
   // queue-vacuum workers.
-  if (opts.inbound) stops.push(inboundWorker.start(ctx));
+  const maintenance = ['statistics', 'queue-vacuum'];
   if (opts.scheduler) {
     const s = startScheduler(ctx, opts.scheduler);
     stops.push(() => s.stop(5000));
   }
-  if (opts.inbound || opts.scheduler) stops.push(statisticsWorker.start(ctx), queueVacuumWorker.start(ctx));
+  if (opts.inbound || opts.scheduler) stops.push(startWorkers(ctx, [...(opts.inbound ? ['inbound-events'] : []), ...maintenance]));
   console.log(`PORT ${port}`);
   process.on('SIGTERM', () => {
     void (async () => {

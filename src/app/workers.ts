@@ -14,8 +14,11 @@ export type Worker = { name: string; start(ctx: AppContext): () => Promise<void>
 
 export const WORKERS: Worker[] = [deliveryWorker, inboundWorker, channelHealthWorker(), pruneWorker, statisticsWorker, queueVacuumWorker];
 
-export function startWorkers(ctx: AppContext): () => Promise<void> {
-  const stops = WORKERS.map((w) => {
+/** Starts every worker, or those named in `only` (the benchmarks run a subset beside their own scheduler). */
+export function startWorkers(ctx: AppContext, only?: readonly string[]): () => Promise<void> {
+  const unknown = only?.filter((n) => !WORKERS.some((w) => w.name === n)) ?? [];
+  if (unknown.length > 0) throw new Error(`unknown worker(s): ${unknown.join(', ')}`);
+  const stops = WORKERS.filter((w) => !only || only.includes(w.name)).map((w) => {
     ctx.logger.info({ worker: w.name }, 'worker started');
     return w.start(ctx);
   });

@@ -2,12 +2,10 @@ import type { Command } from './main.js';
 import type { Config } from '../core/config.js';
 import { args } from './io.js';
 import { createRuntime, type Runtime } from '../app/root.js';
-import { buildApp } from '../http/app.js';
-import { useInboundThread } from '../inbound/pipeline.js';
 import { startWorkers } from '../app/workers.js';
 import { publicBaseUrl } from '../app/urls.js';
 import { ensureDemo } from '../app/demo.js';
-import { setHttpThreadNice } from '../app/priority.js';
+import { serveHttp } from '../app/serve.js';
 
 async function firstRunHint(rt: Runtime): Promise<string | undefined> {
   const admin = await rt.ctx.db.selectFrom('users').select('id').where('is_superadmin', '=', true).executeTakeFirst();
@@ -46,12 +44,7 @@ async function run(config: Readonly<Config>, argv: string[], roles: { http: bool
   const rt = await createRuntime(cfg);
   const stops: (() => Promise<void>)[] = [];
   if (roles.http) {
-    // After the embedded PostgreSQL (if any) has started: a child process inherits its parent
-    // thread's nice value, and the database's backends are to keep theirs.
-    setHttpThreadNice(cfg.httpThreadNice, rt.ctx.logger, undefined, cfg.mode === 'production' ? 'info' : 'debug');
-    if (cfg.inboundThread) useInboundThread(rt.ctx, rt.appUrl);
-    const app = await buildApp(rt.ctx);
-    await app.listen({ port, host: cfg.host });
+    const { app } = await serveHttp(rt.ctx, rt.appUrl, cfg, { port, host: cfg.host });
     stops.push(() => app.close());
     const base = publicBaseUrl(cfg);
     const lines = [
