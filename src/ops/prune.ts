@@ -8,8 +8,8 @@ import { idFloor } from '../core/ids.js';
  * Retention sweep (migrations 023, 028 and 030 say what is kept how long): every 10 minutes, delete
  * expired idempotency keys, old inbound dedupe marks and old reject records, and events older than
  * EVENTS_RETENTION_DAYS with their deliveries (decision 032) and the outbound status changes of
- * that age, `batch` rows a table (events: a tenant) per call, repeating while a call still finds
- * work.
+ * that age, `batch` rows a table per call (events: in all, tenant after tenant; migration 034),
+ * repeating while a call still finds work.
  */
 export async function pruneOnce(ctx: AppContext, batch = 5_000, now = Date.now()): Promise<number> {
   const days = ctx.config.eventsRetentionDays;

@@ -65,6 +65,26 @@ test('events past EVENTS_RETENTION_DAYS go with their finished deliveries and at
   });
 });
 
+test('one call deletes at most a batch of events in all, across tenants; the sweep still reaches every tenant', async () => {
+  const tenants = [await t.tenant(), await t.tenant(), await t.tenant()];
+  const now = Date.now();
+  const old = now - 31 * 86_400_000;
+  const evtAt = (n: number) => `${idFloor('evt', old).slice(0, -3)}${String(n).padStart(3, '0')}`;
+  await t.asOwner(async (owner) => {
+    const mine = () => owner.query<{ n: number }>('select count(*)::int as n from events where tenant_id = any($1)', [tenants.map((x) => x.id)]);
+    let n = 0;
+    for (const tenant of tenants) for (let i = 0; i < 4; i++) await owner.query(`insert into events (tenant_id, id, type, data) values ($1, $2, 'message.received', '{}')`, [tenant.id, evtAt(n++)]);
+    // A single call with a batch of 5: five events go, not five per tenant (other tests' tenants
+    // have nothing left past the window).
+    const { rows } = await owner.query<{ n: number }>('select sb_prune_events($1, 5) as n', [idFloor('evt', now - 30 * 86_400_000)]);
+    assert.equal(rows[0]!.n, 5);
+    assert.equal((await mine()).rows[0]!.n, 7);
+    // The sweep repeats while a call finds a whole batch: every tenant's old events go.
+    assert.equal(await pruneOnce(t.ctx, 5, now), 7);
+    assert.equal((await mine()).rows[0]!.n, 0);
+  });
+});
+
 test('outbound status changes older than EVENTS_RETENTION_DAYS go, across tenants; 0 keeps them', async () => {
   const a = await t.tenant();
   const b = await t.tenant();

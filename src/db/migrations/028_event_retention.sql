@@ -10,7 +10,8 @@
 -- The cascade from events finds their deliveries by event (there was no index for it).
 create index event_deliveries_event on event_deliveries (tenant_id, event_id);
 
--- At most p_batch events per tenant per call, oldest first; returns events deleted.
+-- At most p_batch events per tenant per call, oldest first; returns events deleted (migration 034
+-- bounds the call to p_batch in all).
 create function sb_prune_events(p_before_id text, p_batch integer) returns integer
 language plpgsql volatile security definer set search_path = public as $$
 declare
