@@ -149,9 +149,14 @@ export class InlineProcessor {
    * ingress is not hot. Called on arrivals, and after every batch once ingress has been calm for
    * CALM_BEFORE_PARALLEL_MS: a backlog left when a burst ends is drained by two runners, not only by
    * the one that happened to be running (the drain left the machine 37 % idle; two runners drained
-   * 8,500–11,800 rows/s where one drained 6,500–9,300), while a steady load keeps the single runner
-   * it had (without the calm second, two of three bench runs read a half-load lag p50 of 300 and
-   * 660 ms against 115–130).
+   * 8,500–11,800 rows/s where one drained 6,500–9,300); after a batch, the calm second keeps a steady
+   * load from doubling its runners on every backlog (without it, two of three bench runs read a
+   * half-load lag p50 of 300 and 660 ms against 115–130). On arrivals "not hot" is read at the
+   * moment: at a steady load a second runner starts on a lull with MIN_PARALLEL rows queued — in
+   * the bench's half load once, 0.2–2.3 s in, after a burst probe's pause — and then runs until the
+   * queue is empty, which at a steady load is when the load ends. Applying the calm second there too
+   * (one runner throughout) was tried and not kept: no clearer tails, and a load one runner could
+   * not hold fell behind (docs/performance.md, 2026-11-30 19:08).
    */
   private pump(): void {
     while (this.size > 0 && (this.running === 0 || (this.running < PARALLEL && this.size >= MIN_PARALLEL && !this.hot()))) void this.run();
