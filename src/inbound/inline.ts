@@ -153,8 +153,8 @@ export class InlineProcessor {
    * load from doubling its runners on every backlog (without it, two of three bench runs read a
    * half-load lag p50 of 300 and 660 ms against 115–130). On arrivals "not hot" is read at the
    * moment: at a steady load a second runner starts on a lull with MIN_PARALLEL rows queued — in
-   * the bench's half load once, mostly 0.2–2.6 s in, after a burst probe's pause — and then runs until the
-   * queue is empty, which at a steady load is when the load ends. Applying the calm second there too
+   * the bench's half load once, mostly 0.2–2.6 s in, after a burst probe's pause — and then runs
+   * until the queue is empty, which at a steady load is when the load ends. The calm second there too
    * (one runner throughout) was tried and not kept: no clearer tails, and a load one runner could
    * not hold fell behind (docs/performance.md, 2026-11-30 19:08).
    */
