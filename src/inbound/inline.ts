@@ -155,8 +155,9 @@ export class InlineProcessor {
    * moment: at a steady load a second runner starts on a lull with MIN_PARALLEL rows queued — in
    * the bench's half load once, mostly 0.2–2.6 s in, after a burst probe's pause — and then runs
    * until the queue is empty, which at a steady load is when the load ends. The calm second there too
-   * (one runner throughout) was tried and not kept: no clearer tails, and a load one runner could
-   * not hold fell behind (docs/performance.md, 2026-11-30 19:08).
+   * (one runner throughout) was tried on a slow VM and not kept: acknowledge p99 lower in 17 of 24
+   * pairs, but the same by median where the pairs' loads matched, and the only runs that fell behind
+   * were its own (docs/performance.md, 2026-11-30 19:08).
    */
   private pump(): void {
     while (this.size > 0 && (this.running === 0 || (this.running < PARALLEL && this.size >= MIN_PARALLEL && !this.hot()))) void this.run();
