@@ -55,12 +55,11 @@ if (opts.mode === 'bare') {
   // Of `switchboard start`'s workers: the inbox drain and event deliveries, and beside a scheduler
   // started with the bench's own concurrency (as `switchboard work` runs one), the statistics and
   // queue-vacuum workers.
-  const maintenance = ['statistics', 'queue-vacuum'];
   if (opts.scheduler) {
     const s = startScheduler(ctx, opts.scheduler);
     stops.push(() => s.stop(5000));
   }
-  if (opts.inbound || opts.scheduler) stops.push(startWorkers(ctx, [...(opts.inbound ? ['inbound-events'] : []), ...maintenance]));
+  if (opts.inbound || opts.scheduler) stops.push(startWorkers(ctx, [...(opts.inbound ? ['inbound-events'] : []), 'statistics', 'queue-vacuum']));
   console.log(`PORT ${port}`);
   process.on('SIGTERM', () => {
     void (async () => {
