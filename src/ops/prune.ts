@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Worker } from '../app/workers.js';
 import { periodic } from '../app/periodic.js';
 import type { AppContext } from '../app/context.js';
@@ -8,29 +8,31 @@ import { idFloor } from '../core/ids.js';
  * Retention sweep (migrations 023, 028 and 030 say what is kept how long): every 10 minutes, delete
  * expired idempotency keys, old inbound dedupe marks and old reject records, and events older than
  * EVENTS_RETENTION_DAYS with their deliveries (decision 032) and the outbound status changes of
- * that age, `batch` rows a table per call (events: in all, tenant after tenant; migration 034),
- * repeating while a call still finds work.
+ * that age, `batch` rows a table per call (events: in all, tenant after tenant, each call resuming
+ * where the last stopped; migrations 034 and 035), repeating while a call still finds work.
  */
 export async function pruneOnce(ctx: AppContext, batch = 5_000, now = Date.now()): Promise<number> {
   const days = ctx.config.eventsRetentionDays;
   const cutoffMs = now - days * 86_400_000;
   let total = 0;
-  for (const call of [
-    () => sql<{ n: number }>`select sb_prune(${batch}) as n`,
-    ...(days > 0
-      ? [
-          () => sql<{ n: number }>`select sb_prune_events(${idFloor('evt', cutoffMs)}, ${batch}) as n`,
-          () => sql<{ n: number }>`select sb_prune_status_log(${new Date(cutoffMs)}, ${batch}) as n`,
-        ]
-      : []),
-  ]) {
+  const repeat = async (call: () => Promise<number>) => {
     for (;;) {
-      const { rows } = await call().execute(ctx.db);
-      const n = Number(rows[0]?.n ?? 0);
+      const n = await call();
       total += n;
-      if (n < batch) break;
+      if (n < batch) return;
     }
-  }
+  };
+  const count = async (query: RawBuilder<{ n: number }>) => Number((await query.execute(ctx.db)).rows[0]?.n ?? 0);
+  await repeat(() => count(sql<{ n: number }>`select sb_prune(${batch}) as n`));
+  if (days <= 0) return total;
+  // Events: each call resumes at the tenant the last one stopped in (migration 035).
+  let from = '';
+  await repeat(async () => {
+    const { rows } = await sql<{ deleted: number; stopped_at: string }>`select * from sb_prune_events(${idFloor('evt', cutoffMs)}, ${batch}, ${from})`.execute(ctx.db);
+    from = rows[0]?.stopped_at ?? from;
+    return Number(rows[0]?.deleted ?? 0);
+  });
+  await repeat(() => count(sql<{ n: number }>`select sb_prune_status_log(${new Date(cutoffMs)}, ${batch}) as n`));
   return total;
 }
 

@@ -65,23 +65,32 @@ test('events past EVENTS_RETENTION_DAYS go with their finished deliveries and at
   });
 });
 
-test('one call deletes at most a batch of events in all, across tenants; the sweep still reaches every tenant', async () => {
-  const tenants = [await t.tenant(), await t.tenant(), await t.tenant()];
+test('one call deletes at most a batch of events in all, across tenants, and says where it stopped; the next resumes there and the sweep reaches every tenant', async () => {
+  const tenants = [await t.tenant(), await t.tenant(), await t.tenant()].sort((a, b) => (a.id < b.id ? -1 : 1));
   const now = Date.now();
   const old = now - 31 * 86_400_000;
-  const evtAt = (n: number) => `${idFloor('evt', old).slice(0, -3)}${String(n).padStart(3, '0')}`;
+  const cutoff = idFloor('evt', now - 30 * 86_400_000);
+  let n = 0;
+  const evtAt = () => `${idFloor('evt', old).slice(0, -3)}${String(n++).padStart(3, '0')}`;
   await t.asOwner(async (owner) => {
-    const mine = () => owner.query<{ n: number }>('select count(*)::int as n from events where tenant_id = any($1)', [tenants.map((x) => x.id)]);
-    let n = 0;
-    for (const tenant of tenants) for (let i = 0; i < 4; i++) await owner.query(`insert into events (tenant_id, id, type, data) values ($1, $2, 'message.received', '{}')`, [tenant.id, evtAt(n++)]);
+    const left = async () => (await owner.query<{ tenant_id: string; n: number }>('select tenant_id, count(*)::int as n from events where tenant_id = any($1) group by tenant_id', [tenants.map((x) => x.id)])).rows
+      .reduce<Record<string, number>>((m, r) => ({ ...m, [r.tenant_id]: r.n }), {});
+    const addOld = (tenantId: string) => owner.query(`insert into events (tenant_id, id, type, data) values ($1, $2, 'message.received', '{}')`, [tenantId, evtAt()]);
+    for (const tenant of tenants) for (let i = 0; i < 4; i++) await addOld(tenant.id);
+    const [a, b, c] = tenants.map((x) => x.id) as [string, string, string];
+    const call = async (from: string) => (await owner.query<{ deleted: number; stopped_at: string }>('select * from sb_prune_events($1, 5, $2)', [cutoff, from])).rows[0]!;
     // A single call with a batch of 5: five events go, not five per tenant (other tests' tenants
-    // have nothing left past the window).
-    const { rows } = await owner.query<{ n: number }>('select sb_prune_events($1, 5) as n', [idFloor('evt', now - 30 * 86_400_000)]);
-    assert.equal(rows[0]!.n, 5);
-    assert.equal((await mine()).rows[0]!.n, 7);
+    // have nothing left past the window), and it stopped in the second tenant.
+    assert.deepEqual(await call(''), { deleted: 5, stopped_at: b });
+    assert.deepEqual(await left(), { [b]: 3, [c]: 4 });
+    // The next call starts where that one stopped: an event the first tenant gained meanwhile is
+    // left for the next sweep, not probed again.
+    await addOld(a);
+    assert.deepEqual(await call(b), { deleted: 5, stopped_at: c });
+    assert.deepEqual(await left(), { [a]: 1, [c]: 2 });
     // The sweep repeats while a call finds a whole batch: every tenant's old events go.
-    assert.equal(await pruneOnce(t.ctx, 5, now), 7);
-    assert.equal((await mine()).rows[0]!.n, 0);
+    assert.equal(await pruneOnce(t.ctx, 5, now), 3);
+    assert.deepEqual(await left(), {});
   });
 });
 
