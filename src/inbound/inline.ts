@@ -2,6 +2,7 @@ import type { AppContext } from '../app/context.js';
 import { ingestReceived } from './ingest-received.js';
 import { processBatch, type InboxItem } from './normalise.js';
 import type { BurstProbe } from './burst.js';
+import { RateMeter } from '../core/rate-meter.js';
 
 /**
  * Processes freshly acknowledged rows right away in this process, from the bodies ingress already
@@ -54,33 +55,6 @@ const MAX_YIELD_MS = 1_000;
 
 type Queued = InboxItem & { queuedAt: number };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Events per second over a sliding window (the previous window's count fades out as the current one fills). */
-export class RateMeter {
-  private cur = 0;
-  private prev = 0;
-  private start = performance.now();
-  constructor(private readonly windowMs = 1_000) {}
-
-  add(n: number, now = performance.now()): void {
-    this.roll(now);
-    this.cur += n;
-  }
-
-  perSecond(now = performance.now()): number {
-    this.roll(now);
-    const covered = Math.min(1, (now - this.start) / this.windowMs);
-    return ((this.prev * (1 - covered) + this.cur) * 1000) / this.windowMs;
-  }
-
-  private roll(now: number): void {
-    const windows = Math.floor((now - this.start) / this.windowMs);
-    if (windows < 1) return;
-    this.prev = windows === 1 ? this.cur : 0;
-    this.cur = 0;
-    this.start += windows * this.windowMs;
-  }
-}
 
 /** Weight of the batches before the last one in the processor's throughput figure. */
 const THROUGHPUT_DECAY = 0.9;

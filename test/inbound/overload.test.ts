@@ -5,7 +5,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { overloaded, RateMeter } from '../../src/inbound/inline.js';
+import { overloaded } from '../../src/inbound/inline.js';
+import { RateMeter } from '../../src/core/rate-meter.js';
 
 describe('inline processor overload rule', () => {
   it('a hiccup at a sustainable load is caught up, not yielded to', () => {
