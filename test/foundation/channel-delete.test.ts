@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { startTestApp, bearer, type TestApp } from '../support/app.js';
 import { createCloudApiSimulator, type CloudApiSimulator } from '../../src/providers/cloud-api/index.js';
-import { closeOwner, cloudPayload, drainAll, sign } from '../inbound/support.js';
+import { closeApp, cloudPayload, drainAll, sign } from '../inbound/support.js';
 
 let t: TestApp;
 let sim: CloudApiSimulator;
@@ -22,8 +22,7 @@ before(async () => {
 });
 after(async () => {
   await owner.end();
-  await closeOwner(t);
-  await t.close();
+  await closeApp(t);
   await sim.close();
 });
 

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { closeOwner, cloudCreds, cloudPayload, drainAll, holdProcessing, makeChannel, owner, postCloud, sign } from './support.js';
+import { closeApp, cloudCreds, cloudPayload, drainAll, holdProcessing, makeChannel, owner, postCloud, sign } from './support.js';
 
 describe('Cloud API ingress', () => {
   let t: TestApp;
@@ -16,10 +16,7 @@ describe('Cloud API ingress', () => {
     await makeChannel(t, b.id, 'cloud-api', cloudCreds('222000222'));
     await makeChannel(t, b.id, 'cloud-api', cloudCreds('333000333', 'another-app-secret-xyz'));
   });
-  after(async () => {
-    await closeOwner(t);
-    await t.close();
-  });
+  after(() => closeApp(t));
 
   const messages = (tenant: string) => owner(t).selectFrom('messages').selectAll().where('tenant_id', '=', tenant).orderBy('id').execute();
 

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { bearer, startTestApp, type TestApp } from '../support/app.js';
-import { closeOwner, cloudCreds, cloudPayload, drainAll, makeChannel, postCloud } from './support.js';
+import { closeApp, cloudCreds, cloudPayload, drainAll, makeChannel, postCloud } from './support.js';
 import { newId } from '../../src/core/ids.js';
 
 describe('conversations, contacts and stats API', () => {
@@ -23,10 +23,7 @@ describe('conversations, contacts and stats API', () => {
     await postCloud(t, cloudPayload([{ phoneNumberId: '777000777', from: '15557770001', id: 'wamid.b1', text: 'tenant B only' }]));
     await drainAll(t);
   });
-  after(async () => {
-    await closeOwner(t);
-    await t.close();
-  });
+  after(() => closeApp(t));
 
   const get = (key: string, url: string) => t.app.inject({ method: 'GET', url, headers: bearer(key) });
 

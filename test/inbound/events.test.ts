@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
 import { bearer, startTestApp, type TestApp } from '../support/app.js';
 import { deliverDue, deliveriesIdle } from '../../src/events/deliver.js';
-import { closeOwner, cloudCreds, cloudPayload, drainAll, makeChannel, owner, postCloud } from './support.js';
+import { closeApp, cloudCreds, cloudPayload, drainAll, makeChannel, owner, postCloud } from './support.js';
 
 /**
  * Standard Webhooks verification written from the spec text (standardwebhooks.com, "Verifying
@@ -70,8 +70,7 @@ describe('tenant webhook endpoints and signed deliveries', () => {
     await deliveriesIdle(t.ctx);
     await rxA.close();
     await rxB.close();
-    await closeOwner(t);
-    await t.close();
+    await closeApp(t);
   });
   beforeEach(async () => {
     rxA.hits = [];

@@ -11,7 +11,7 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { ingestReceived } from '../../src/inbound/ingest-received.js';
 import { processInboxRows, type InboxItem } from '../../src/inbound/normalise.js';
 import { newId } from '../../src/core/ids.js';
-import { closeOwner, cloudCreds, cloudPayload, makeChannel, owner, until, type CloudMsg } from './support.js';
+import { closeApp, cloudCreds, cloudPayload, makeChannel, owner, until, type CloudMsg } from './support.js';
 
 describe('inbound fast path', () => {
   let t: TestApp;
@@ -24,10 +24,7 @@ describe('inbound fast path', () => {
       tenants.push({ id: ten.id, channelId: ch.id, line });
     }
   });
-  after(async () => {
-    await closeOwner(t);
-    await t.close();
-  });
+  after(() => closeApp(t));
 
   /** Writes inbox rows as ingress does and returns them as the inline processor holds them. */
   async function inbox(ten: (typeof tenants)[number], bodies: string[]): Promise<InboxItem[]> {

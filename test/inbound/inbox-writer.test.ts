@@ -6,17 +6,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { InboxWriter } from '../../src/inbound/inbox.js';
-import { closeOwner, cloudCreds, makeChannel, owner } from './support.js';
+import { closeApp, cloudCreds, makeChannel, owner } from './support.js';
 
 describe('inbox group commit', () => {
   let t: TestApp;
   before(async () => {
     t = await startTestApp();
   });
-  after(async () => {
-    await closeOwner(t);
-    await t.close();
-  });
+  after(() => closeApp(t));
 
   it("a row naming another tenant's channel fails alone; the rows written with it are committed", async () => {
     const [a, b] = [await t.tenant(), await t.tenant()];

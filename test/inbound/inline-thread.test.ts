@@ -11,7 +11,7 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { inboundPipeline } from '../../src/inbound/pipeline.js';
 import { ThreadedInline } from '../../src/inbound/inline-thread.js';
 import { drainInbox } from '../../src/inbound/normalise.js';
-import { closeOwner, cloudCreds, cloudPayload, holdProcessing, makeChannel, owner, postCloud, until } from './support.js';
+import { closeApp, cloudCreds, cloudPayload, holdProcessing, makeChannel, owner, postCloud, until } from './support.js';
 
 describe('inbound processing thread', () => {
   let t: TestApp;
@@ -21,10 +21,7 @@ describe('inbound processing thread', () => {
     tenant = await t.tenant();
     await makeChannel(t, tenant.id, 'cloud-api', cloudCreds('555000901'));
   });
-  after(async () => {
-    await closeOwner(t);
-    await t.close();
-  });
+  after(() => closeApp(t));
 
   const messages = async (text: string) =>
     Number((await sql<{ n: number }>`select count(*)::int as n from messages where tenant_id = ${tenant.id} and content->>'text' = ${text}`.execute(owner(t))).rows[0]!.n);
@@ -102,7 +99,6 @@ describe('inbound processing thread shutdown', () => {
     const left = Number((await sql<{ n: number }>`select count(*)::int as n from inbox where status = 'pending'`.execute(ownerDb)).rows[0]!.n);
     assert.equal(n + left, 20, 'every acknowledged webhook is a message or still in the inbox');
     assert.equal(n, 20, 'the thread finished its rows before it ended');
-    await closeOwner(t);
-    await t.close();
+    await closeApp(t);
   });
 });

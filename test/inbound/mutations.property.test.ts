@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { closeOwner, cloudCreds, cloudPayload, drainAll, makeChannel, owner, postCloud, sign } from './support.js';
+import { closeApp, cloudCreds, cloudPayload, drainAll, makeChannel, owner, postCloud, sign } from './support.js';
 
 /** Every path (as key lists) into a JSON value, so a mutation can hit any field. */
 function paths(v: unknown, prefix: (string | number)[] = []): (string | number)[][] {
@@ -37,10 +37,7 @@ describe('inbound robustness (property-based)', () => {
     chA = await makeChannel(t, a.id, 'cloud-api', cloudCreds('444000444'));
     await makeChannel(t, b.id, 'cloud-api', cloudCreds('555000555'));
   });
-  after(async () => {
-    await closeOwner(t);
-    await t.close();
-  });
+  after(() => closeApp(t));
 
   it('random mutations of signed payloads: never a 500, never a message under another tenant, valid ones never lost', async () => {
     let seq = 0;

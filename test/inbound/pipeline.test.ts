@@ -12,7 +12,7 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { putInbox } from '../../src/inbound/inbox.js';
 import { inboundPipeline, IngressGauge, threadCpuMs } from '../../src/inbound/pipeline.js';
 import { inboxStep } from '../../src/inbound/worker.js';
-import { closeOwner, cloudCreds, cloudPayload, holdProcessing, makeChannel, owner, postCloud, until } from './support.js';
+import { closeApp, cloudCreds, cloudPayload, holdProcessing, makeChannel, owner, postCloud, until } from './support.js';
 import { InlineProcessor } from '../../src/inbound/inline.js';
 
 describe('inbound pipeline signals', () => {
@@ -20,10 +20,7 @@ describe('inbound pipeline signals', () => {
   before(async () => {
     t = await startTestApp();
   });
-  after(async () => {
-    await closeOwner(t);
-    await t.close();
-  });
+  after(() => closeApp(t));
 
   it('an aborted webhook request stops counting as in flight', async () => {
     const { ingress } = inboundPipeline(t.ctx);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { request } from 'node:http';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { closeOwner, cloudCreds, cloudPayload, drainAll, makeChannel, owner, sign } from './support.js';
+import { closeApp, cloudCreds, cloudPayload, drainAll, makeChannel, owner, sign } from './support.js';
 
 interface Answer {
   status: number;
@@ -27,10 +27,7 @@ describe('Cloud API webhook ahead of Fastify', () => {
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     port = (t.app.server.address() as { port: number }).port;
   });
-  after(async () => {
-    await closeOwner(t);
-    await t.close();
-  });
+  after(() => closeApp(t));
 
   const overHttp = (path: string, headers: Record<string, string>, body: string | Buffer, chunked = false): Promise<Answer> =>
     new Promise((resolve, reject) => {

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { buildApp, type App } from '../../src/http/app.js';
 import { openDatabase, type Database } from '../../src/db/db.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { closeOwner, cloudCreds, cloudPayload, drainAll, makeChannel, postCloud } from './support.js';
+import { closeApp, cloudCreds, cloudPayload, drainAll, makeChannel, postCloud } from './support.js';
 
 interface Stream { events: { id: string; type: string; data: { data: { provider_message_id?: string } } }[]; close(): void }
 
@@ -68,8 +68,7 @@ describe('GET /v1/events/stream (SSE)', () => {
   after(async () => {
     await second.app.close();
     await second.database.close();
-    await closeOwner(t);
-    await t.close();
+    await closeApp(t);
   });
 
   const inbound = async (line: string, id: string) => {

@@ -125,7 +125,9 @@ export function owner(t: TestApp): Kysely<DB> {
   }
   return k;
 }
-export async function closeOwner(t: TestApp): Promise<void> {
+/** Closes the owner pool `owner(t)` opened (if any), then the app. */
+export async function closeApp(t: TestApp): Promise<void> {
   await owners.get(t)?.destroy();
   owners.delete(t);
+  await t.close();
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { closeOwner, drainAll, makeChannel, owner } from './support.js';
+import { closeApp, drainAll, makeChannel, owner } from './support.js';
 
 const FIX = '/work/shared/contracts/fixtures';
 const fixture = (p: string) => readFileSync(`${FIX}/${p}`, 'utf8');
@@ -22,10 +22,7 @@ describe('WAHA and UltraMsg ingress (per-channel token URLs)', () => {
     waha = await makeChannel(t, a.id, 'waha', { baseUrl: 'http://127.0.0.1:3000', apiKey: 'k', sessionName: 'default', webhookHmacKey: HMAC_KEY });
     ultra = await makeChannel(t, b.id, 'ultramsg', { instanceId: 'instance1150', token: 'ultra-token' });
   });
-  after(async () => {
-    await closeOwner(t);
-    await t.close();
-  });
+  after(() => closeApp(t));
 
   const post = (url: string, body: string, headers: Record<string, string> = {}) =>
     t.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json', ...headers }, payload: body });
