@@ -25,6 +25,8 @@
  * The peak and half load also report the WAL they wrote per webhook, its full-page images, and the
  * checkpoints that began during them (a checkpoint's start makes each page's next change log the
  * whole page: acknowledge tails were longer in the seconds after one, docs/performance.md).
+ * `memory_read_ns_before` / `_after`: bench/memory-probe.ts before the first phase and after the
+ * last, which says whether the VM was in its slow state (docs/performance.md, 2026-12-01).
  */
 import { execFileSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -41,6 +43,7 @@ import { newId } from '../src/core/ids.js';
 import { generateApiKey } from '../src/identity/api-keys.js';
 import { closedLoop, ConnPool, encode, percentile, pregenerated, round, type Req } from './loadgen.js';
 import { startProc, type Proc } from './procs.js';
+import { memoryReadNs } from './memory-probe.js';
 
 const ADMIN = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -209,6 +212,10 @@ async function main() {
     }
     const rawRow = String(webhook(lines[0]!).req.body);
     const randomLine = () => lines[Math.floor(Math.random() * lines.length)]!;
+
+    // Which state the VM is in (bench/memory-probe.ts): taken before the first phase and after the last.
+    const memoryBefore = memoryReadNs();
+    log(`memory: ${memoryBefore.kb256} / ${memoryBefore.mb4} / ${memoryBefore.mb64} ns a random read over 256 KB / 4 MB / 64 MB`);
 
     // 1. pgbench: the same raw row into a same-shaped table (no FK/RLS: the storage cost alone).
     await owner.query(`create table pgbench_inbox (like inbox including defaults)`);
@@ -452,6 +459,8 @@ async function main() {
       servers: SERVERS,
       senders_per_line: SENDERS,
       cores: cpus().length,
+      memory_read_ns_before: memoryBefore,
+      memory_read_ns_after: memoryReadNs(),
     }));
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
