@@ -46,6 +46,13 @@ export function tenantOf(req: FastifyRequest): TenantId {
   return p.tenantId;
 }
 
+/** The scopes of an authenticated tenant-route request's credential. */
+export function scopesOf(req: FastifyRequest): ReadonlySet<Scope> {
+  const p = req.principal;
+  if (!p || p.kind === 'superadmin') throw new AppError('unauthenticated');
+  return p.scopes;
+}
+
 /**
  * Builds the HTTP app without listening, so tests drive it with `inject()` and the CLI decides
  * where it listens.

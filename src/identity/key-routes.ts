@@ -1,11 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../http/app.js';
-import { tenantOf } from '../http/app.js';
+import { scopesOf, tenantOf } from '../http/app.js';
 import type { AppContext } from '../app/context.js';
 import { actorOf } from '../audit/audit.js';
 import { errorResponses, IdParam, Name } from '../http/schemas.js';
 import { decodeCursor, Page, PageQuery, toPage } from '../http/pagination.js';
-import { SCOPES } from './scopes.js';
+import { grantableScopes, SCOPES } from './scopes.js';
 import { createApiKey, listApiKeys, getApiKey, revokeApiKey, keyView } from './key-service.js';
 
 export const ApiKey = Type.Object({
@@ -23,7 +23,7 @@ const Scope = Type.Union([Type.Literal('*'), ...SCOPES.map((s) => Type.Literal(s
 export const CreateKeyBody = Type.Object(
   {
     name: Name,
-    scopes: Type.Optional(Type.Array(Scope, { minItems: 1, maxItems: SCOPES.length + 1, uniqueItems: true })),
+    scopes: Type.Optional(Type.Array(Scope, { minItems: 1, maxItems: SCOPES.length + 1, uniqueItems: true, description: "at most the creating credential's own scopes (`*` = all); default: those scopes" })),
     mode: Type.Optional(Type.Union([Type.Literal('live'), Type.Literal('test')])),
     expires_at: Type.Optional(Type.String({ format: 'date-time' })),
   },
@@ -35,7 +35,10 @@ export function apiKeyRoutes(app: App, ctx: AppContext): void {
   app.post('/v1/api-keys', {
     config: { scope: 'keys:write' },
     schema: { tags, summary: 'Create an API key (the key is shown once, in this answer)', body: CreateKeyBody, response: { 201: Type.Intersect([ApiKey, Type.Object({ key: Type.String() })]), ...errorResponses } },
-  }, async (req, reply) => reply.status(201).send(await createApiKey(ctx, actorOf(req), tenantOf(req), req.body)));
+  }, async (req, reply) => {
+    const scopes = grantableScopes(scopesOf(req), req.body.scopes);
+    return reply.status(201).send(await createApiKey(ctx, actorOf(req), tenantOf(req), { ...req.body, scopes }));
+  });
 
   app.get('/v1/api-keys', { config: { scope: 'keys:read' }, schema: { tags, summary: 'List API keys', querystring: Type.Object(PageQuery), response: { 200: Page(ApiKey), ...errorResponses } } },
     async (req) => {

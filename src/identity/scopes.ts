@@ -1,4 +1,5 @@
 import type { Role } from '../db/schema.js';
+import { AppError } from '../core/errors.js';
 
 /**
  * Scopes a credential can hold. API keys carry an explicit list (`*` = all); dashboard users get
@@ -40,4 +41,19 @@ export function isScope(s: string): s is Scope {
 
 export function expandScopes(list: readonly string[]): Set<Scope> {
   return new Set(list.includes('*') ? SCOPES : list.filter(isScope));
+}
+
+/**
+ * The scopes a new API key gets when a credential holding `holder` asks for `requested`: a
+ * credential hands on only what it holds (a key with keys:write alone cannot mint a `*` key, an
+ * admin cannot mint tenant:write). Nothing requested: the holder's own scopes, `*` when it holds
+ * every one (decision 041).
+ */
+export function grantableScopes(holder: ReadonlySet<Scope>, requested?: readonly string[]): string[] {
+  const wanted = requested ?? (SCOPES.every((s) => holder.has(s)) ? ['*'] : SCOPES.filter((s) => holder.has(s)));
+  const missing = [...expandScopes(wanted)].filter((s) => !holder.has(s));
+  if (missing.length > 0) {
+    throw new AppError('insufficient_scope', `a new key can hold only scopes its creator holds; this credential lacks ${missing.join(', ')}`, { details: { missing_scopes: missing } });
+  }
+  return [...wanted];
 }

@@ -55,6 +55,25 @@ test('wrong scope → 403 naming the scope', async () => {
   assert.equal(r.json().required_scope, 'keys:write');
 });
 
+test('a key hands on only the scopes it holds: no `*` or other scope from a keys:write-only key; omitted scopes default to its own', async () => {
+  const create = (key: string, payload: Record<string, unknown>) => t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(key), payload });
+  const minter = (await create(a.key, { name: 'minter', scopes: ['keys:write', 'channels:read'] })).json();
+  for (const scopes of [['*'], ['conversations:write'], ['channels:read', 'tenant:write']]) {
+    const r = await create(minter.key, { name: 'escalate', scopes });
+    assert.equal(r.statusCode, 403, `${scopes.join(',')}: ${r.body}`);
+    assert.equal(r.json().code, 'insufficient_scope');
+    assert.ok(r.json().missing_scopes.length > 0);
+  }
+  const own = await create(minter.key, { name: 'default' });
+  assert.equal(own.statusCode, 201, own.body);
+  assert.deepEqual([...own.json().scopes].sort(), ['channels:read', 'keys:write']);
+  assert.equal((await t.app.inject({ url: '/v1/conversations', headers: bearer(own.json().key) })).statusCode, 403);
+  const narrower = await create(minter.key, { name: 'narrower', scopes: ['channels:read'] });
+  assert.equal(narrower.statusCode, 201, narrower.body);
+  // A key holding every scope still mints `*` by default.
+  assert.deepEqual((await create(a.key, { name: 'all' })).json().scopes, ['*']);
+});
+
 test("a suspended tenant's keys → 403; reactivated → 200; audit records both", async () => {
   const s = await t.tenant();
   const admin = bearer(t.adminKey);
