@@ -27,7 +27,7 @@ const Query = Type.Object({
 async function query(tx: Tx, q: { limit?: number; cursor?: string; action?: string; target_id?: string; tenant?: string }) {
   const limit = q.limit ?? 50;
   let s = tx.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(limit + 1);
-  const before = decodeCursor(q.cursor);
+  const before = decodeCursor(q.cursor, 'aud');
   if (before) s = s.where('id', '<', before);
   if (q.action) s = s.where('action', '=', q.action);
   if (q.target_id) s = s.where('target_id', '=', q.target_id);

@@ -50,7 +50,7 @@ export function channelRoutes(app: App, ctx: AppContext): void {
   app.get('/v1/channels', { config: { scope: 'channels:read' }, schema: { tags, summary: 'List channels', querystring: Type.Object(PageQuery), response: { 200: Page(Channel), ...errorResponses } } },
     async (req) => {
       const limit = req.query.limit ?? 50;
-      return toPage(await listChannels(ctx, tenantOf(req), limit, decodeCursor(req.query.cursor)), limit, (c) => channelView(ctx, c));
+      return toPage(await listChannels(ctx, tenantOf(req), limit, decodeCursor(req.query.cursor, 'chn')), limit, (c) => channelView(ctx, c));
     });
 
   const P = IdParam('channelId', 'chn');

@@ -49,7 +49,7 @@ export function conversationRoutes(app: App, ctx: AppContext): void {
       const rows = await listConversations(ctx, tenantOf(req), { ...req.query, limit, before: decodeTimeCursor(req.query.cursor) });
       return toPage(rows, limit, conversationView, (r) => encodeTimeCursor({ at: r.activity, id: r.id }));
     }
-    const rows = await listConversations(ctx, tenantOf(req), { ...req.query, limit, before: decodeCursor(req.query.cursor) });
+    const rows = await listConversations(ctx, tenantOf(req), { ...req.query, limit, before: decodeCursor(req.query.cursor, 'cnv') });
     return toPage(rows, limit, conversationView);
   });
 
@@ -61,7 +61,7 @@ export function conversationRoutes(app: App, ctx: AppContext): void {
     schema: { tags, summary: 'Messages of a conversation (both directions), newest first', params: P, querystring: Type.Object({ ...PageQuery, q: Q }), response: { 200: Page(Message), ...errorResponses } },
   }, async (req) => {
     const limit = req.query.limit ?? 50;
-    return toPage(await listConversationMessages(ctx, tenantOf(req), req.params.conversationId, limit, decodeCursor(req.query.cursor), req.query.q), limit, messageView);
+    return toPage(await listConversationMessages(ctx, tenantOf(req), req.params.conversationId, limit, decodeCursor(req.query.cursor, 'msg'), req.query.q), limit, messageView);
   });
 
   app.patch('/v1/conversations/:conversationId', {
@@ -74,7 +74,7 @@ export function conversationRoutes(app: App, ctx: AppContext): void {
     schema: { tags, summary: 'List contacts; search by phone or name', querystring: Type.Object({ ...PageQuery, q: Q, channel_id: ChannelFilter }), response: { 200: Page(Contact), ...errorResponses } },
   }, async (req) => {
     const limit = req.query.limit ?? 50;
-    return toPage(await listContacts(ctx, tenantOf(req), { ...req.query, limit, before: decodeCursor(req.query.cursor) }), limit, contactView);
+    return toPage(await listContacts(ctx, tenantOf(req), { ...req.query, limit, before: decodeCursor(req.query.cursor, 'ctc') }), limit, contactView);
   });
 
   app.get('/v1/stats', { config: { scope: 'conversations:read' }, schema: { tags, summary: 'Totals, messages today in/out, active conversations, per channel', response: { 200: Stats, ...errorResponses } } },

@@ -89,6 +89,16 @@ export function withPlatform<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> 
 }
 
 /** PostgreSQL / connection errors that mean "database unavailable right now" (→ 503). */
+/**
+ * PostgreSQL refused a value the client sent, not our SQL: a NUL character (text and jsonb cannot
+ * hold one: 22021, 22P05) or a date that does not exist (22007, 22008). Input validation catches
+ * what it can; this is the backstop that keeps such input a 400, not a 500.
+ */
+export function isRejectedValue(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && ['22021', '22P05', '22007', '22008'].includes(code);
+}
+
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (!e || typeof e !== 'object') return false;

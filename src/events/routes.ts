@@ -44,7 +44,7 @@ export function eventRoutes(app: App, ctx: AppContext): void {
   app.get('/v1/webhook-endpoints', { config: { scope: 'webhooks:read' }, schema: { tags, summary: 'List webhook endpoints', querystring: Type.Object(PageQuery), response: { 200: Page(Endpoint), ...errorResponses } } },
     async (req) => {
       const limit = req.query.limit ?? 50;
-      const before = decodeCursor(req.query.cursor);
+      const before = decodeCursor(req.query.cursor, 'whe');
       const rows = await withTenant(ctx.db, tenantOf(req), (tx) => {
         let q = tx.selectFrom('webhook_endpoints').selectAll().orderBy('id', 'desc').limit(limit + 1);
         if (before) q = q.where('id', '<', before);
@@ -80,7 +80,7 @@ export function eventRoutes(app: App, ctx: AppContext): void {
     schema: { tags, summary: 'Delivery log: every attempt with status code and latency (kept as long as its event)', params: P, querystring: Type.Object({ ...PageQuery, status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')])) }), response: { 200: Page(Delivery), ...errorResponses } },
   }, async (req) => {
     const limit = req.query.limit ?? 50;
-    return toPage(await listDeliveries(ctx, tenantOf(req), req.params.endpointId, limit, decodeCursor(req.query.cursor), req.query.status), limit, (d) => d);
+    return toPage(await listDeliveries(ctx, tenantOf(req), req.params.endpointId, limit, decodeCursor(req.query.cursor, 'dlv'), req.query.status), limit, (d) => d);
   });
 
   app.post('/v1/webhook-endpoints/:endpointId/deliveries/:deliveryId/replay', {
@@ -98,7 +98,7 @@ export function eventRoutes(app: App, ctx: AppContext): void {
     schema: { tags, summary: 'Recent tenant events, newest first (kept EVENTS_RETENTION_DAYS, 30 by default)', querystring: Type.Object({ ...PageQuery, type: Type.Optional(Type.String({ maxLength: 64 })) }), response: { 200: Page(Event), ...errorResponses } },
   }, async (req) => {
     const limit = req.query.limit ?? 50;
-    const before = decodeCursor(req.query.cursor);
+    const before = decodeCursor(req.query.cursor, 'evt');
     const rows = await withTenant(ctx.db, tenantOf(req), (tx) => {
       let q = tx.selectFrom('events').selectAll().orderBy('id', 'desc').limit(limit + 1);
       if (before) q = q.where('id', '<', before);

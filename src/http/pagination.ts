@@ -1,5 +1,6 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { AppError } from '../core/errors.js';
+import { isId, type IdPrefix } from '../core/ids.js';
 
 /** Cursor pagination over sortable ids, newest first. The cursor is the last id seen, opaque. */
 export const PageQuery = {
@@ -10,10 +11,11 @@ export const PageQuery = {
 export const Page = <T extends TSchema>(item: T) =>
   Type.Object({ data: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
 
-export function decodeCursor(cursor: string | undefined): string | undefined {
+/** The id a list's cursor holds; a cursor made by another list (another id prefix) or edited is a 400. */
+export function decodeCursor(cursor: string | undefined, prefix: IdPrefix): string | undefined {
   if (!cursor) return undefined;
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[a-z]{3}_[0-9A-Z]{26}$/.test(id)) throw new AppError('validation_failed', 'cursor is not valid');
+  if (!isId(id, prefix)) throw new AppError('validation_failed', 'cursor is not valid for this list');
   return id;
 }
 
@@ -45,6 +47,9 @@ export function encodeTimeCursor(c: TimeCursor): string {
 export function decodeTimeCursor(cursor: string | undefined): TimeCursor | undefined {
   if (!cursor) return undefined;
   const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)\|([a-z]{3}_[0-9A-Z]{26})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!m || Number.isNaN(new Date(m[1]!).getTime())) throw new AppError('validation_failed', 'cursor is not valid for this order');
+  // A date that does not exist (2024-02-30) parses in JavaScript by rolling over; only one that
+  // comes back unchanged is real.
+  const real = m && !Number.isNaN(Date.parse(m[1]!)) && new Date(m[1]!).toISOString().slice(0, 23) === m[1]!.slice(0, 23);
+  if (!m || !real) throw new AppError('validation_failed', 'cursor is not valid for this order');
   return { at: m[1]!, id: m[2]! };
 }

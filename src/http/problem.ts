@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { AppError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
-import { isDatabaseUnavailable } from '../db/db.js';
+import { isDatabaseUnavailable, isRejectedValue } from '../db/db.js';
 
 /**
  * RFC 9457 problem documents. The only place an error becomes an HTTP answer: domain code throws
@@ -76,6 +76,9 @@ export function classify(err: unknown): AppError {
   }
   if (fe?.statusCode === 413) return new AppError('payload_too_large', fe.message);
   if (fe?.statusCode === 415) return new AppError('unsupported_media_type', fe.message);
+  if (isRejectedValue(err)) {
+    return new AppError('validation_failed', 'a value cannot be stored or compared: it holds a NUL character or names a date that does not exist');
+  }
   if (isDatabaseUnavailable(err)) {
     return new AppError('service_unavailable', 'the database is unavailable; retry shortly', { retryAfterSeconds: 2 });
   }

@@ -43,7 +43,7 @@ export function apiKeyRoutes(app: App, ctx: AppContext): void {
   app.get('/v1/api-keys', { config: { scope: 'keys:read' }, schema: { tags, summary: 'List API keys', querystring: Type.Object(PageQuery), response: { 200: Page(ApiKey), ...errorResponses } } },
     async (req) => {
       const limit = req.query.limit ?? 50;
-      return toPage(await listApiKeys(ctx, tenantOf(req), limit, decodeCursor(req.query.cursor)), limit, keyView);
+      return toPage(await listApiKeys(ctx, tenantOf(req), limit, decodeCursor(req.query.cursor, 'key')), limit, keyView);
     });
 
   app.get('/v1/api-keys/:keyId', { config: { scope: 'keys:read' }, schema: { tags, summary: 'Get an API key', params: IdParam('keyId', 'key'), response: { 200: ApiKey, ...errorResponses } } },

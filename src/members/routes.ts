@@ -15,7 +15,7 @@ export function memberRoutes(app: App, ctx: AppContext): void {
   app.get('/v1/members', { config: { scope: 'members:read' }, schema: { tags, summary: 'List dashboard members', querystring: Type.Object(PageQuery), response: { 200: Page(Member), ...errorResponses } } },
     async (req) => {
       const limit = req.query.limit ?? 50;
-      return toPage(await listMembers(ctx, tenantOf(req), limit, decodeCursor(req.query.cursor)), limit, ({ id: _id, ...m }) => m);
+      return toPage(await listMembers(ctx, tenantOf(req), limit, decodeCursor(req.query.cursor, 'usr')), limit, ({ id: _id, ...m }) => m);
     });
   app.post('/v1/members', {
     config: { scope: 'members:write' },

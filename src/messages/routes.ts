@@ -57,7 +57,7 @@ export function messageRoutes(app: App, ctx: AppContext): void {
     async (req) => {
       const limit = req.query.limit ?? 50;
       const { limit: _l, cursor, ...filter } = req.query;
-      return toPage(await listMessages(ctx, tenantOf(req), filter as ListFilter, limit, decodeCursor(cursor)), limit, messageView);
+      return toPage(await listMessages(ctx, tenantOf(req), filter as ListFilter, limit, decodeCursor(cursor, 'msg')), limit, messageView);
     });
 
   const P = IdParam('messageId', 'msg');

@@ -35,7 +35,7 @@ export function adminTenantRoutes(app: App, ctx: AppContext): void {
     schema: { tags, security, summary: 'List tenants', querystring: Type.Object({ ...PageQuery, status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')])) }), response: { 200: Page(Tenant), ...errorResponses } },
   }, async (req) => {
     const limit = req.query.limit ?? 50;
-    const rows = await listTenants(ctx, { limit, before: decodeCursor(req.query.cursor), status: req.query.status });
+    const rows = await listTenants(ctx, { limit, before: decodeCursor(req.query.cursor, 'ten'), status: req.query.status });
     return toPage(rows, limit, (r) => r);
   });
 

@@ -139,6 +139,26 @@ describe('conversations, contacts and stats API', () => {
     assert.equal(theirs.channels.length, 1);
   });
 
+  it('bad input is a 400, never a 500: NUL characters, impossible dates in a cursor, cursors of another list', async () => {
+    const conv = (await get(a.key, '/v1/conversations?limit=1')).json().data[0].id;
+    const time = (at: string, id: string) => Buffer.from(`${at}|${id}`, 'utf8').toString('base64url');
+    const contactCursor = (await get(a.key, '/v1/contacts?limit=1')).json().next_cursor;
+    assert.ok(contactCursor);
+    for (const url of [
+      '/v1/conversations?q=%00', '/v1/contacts?q=a%00', '/v1/conversations?assignee_id=%00', `/v1/conversations/${conv}/messages?q=%00`,
+      `/v1/conversations?sort=recent&cursor=${time('2024-02-30T00:00:00.000000Z', conv)}`,
+      `/v1/conversations?sort=recent&cursor=${time('2024-04-31T12:00:00.000000Z', conv)}`,
+      `/v1/conversations?cursor=${contactCursor}`,
+      `/v1/conversations?cursor=${Buffer.from('zzz_01J00000000000000000000000').toString('base64url')}`,
+    ]) {
+      const r = await get(a.key, url);
+      assert.equal(r.statusCode, 400, `${url}: ${r.body}`);
+      assert.equal(r.json().code, 'validation_failed', url);
+    }
+    // A real leap day still pages.
+    assert.equal((await get(a.key, `/v1/conversations?sort=recent&cursor=${time('2024-02-29T00:00:00.000000Z', conv)}`)).statusCode, 200);
+  });
+
   it('requires a credential', async () => {
     assert.equal((await t.app.inject({ method: 'GET', url: '/v1/conversations' })).statusCode, 401);
   });
