@@ -312,7 +312,7 @@ async function main() {
         // tried again like one that found nothing: never an unhandled rejection that would end the
         // bench before it drops its database.
         polls += 1;
-        const r = await apiPool.send({ method: 'GET', path: `/v1/contacts?q=${from}&channel_id=${who.channelId}`, headers: { authorization: `Bearer ${who.key}` } }).catch(() => null);
+        const r = await apiPool.send({ method: 'GET', path: `/v1/contacts?q=%2B${from}&channel_id=${who.channelId}`, headers: { authorization: `Bearer ${who.key}` } }).catch(() => null);
         if (r?.status === 200 && ((JSON.parse(r.body.toString()) as { data?: unknown[] }).data?.length ?? 0) > 0) break;
         if (performance.now() - tAck > 30_000) break;
         await sleep(50);

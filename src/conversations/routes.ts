@@ -29,7 +29,7 @@ const Stats = Type.Object({
   active_conversations: Type.Integer({ description: 'Open, with a message in the last 24 h' }),
   channels: Type.Array(Type.Object({ channel_id: Type.String(), messages_in_today: Type.Integer(), messages_out_today: Type.Integer(), open_conversations: Type.Integer() })),
 });
-const Q = Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Search phone/address, profile name or message text' }));
+const Q = Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Search: `+<number>` or a WhatsApp id (`…@c.us`, `…@g.us`, `…@lid`, `bsuid:…`) finds that contact exactly; any other term matches part of the address, the profile name or (conversations) message text' }));
 const ChannelFilter = Type.Optional(Type.String({ pattern: '^chn_[0-9A-Z]{26}$' }));
 const Sort = Type.Optional(Type.Union([Type.Literal('created'), Type.Literal('recent')], {
   default: 'created',

@@ -11,13 +11,18 @@ const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOS
 /** `%`/`_` in a search term are literal characters, not wildcards. */
 const like = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 /**
- * A search term that is a whole address (a valid phone number, a group / lid / bsuid id) finds that
- * contact exactly, through the (tenant, address, channel) index; anything else is a substring search
- * of addresses, names (and message text for conversations), which has to read every row.
+ * A search term that is a whole address written as one — a number with its `+` (any spacing), a
+ * `…@c.us` / group / lid id or a bsuid — finds that contact exactly, through the (tenant, address,
+ * channel) index. Anything else, bare digits included, is a substring search of addresses, names (and
+ * message text for conversations), which has to read every row: bare digits may be a national
+ * number (`5556660001` for +1 555 666 0001, which would parse as a Brazilian one) or a number
+ * quoted in a message (decision 042).
  */
 const exactAddress = (q: string): string | null => {
   const a = parseAddress(q);
-  return a && a.kind !== 'other' ? a.value : null;
+  if (!a || a.kind === 'other') return null;
+  if (a.kind === 'phone' && !q.trim().startsWith('+') && !q.includes('@')) return null;
+  return a.value;
 };
 
 const conversationSelect = (tx: Tx) =>

@@ -54,7 +54,8 @@ describe('conversations, contacts and stats API', () => {
     assert.equal(byPhone.data[0].profile_name, 'Bob Builder');
     const wildcard = (await get(a.key, '/v1/conversations?q=%25')).json();
     assert.equal(wildcard.data.length, 0);
-    // A whole number (any spelling of it) finds exactly that contact, through the address index.
+    // A whole number with its + (any spacing) or as a WhatsApp id finds exactly that contact, through
+    // the address index; bare digits match part of the address (here the same contact).
     for (const q of ['%2B15556660002', '15556660002', '%2B1%20555%20666%200002', '15556660002%40c.us']) {
       const exact = (await get(a.key, `/v1/contacts?q=${q}`)).json();
       assert.deepEqual(exact.data.map((c: { address: string }) => c.address), ['+15556660002'], q);
@@ -62,6 +63,10 @@ describe('conversations, contacts and stats API', () => {
       assert.deepEqual(conv.data.map((c: { contact: { address: string } }) => c.contact.address), ['+15556660002'], q);
     }
     assert.equal((await get(a.key, '/v1/contacts?q=%2B15556669999')).json().data.length, 0);
+    // Bare digits that would parse as another country's number (here Brazil's +55) still find the
+    // contact whose number holds them, and a number quoted in a message is found as text.
+    assert.deepEqual((await get(a.key, '/v1/contacts?q=5556660001')).json().data.map((c: { address: string }) => c.address), ['+15556660001']);
+    assert.deepEqual((await get(a.key, '/v1/conversations?q=42')).json().data.map((c: { contact: { address: string } }) => c.contact.address), ['+15556660001']);
   });
 
   it('returns messages of a conversation and updates assign/close/mode/read', async () => {
