@@ -39,7 +39,9 @@ export async function deliverDue(ctx: AppContext): Promise<number> {
   const pool = poolOf(ctx);
   const free = CONCURRENCY - pool.inFlight.size;
   if (free <= 0) return 0;
-  const { rows } = await sql<{ tenant_id: string; id: string }>`select * from sb_event_delivery_claim(${free}, ${PER_TENANT}, ${LEASE_MS})`.execute(ctx.db);
+  // Tenants this process already runs at their share are left out of the claim (migration 036).
+  const full = [...pool.perTenant].filter(([, n]) => n >= PER_TENANT).map(([t]) => t);
+  const { rows } = await sql<{ tenant_id: string; id: string }>`select * from sb_event_delivery_claim(${free}, ${PER_TENANT}, ${LEASE_MS}, ${full}::text[])`.execute(ctx.db);
   let started = 0;
   for (const r of rows) {
     const busy = pool.perTenant.get(r.tenant_id) ?? 0;
