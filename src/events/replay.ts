@@ -1,15 +1,22 @@
 import type { AppContext } from '../app/context.js';
 import { audit, type Actor } from '../audit/audit.js';
-import { notFound } from '../core/errors.js';
+import { AppError, notFound } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { withTenant, type TenantId } from '../db/db.js';
 import { findEndpoint } from './endpoints.js';
 import './schema.js';
 
+/** A disabled endpoint gets no attempts, so a replay to it would only fail unseen: refused. */
+async function enabledEndpoint(tx: Parameters<typeof findEndpoint>[0], endpointId: string) {
+  const ep = await findEndpoint(tx, endpointId);
+  if (ep.status !== 'enabled') throw new AppError('conflict', 'the endpoint is disabled: enable it (PATCH status "enabled") before replaying');
+  return ep;
+}
+
 /** A replay is a fresh delivery of the same event (same webhook-id, so receivers can dedupe). */
 export const replayDelivery = (ctx: AppContext, actor: Actor, tenantId: TenantId, endpointId: string, deliveryId: string) =>
   withTenant(ctx.db, tenantId, async (tx) => {
-    await findEndpoint(tx, endpointId);
+    await enabledEndpoint(tx, endpointId);
     const d = await tx.selectFrom('event_deliveries').select(['event_id']).where('id', '=', deliveryId).where('endpoint_id', '=', endpointId).executeTakeFirst();
     if (!d) throw notFound('delivery');
     const id = newId('dlv');
@@ -18,12 +25,22 @@ export const replayDelivery = (ctx: AppContext, actor: Actor, tenantId: TenantId
     return { queued: 1, delivery_ids: [id] };
   });
 
-/** Replays every failed delivery of an endpoint created since `since` (after an outage is fixed). */
+/**
+ * Replays, to an endpoint, every event whose delivery to it failed since `since` (after an outage is
+ * fixed) — except events it has since received or still has pending (an earlier replay), so a
+ * repeated call sends nothing twice. At most REPLAY_MAX events a call, oldest first: calling again
+ * takes the next ones.
+ */
+const REPLAY_MAX = 10_000;
 export const replayFailedSince = (ctx: AppContext, actor: Actor, tenantId: TenantId, endpointId: string, since: Date) =>
   withTenant(ctx.db, tenantId, async (tx) => {
-    await findEndpoint(tx, endpointId);
-    const failed = await tx.selectFrom('event_deliveries').select(['event_id']).distinct()
-      .where('endpoint_id', '=', endpointId).where('status', '=', 'failed').where('created_at', '>=', since).limit(10_000).execute();
+    await enabledEndpoint(tx, endpointId);
+    const failed = await tx.selectFrom('event_deliveries as d').select(['d.event_id']).distinct()
+      .where('d.endpoint_id', '=', endpointId).where('d.status', '=', 'failed').where('d.created_at', '>=', since)
+      .where(({ not, exists, selectFrom }) => not(exists(
+        selectFrom('event_deliveries as o').select('o.id').whereRef('o.event_id', '=', 'd.event_id')
+          .where('o.endpoint_id', '=', endpointId).where('o.status', 'in', ['succeeded', 'pending']))))
+      .orderBy('d.event_id').limit(REPLAY_MAX).execute();
     const ids = failed.map(() => newId('dlv'));
     if (failed.length > 0) {
       await tx.insertInto('event_deliveries').values(failed.map((f, i) => ({ tenant_id: tenantId, id: ids[i]!, endpoint_id: endpointId, event_id: f.event_id }))).execute();

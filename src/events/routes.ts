@@ -85,12 +85,12 @@ export function eventRoutes(app: App, ctx: AppContext): void {
 
   app.post('/v1/webhook-endpoints/:endpointId/deliveries/:deliveryId/replay', {
     config: { scope: 'webhooks:write' },
-    schema: { tags, summary: 'Deliver one event again', params: Type.Intersect([P, IdParam('deliveryId', 'dlv')]), response: { 202: Replayed, ...errorResponses } },
+    schema: { tags, summary: 'Deliver one event again (409 while the endpoint is disabled)', params: Type.Intersect([P, IdParam('deliveryId', 'dlv')]), response: { 202: Replayed, ...errorResponses } },
   }, async (req, reply) => reply.status(202).send(await replayDelivery(ctx, actorOf(req), tenantOf(req), req.params.endpointId, req.params.deliveryId)));
 
   app.post('/v1/webhook-endpoints/:endpointId/replay', {
     config: { scope: 'webhooks:write' },
-    schema: { tags, summary: 'Deliver again every failed delivery since a time', params: P, body: Type.Object({ since: Type.String({ format: 'date-time' }) }, { additionalProperties: false }), response: { 202: Replayed, ...errorResponses } },
+    schema: { tags, summary: 'Deliver again every event whose delivery failed since a time and that has not been received or queued again since (at most 10,000 a call, oldest first; 409 while the endpoint is disabled)', params: P, body: Type.Object({ since: Type.String({ format: 'date-time' }) }, { additionalProperties: false }), response: { 202: Replayed, ...errorResponses } },
   }, async (req, reply) => reply.status(202).send(await replayFailedSince(ctx, actorOf(req), tenantOf(req), req.params.endpointId, new Date(req.body.since))));
 
   app.get('/v1/events', {

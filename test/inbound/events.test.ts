@@ -172,6 +172,14 @@ describe('tenant webhook endpoints and signed deliveries', () => {
     assert.equal(r.json().queued, 2);
     await deliverAll();
     assert.equal(rxA.hits.length, 2);
+    // Asked again: those events have been received since, so nothing is sent twice.
+    const again = await t.app.inject({ method: 'POST', url: `/v1/webhook-endpoints/${ep.id}/replay`, headers: bearer(a.key), payload: { since: new Date(Date.now() - 3600_000).toISOString() } });
+    assert.equal(again.json().queued, 0, again.body);
+    // A disabled endpoint gets no attempts: a replay to it is refused, not queued to fail unseen.
+    await t.app.inject({ method: 'PATCH', url: `/v1/webhook-endpoints/${ep.id}`, headers: bearer(a.key), payload: { status: 'disabled' } });
+    const disabled = await t.app.inject({ method: 'POST', url: `/v1/webhook-endpoints/${ep.id}/replay`, headers: bearer(a.key), payload: { since: new Date(Date.now() - 3600_000).toISOString() } });
+    assert.equal(disabled.statusCode, 409, disabled.body);
+    assert.equal(disabled.json().code, 'conflict');
   });
 
   it('secret rotation: both secrets sign during the overlap', async () => {
