@@ -5,7 +5,7 @@ import type { AppContext } from '../app/context.js';
 import { idFloor } from '../core/ids.js';
 
 /**
- * Retention sweep (migrations 023, 028 and 030 say what is kept how long): every 10 minutes, delete
+ * Retention sweep (migrations 023, 028, 030 and 037 say what is kept how long): every 10 minutes, delete
  * expired idempotency keys, old inbound dedupe marks and old reject records, and events older than
  * EVENTS_RETENTION_DAYS with their deliveries (decision 032) and the outbound status changes of
  * that age, `batch` rows a table per call (events: in all, tenant after tenant, each call resuming

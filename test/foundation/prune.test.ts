@@ -10,7 +10,7 @@ before(async () => {
 });
 after(() => t.close());
 
-test('the retention sweep deletes only what is past its window, across tenants, in batches', async () => {
+test('the retention sweep deletes only what is past its window (keys, dedupe marks, early statuses), across tenants, in batches', async () => {
   const a = await t.tenant();
   const b = await t.tenant();
   await t.asOwner(async (owner) => {
@@ -21,9 +21,13 @@ test('the retention sweep deletes only what is past its window, across tenants, 
     }
     const ch = (await owner.query<{ id: string }>("select 'chn_x' as id")).rows[0]!.id;
     await owner.query(`insert into inbound_dedupe (tenant_id, channel_id, dedupe_key, at) values ($1, $2, 'old', now() - interval '9 days'), ($1, $2, 'recent', now() - interval '6 days')`, [a.id, ch]);
+    // A status for a message never sent (or whose send never recorded its id) waits a day at most.
+    await owner.query(`insert into early_statuses (tenant_id, channel_id, provider_message_id, status, at, created_at) values
+      ($1, $2, 'wamid.never', 'read', now(), now() - interval '25 hours'), ($1, $2, 'wamid.soon', 'delivered', now(), now() - interval '1 hour')`, [b.id, ch]);
     // A batch of 1 forces several calls: the sweep repeats until a call finds nothing more.
     const n = await pruneOnce(t.ctx, 1);
-    assert.equal(n, 5, '4 expired keys + 1 old dedupe mark');
+    assert.equal(n, 6, '4 expired keys + 1 old dedupe mark + 1 stale early status');
+    assert.deepEqual((await owner.query('select provider_message_id from early_statuses where tenant_id = $1', [b.id])).rows.map((r) => r.provider_message_id), ['wamid.soon']);
     const keys = (await owner.query('select tenant_id, key from idempotency_keys order by tenant_id, key')).rows;
     assert.deepEqual(keys.map((r) => r.key), ['fresh', 'fresh']);
     assert.deepEqual((await owner.query('select dedupe_key from inbound_dedupe')).rows.map((r) => r.dedupe_key), ['recent']);
