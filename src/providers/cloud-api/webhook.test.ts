@@ -131,9 +131,17 @@ describe('cloud-api webhook: Meta fixtures', () => {
       detail:
         'Message failed to send because there were too many messages sent from this phone number in a short period of time',
     });
-    const again = only(parseFixture('webhook_value_errors_130429.json'), 'provider.error');
-    assert.equal(again.dedupeKey, e.dedupeKey);
     assert.match(e.dedupeKey, /^error:130429:/);
+  });
+
+  test('value.errors: a redelivery within the hour has the same dedupe key; the same error an hour later a new one', (t) => {
+    // The fixture's entry has no `time` (as Meta sends errors): the receipt hour is in the key.
+    t.mock.timers.enable({ apis: ['Date'], now: Date.UTC(2026, 11, 1, 10, 5) });
+    const first = only(parseFixture('webhook_value_errors_130429.json'), 'provider.error');
+    t.mock.timers.setTime(Date.UTC(2026, 11, 1, 10, 55));
+    assert.equal(only(parseFixture('webhook_value_errors_130429.json'), 'provider.error').dedupeKey, first.dedupeKey);
+    t.mock.timers.setTime(Date.UTC(2026, 11, 1, 11, 5));
+    assert.notEqual(only(parseFixture('webhook_value_errors_130429.json'), 'provider.error').dedupeKey, first.dedupeKey);
   });
 
   test('routingKeys lists the line of each fixture', () => {

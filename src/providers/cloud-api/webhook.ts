@@ -240,9 +240,12 @@ function errorEvents(ctx: Ctx, out: InboundEvent[]): void {
   ctx.value.errors.forEach((e, i) => {
     const error = toErrorInfo(e);
     if (!error) return;
-    // No id on these: a redelivery carries the same bytes, so a hash of them is a stable key.
+    // No id on these, and Meta's entries carry no time: the same error recurring on a line has the
+    // same bytes as a redelivery of it. The hour it was received tells them apart, so a redelivery
+    // within the hour is one event and the same error an hour later alerts again (decision 047).
+    const hour = Math.floor(ctx.entryTime.getTime() / 3_600_000);
     const digest = createHash('sha256')
-      .update(JSON.stringify([ctx.entryKey, ctx.externalId, i, e]))
+      .update(JSON.stringify([ctx.entryKey, hour, ctx.externalId, i, e]))
       .digest('hex')
       .slice(0, 24);
     out.push({
