@@ -15,7 +15,7 @@ import { AppError } from '../core/errors.js';
 import type { TenantId } from '../db/db.js';
 import { authenticate, checkCsrf, type Principal } from '../identity/authenticate.js';
 import type { Scope } from '../identity/scopes.js';
-import { classifyAndLog, ProblemSchema, sendProblem } from './problem.js';
+import { classifyAndLog, PROBLEM_CONTENT_TYPE, ProblemSchema, sendProblem } from './problem.js';
 import { ERROR_CODES } from '../core/errors.js';
 import { registerRoutes } from './routes.js';
 import { ApiRateLimiter } from './rate-limit.js';
@@ -51,6 +51,44 @@ export function scopesOf(req: FastifyRequest): ReadonlySet<Scope> {
   const p = req.principal;
   if (!p || p.kind === 'superadmin') throw new AppError('unauthenticated');
   return p.scopes;
+}
+
+/**
+ * The OpenAPI document says who may call each operation, from the route's own guard (the
+ * `onRequest` hook below enforces the same `auth` and `scope`): public routes need nothing, admin
+ * routes keep the security they declare, tenant routes take a tenant credential and name their scope
+ * (`x-required-scope`, and a line in the description).
+ */
+function documentAccess<S>(schema: S, config: unknown): S {
+  if (!schema || typeof schema !== 'object') return schema;
+  const { auth, scope } = (config ?? {}) as { auth?: string; scope?: string };
+  const s = { ...(schema as Record<string, unknown>) };
+  if (auth === 'public') s.security = [];
+  else if (auth !== 'admin') {
+    s.security ??= [{ apiKey: [] }, { session: [] }];
+    if (scope) {
+      s['x-required-scope'] = scope;
+      s.description = [s.description, `Requires the \`${scope}\` scope.`].filter(Boolean).join('\n\n');
+    }
+  }
+  return s as S;
+}
+
+type OpenApiDoc = { paths?: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, unknown> }> }>> };
+/** Error answers are sent as `application/problem+json` (src/http/problem.ts); the document says so. */
+function problemContentType(doc: OpenApiDoc): OpenApiDoc {
+  for (const ops of Object.values(doc.paths ?? {})) {
+    for (const op of Object.values(ops)) {
+      for (const [status, res] of Object.entries(op?.responses ?? {})) {
+        const json = res?.content?.['application/json'];
+        if (Number(status) >= 400 && json && res.content) {
+          delete res.content['application/json'];
+          res.content[PROBLEM_CONTENT_TYPE] = json;
+        }
+      }
+    }
+  }
+  return doc;
 }
 
 /**
@@ -92,6 +130,8 @@ export async function buildApp(ctx: AppContext): Promise<App> {
       },
     },
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    transform: ({ schema, url, route }) => ({ schema: documentAccess(schema, route.config), url }),
+    transformObject: (doc) => problemContentType(('openapiObject' in doc ? doc.openapiObject : {}) as OpenApiDoc) as Record<string, unknown>,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
