@@ -57,6 +57,21 @@ describe('Cloud API ingress', () => {
     assert.equal(events.length, 1);
   });
 
+  it('a NUL character or half a surrogate pair in a message (PostgreSQL stores neither) costs no message of the webhook', async () => {
+    const body = cloudPayload([
+      { phoneNumberId: '111000111', from: '15550000021', id: 'wamid.nul', text: 'a\u0000b', name: 'N\u0000' },
+      { phoneNumberId: '111000111', from: '15550000022', id: 'wamid.surrogate', text: 'x\ud800y' },
+      { phoneNumberId: '111000111', from: '15550000023', id: 'wamid.plain', text: 'fine 😀' },
+    ]);
+    assert.equal((await postCloud(t, body)).statusCode, 200);
+    await drainAll(t);
+    const got = Object.fromEntries((await messages(a.id)).filter((m) => ['wamid.nul', 'wamid.surrogate', 'wamid.plain'].includes(m.provider_message_id!))
+      .map((m) => [m.provider_message_id, (m.content as { text: string }).text]));
+    assert.deepEqual(got, { 'wamid.nul': 'a\uFFFDb', 'wamid.surrogate': 'x\uFFFDy', 'wamid.plain': 'fine 😀' });
+    const contact = await owner(t).selectFrom('contacts').select('profile_name').where('tenant_id', '=', a.id).where('address', '=', '+15550000021').executeTakeFirstOrThrow();
+    assert.equal(contact.profile_name, 'N\uFFFD');
+  });
+
   it('splits a batch spanning two tenants: each gets only its line, no row holds the other body', async () => {
     const body = cloudPayload([
       { phoneNumberId: '111000111', from: '15551110000', id: 'wamid.tenantA', text: 'secret for A' },

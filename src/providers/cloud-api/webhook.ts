@@ -7,6 +7,7 @@ import { bsuidAddress, groupAddress, phoneAddress } from './addressing.js';
 import type { CloudApiCredentials } from './credentials.js';
 import { toErrorInfo } from './errors.js';
 import { inboundContent } from './inbound.js';
+import { parseWebhookJson } from '../json.js';
 
 /**
  * Meta webhooks → canonical events. One Meta App posts every line's traffic to one URL, batched:
@@ -57,7 +58,7 @@ function parseJson(body: Buffer): unknown {
   if (parsedBodies.has(body)) return parsedBodies.get(body);
   let json: unknown;
   try {
-    json = JSON.parse(body.toString('utf8'));
+    json = parseWebhookJson(body);
   } catch {
     json = undefined;
   }

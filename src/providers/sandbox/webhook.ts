@@ -5,6 +5,7 @@ import { isRecord, str } from '../http.js';
 import type { RawWebhook, WebhookHandler, WebhookParseResult } from '../types.js';
 import type { SandboxCredentials } from './credentials.js';
 import { SIGNATURE_HEADER } from './protocol.js';
+import { parseWebhookJson } from '../json.js';
 
 /**
  * Sandbox webhooks (format in protocol.ts): `{"lineId", "events":[…]}`, signed with
@@ -100,7 +101,7 @@ function parseEvent(e: unknown, externalId: string): Result {
 
 function body(raw: RawWebhook): Record<string, unknown> | undefined {
   try {
-    const v: unknown = JSON.parse(raw.body.toString('utf8'));
+    const v: unknown = parseWebhookJson(raw.body);
     return isRecord(v) ? v : undefined;
   } catch {
     return undefined;

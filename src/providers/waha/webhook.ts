@@ -6,6 +6,7 @@ import type { WahaCredentials } from './credentials.js';
 import { canonicalAddress, isGroupJid, parseSerializedId, serializeId } from './ids.js';
 import { secondsToDate, toCanonicalMessage, type WahaMe } from './inbound.js';
 import { mapSessionStatus } from './session.js';
+import { parseWebhookJson } from '../json.js';
 
 /**
  * WAHA webhooks. One POST carries one event:
@@ -78,7 +79,7 @@ function parseUnsafe(raw: RawWebhook): WebhookParseResult {
   if (raw.body.length === 0 || raw.body.length > MAX_BODY_BYTES) return malformed('empty or oversized body');
   let env: unknown;
   try {
-    env = JSON.parse(raw.body.toString('utf8'));
+    env = parseWebhookJson(raw.body);
   } catch {
     return malformed('body is not JSON');
   }

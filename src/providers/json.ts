@@ -1,0 +1,25 @@
+/**
+ * JSON of a provider webhook, made storable. PostgreSQL's text and jsonb hold neither a NUL
+ * character nor half of a surrogate pair, and JSON can carry both (`\u0000`, a lone `\ud800`): one
+ * such string in a webhook failed its whole processing batch, then the row alone, until the row was
+ * parked — every message in that webhook lost to the tenant. Such characters become U+FFFD, as
+ * undecodable bytes already do. The check is a scan for the escape; only a body holding one pays
+ * for the second pass. Throws as JSON.parse does on malformed input.
+ */
+const HOSTILE_ESCAPE = /\\u(?:0000|d[89a-f])/i;
+
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+function storable(v: unknown): unknown {
+  if (typeof v === 'string') return v.replace(UNSTORABLE, '\uFFFD');
+  if (Array.isArray(v)) return v.map(storable);
+  if (v !== null && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(UNSTORABLE, '\uFFFD'), storable(x)]));
+  }
+  return v;
+}
+
+export function parseWebhookJson(body: Buffer): unknown {
+  const text = body.toString('utf8');
+  const json: unknown = JSON.parse(text);
+  return HOSTILE_ESCAPE.test(text) ? storable(json) : json;
+}
