@@ -91,12 +91,16 @@ export function withPlatform<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> 
 /** PostgreSQL / connection errors that mean "database unavailable right now" (→ 503). */
 /**
  * PostgreSQL refused a value the client sent, not our SQL: a NUL character (text and jsonb cannot
- * hold one: 22021, 22P05) or a date that does not exist (22007, 22008). Input validation catches
+ * hold one: 22021, 22P05), half a surrogate pair in jsonb, or a date that does not exist (22007, 22008). Input validation catches
  * what it can; this is the backstop that keeps such input a 400, not a 500.
  */
 export function isRejectedValue(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && ['22021', '22P05', '22007', '22008'].includes(code);
+  const e = err as { code?: unknown; detail?: unknown } | null;
+  if (typeof e?.code !== 'string') return false;
+  // jsonb refuses half a surrogate pair as invalid input syntax (22P02), which our own casts could
+  // also raise: only the Unicode case is the client's.
+  if (e.code === '22P02') return /Unicode|surrogate/i.test(String(e.detail ?? ''));
+  return ['22021', '22P05', '22007', '22008'].includes(e.code);
 }
 
 export function isDatabaseUnavailable(err: unknown): boolean {

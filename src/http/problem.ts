@@ -77,7 +77,7 @@ export function classify(err: unknown): AppError {
   if (fe?.statusCode === 413) return new AppError('payload_too_large', fe.message);
   if (fe?.statusCode === 415) return new AppError('unsupported_media_type', fe.message);
   if (isRejectedValue(err)) {
-    return new AppError('validation_failed', 'a value cannot be stored or compared: it holds a NUL character or names a date that does not exist');
+    return new AppError('validation_failed', 'a value cannot be stored or compared: it holds a NUL character or half of a surrogate pair, or names a date that does not exist');
   }
   if (isDatabaseUnavailable(err)) {
     return new AppError('service_unavailable', 'the database is unavailable; retry shortly', { retryAfterSeconds: 2 });

@@ -37,6 +37,17 @@ describe('POST /v1/messages: group-committed fast path', () => {
     assert.equal(await count(s.tenant.id, 'delivery_jobs'), 3);
   });
 
+  it('text PostgreSQL cannot store (a NUL, half a surrogate pair) is a 400 and fails only its own request, not its group', async () => {
+    const ch = s.channels[0]!;
+    await send(s.t, s.tenant.key, text(ch, '+16505550009', 'warm-up')); // the channel takes the fast path
+    for (const bad of ['a\u0000b', 'x\ud800y']) {
+      const [r, ok] = await Promise.all([send(s.t, s.tenant.key, text(ch, '+16505550009', bad)), send(s.t, s.tenant.key, text(ch, '+16505550010', 'fine'))]);
+      assert.equal(r.statusCode, 400, r.body);
+      assert.equal(r.json().code, 'validation_failed');
+      assert.equal(ok.statusCode, 202, ok.body);
+    }
+  });
+
   it('concurrent first messages to one new peer on a warm channel: one contact, one conversation', async () => {
     const ch = s.channels[0]!;
     const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => send(s.t, s.tenant.key, text(ch, '+16505550099', `c${i}`))));
