@@ -1,30 +1,138 @@
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import { lookup as dnsLookup } from 'node:dns/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { AppError } from './errors.js';
 
 /**
- * Egress policy for tenant-supplied URLs (provider base URLs, webhook endpoints): http(s) only, and
- * no loopback, private, link-local or otherwise internal addresses unless the operator allows them
- * (EGRESS_ALLOW_PRIVATE, e.g. a self-hosted WAHA on the same network). Checked on save, on the
- * addresses the name resolves to now. (DNS can change later; a proxy such as smokescreen closes
- * that gap in production — see docs/tenancy.md.)
+ * Egress policy for tenant-supplied URLs (provider base URLs, webhook endpoints): http(s) only, no
+ * embedded credentials, and no loopback, private, link-local or otherwise non-public address unless
+ * the operator allows them (EGRESS_ALLOW_PRIVATE, e.g. a self-hosted WAHA on the same network).
+ *
+ * Checked twice: on save (`checkEgress`, a friendly 422 for the tenant) and at connect time
+ * (`egressRequest`/`egressLookup`): the name is resolved, every address checked, and the socket
+ * connects to the checked address, so a name that is public on save and points at 169.254.169.254
+ * later (DNS rebinding), or a URL saved while private addresses were allowed, is refused when it
+ * matters (decision 043).
  */
-export function isInternalAddress(ip: string): boolean {
-  if (isIP(ip) === 6) {
-    const v = ip.toLowerCase();
-    if (v === '::1' || v === '::') return true;
-    if (v.startsWith('::ffff:')) return isInternalAddress(v.slice(7));
-    return /^(fc|fd|fe8|fe9|fea|feb)/.test(v);
+
+/** Resolves a host name to every address it has (dns.lookup with `all: true`; injectable for tests). */
+export type Resolve = (host: string) => Promise<{ address: string; family: number }[]>;
+const systemResolve: Resolve = (host) => dnsLookup(host, { all: true, verbatim: true });
+
+/**
+ * Non-public ranges: the IANA special-purpose registries (RFC 6890 and updates) minus the few
+ * globally reachable anycast blocks nobody runs a webhook receiver on, plus multicast and reserved.
+ * For IPv6 only global unicast (2000::/3) is public; addresses that embed an IPv4 address are
+ * judged by the IPv4 address (see `embeddedIPv4`).
+ */
+const V4_RANGES: [string, number][] = [
+  ['0.0.0.0', 8], // "this network"; 0.0.0.0 reaches the local host
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10], // carrier-grade NAT
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16], // link-local, cloud metadata
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24], // IETF protocol assignments
+  ['192.0.2.0', 24], // documentation
+  ['192.88.99.0', 24], // 6to4 relay anycast (deprecated)
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15], // benchmarking
+  ['198.51.100.0', 24], // documentation
+  ['203.0.113.0', 24], // documentation
+  ['224.0.0.0', 4], // multicast
+  ['240.0.0.0', 4], // reserved, broadcast
+];
+const V6_RANGES: [string, number][] = [
+  // Everything outside 2000::/3: unspecified, loopback, IPv4-mapped/compatible (judged by their IPv4
+  // first), discard 100::/64, local NAT64 64:ff9b:1::/48, ULA fc00::/7, site-local fec0::/10,
+  // link-local fe80::/10, multicast ff00::/8, and the unassigned rest.
+  ['::', 3],
+  ['4000::', 2],
+  ['8000::', 1],
+  ['2001::', 23], // IETF protocol assignments: Teredo 2001::/32, benchmarking, ORCHID
+  ['2001:db8::', 32], // documentation
+  ['3fff::', 20], // documentation (RFC 9637)
+];
+// Two lists: a BlockList also matches IPv4 addresses against IPv6 rules (as ::ffff:a.b.c.d), and
+// ::/3 would then hold every IPv4 address.
+let lists: { v4: BlockList; v6: BlockList } | undefined;
+function blocked(): { v4: BlockList; v6: BlockList } {
+  if (!lists) {
+    lists = { v4: new BlockList(), v6: new BlockList() };
+    for (const [a, p] of V4_RANGES) lists.v4.addSubnet(a, p, 'ipv4');
+    for (const [a, p] of V6_RANGES) lists.v6.addSubnet(a, p, 'ipv6');
   }
-  const p = ip.split('.').map(Number);
-  const [a, b] = [p[0] ?? 0, p[1] ?? 0];
-  return (
-    a === 0 || a === 10 || a === 127 || (a === 100 && b >= 64 && b <= 127) || (a === 169 && b === 254) ||
-    (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 198 && (b === 18 || b === 19)) || a >= 224
-  );
+  return lists;
 }
 
-export async function checkEgress(url: string, field: string, allowPrivate: boolean): Promise<void> {
+/** The 16 bytes of a valid IPv6 address (zone id ignored). */
+function v6Bytes(ip: string): number[] {
+  let s = ip.replace(/%.*$/, '');
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    s = s.slice(0, dotted.index) + ((a << 8) | b).toString(16) + ':' + ((c << 8) | d).toString(16);
+  }
+  const [head = '', tail] = s.split('::');
+  const parse = (part: string) => (part ? part.split(':').map((g) => parseInt(g, 16)) : []);
+  const h = parse(head);
+  const t = tail === undefined ? [] : parse(tail);
+  const groups = [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
+  return groups.flatMap((g) => [g >> 8, g & 0xff]);
+}
+
+/**
+ * The IPv4 address an IPv6 address stands for, if it embeds one: IPv4-mapped ::ffff:0:0/96 (Node's
+ * URL parser writes [::ffff:127.0.0.1] as [::ffff:7f00:1]), IPv4-translated ::ffff:0:0:0/96,
+ * IPv4-compatible ::/96 (:: and ::1 map into 0.0.0.0/8, also refused), NAT64 64:ff9b::/96 and 6to4
+ * 2002::/16 — each reaches that IPv4 host through the kernel or a translator on the path.
+ */
+export function embeddedIPv4(ip: string): string | undefined {
+  const b = v6Bytes(ip);
+  const zero = (from: number, to: number) => b.slice(from, to).every((x) => x === 0);
+  const v4 = (at: number) => b.slice(at, at + 4).join('.');
+  if (zero(0, 10) && b[10] === 0xff && b[11] === 0xff) return v4(12);
+  if (zero(0, 8) && b[8] === 0xff && b[9] === 0xff && zero(10, 12)) return v4(12);
+  if (zero(0, 12)) return v4(12);
+  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zero(4, 12)) return v4(12);
+  if (b[0] === 0x20 && b[1] === 0x02) return v4(2);
+  return undefined;
+}
+
+/** True unless `ip` is a public unicast address; anything that is not an IP address counts as internal. */
+export function isInternalAddress(ip: string): boolean {
+  const bare = ip.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  const family = isIP(bare);
+  if (family === 4) return blocked().v4.check(bare, 'ipv4');
+  if (family !== 6) return true;
+  const v4 = embeddedIPv4(bare);
+  return v4 !== undefined ? blocked().v4.check(v4, 'ipv4') : blocked().v6.check(bare, 'ipv6');
+}
+
+const isLocalhostName = (host: string) => /(^|\.)localhost\.?$/i.test(host);
+const denied = (what: string) => new AppError('egress_denied', `${what} points at an internal address; the operator can allow that with EGRESS_ALLOW_PRIVATE=true`);
+
+/** The checked addresses of `host` (an IP literal or a name); throws `egress_denied` if any is internal. */
+async function checkedAddresses(host: string, what: string, allowPrivate: boolean, resolve: Resolve): Promise<{ address: string; family: number }[]> {
+  const family = isIP(host);
+  if (family) {
+    if (!allowPrivate && isInternalAddress(host)) throw denied(what);
+    return [{ address: host, family }];
+  }
+  if (!allowPrivate && isLocalhostName(host)) throw denied(what);
+  let addrs: { address: string; family: number }[];
+  try {
+    addrs = await resolve(host);
+  } catch {
+    throw new AppError('egress_denied', `${what}: the host ${host} does not resolve`);
+  }
+  if (addrs.length === 0) throw new AppError('egress_denied', `${what}: the host ${host} does not resolve`);
+  if (!allowPrivate && addrs.some((a) => isInternalAddress(a.address))) throw denied(what);
+  return addrs;
+}
+
+function parseEgressUrl(url: string, field: string): URL {
   let u: URL;
   try {
     u = new URL(url);
@@ -33,15 +141,92 @@ export async function checkEgress(url: string, field: string, allowPrivate: bool
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new AppError('egress_denied', `${field} must be http or https`);
   if (u.username || u.password) throw new AppError('egress_denied', `${field} must not embed credentials`);
+  return u;
+}
+
+/** The save-time check: a typed `egress_denied` (422) the tenant sees at once. */
+export async function checkEgress(url: string, field: string, allowPrivate: boolean, resolve: Resolve = systemResolve): Promise<void> {
+  const u = parseEgressUrl(url, field);
   if (allowPrivate) return;
+  await checkedAddresses(u.hostname.replace(/^\[|\]$/g, ''), field, false, resolve);
+}
+
+/**
+ * A `lookup` for net/http/tls connect options: resolves, checks every address, and hands the socket
+ * only checked addresses, so what was checked is what is connected to. Node skips `lookup` for IP
+ * literals; `egressRequest` checks those itself before connecting.
+ */
+export function egressLookup(allowPrivate: boolean, resolve: Resolve = systemResolve): LookupFunction {
+  return (hostname, options, callback) => {
+    checkedAddresses(hostname, `the host ${hostname}`, allowPrivate, resolve).then(
+      (addrs) => {
+        const wanted = options.family === 4 || options.family === 6 ? addrs.filter((a) => a.family === options.family) : addrs;
+        if (wanted.length === 0) return callback(Object.assign(new Error(`${hostname} has no IPv${options.family} address`), { code: 'ENOTFOUND' }), '', 0);
+        if (options.all) return (callback as unknown as (e: null, a: typeof wanted) => void)(null, wanted);
+        callback(null, wanted[0]!.address, wanted[0]!.family);
+      },
+      (err: Error) => callback(err as NodeJS.ErrnoException, '', 0),
+    );
+  };
+}
+
+export interface EgressRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  timeoutMs: number;
+}
+export interface EgressResponse {
+  status: number;
+  headers: { get(name: string): string | null };
+}
+export interface EgressOptions {
+  allowPrivate: boolean;
+  /** Keep-alive agents (one pair per policy: a pooled socket was checked when it connected). */
+  agents?: { http: http.Agent; https: https.Agent };
+  resolve?: Resolve;
+}
+
+/** Response bodies are not read; a receiver sending more than this has its connection closed. */
+const MAX_DRAIN_BYTES = 64 * 1024;
+
+/**
+ * One request to a tenant-supplied URL over node:http(s), checked at connect time. Redirects are
+ * never followed (a 3xx is just a status). The Host header and TLS server name stay the URL's host
+ * name. Resolves on the response head; the timeout covers connect, head and draining the body.
+ * Rejects with `egress_denied` before any byte is sent when the address is not allowed.
+ */
+export async function egressRequest(r: EgressRequest, opts: EgressOptions): Promise<EgressResponse> {
+  const u = parseEgressUrl(r.url, 'url');
   const host = u.hostname.replace(/^\[|\]$/g, '');
-  let addrs: string[];
-  try {
-    addrs = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
-  } catch {
-    throw new AppError('egress_denied', `${field}: the host ${host} does not resolve`);
-  }
-  if (host === 'localhost' || addrs.some(isInternalAddress)) {
-    throw new AppError('egress_denied', `${field} points at an internal address; the operator can allow that with EGRESS_ALLOW_PRIVATE=true`);
-  }
+  if (isIP(host)) await checkedAddresses(host, `the host ${host}`, opts.allowPrivate, systemResolve);
+  const mod = u.protocol === 'https:' ? https : http;
+  const agent = opts.agents ? (u.protocol === 'https:' ? opts.agents.https : opts.agents.http) : undefined;
+  const body = Buffer.from(r.body);
+  return new Promise<EgressResponse>((resolve, reject) => {
+    const req = mod.request(u, {
+      method: r.method,
+      headers: { ...r.headers, 'content-length': body.length },
+      agent: agent ?? false,
+      lookup: egressLookup(opts.allowPrivate, opts.resolve),
+    });
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${r.timeoutMs} ms`), { name: 'TimeoutError' })), r.timeoutMs);
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    req.on('response', (res) => {
+      const h = res.headers;
+      resolve({ status: res.statusCode ?? 0, headers: { get: (n) => { const v = h[n.toLowerCase()]; return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v; } } });
+      // Drain (keeps the connection reusable) unless the body is large.
+      let seen = 0;
+      res.on('data', (c: Buffer) => {
+        if ((seen += c.length) > MAX_DRAIN_BYTES) res.destroy();
+      });
+      res.on('error', () => undefined);
+      res.on('close', () => clearTimeout(timer));
+    });
+    req.end(body);
+  });
 }

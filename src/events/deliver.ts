@@ -1,6 +1,9 @@
+import http from 'node:http';
+import https from 'node:https';
 import { sql } from 'kysely';
 import type { AppContext } from '../app/context.js';
 import { audit } from '../audit/audit.js';
+import { egressRequest } from '../core/egress.js';
 import { parseRetryAfter } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { asTenantId, withTenant, type Tx } from '../db/db.js';
@@ -16,6 +19,8 @@ import './schema.js';
  * minute. Isolation: at most PER_TENANT requests of one tenant in flight per process and claims are
  * capped per tenant, so a dead endpoint (every request waiting the full 10 s) holds 4 of 32 slots
  * and other tenants keep flowing; the inbox loop is separate and never waits on deliveries.
+ * Requests go through `egressRequest`: the egress policy is checked on the address actually
+ * connected to, every attempt (decision 043); redirects are not followed (a 3xx is a failed attempt).
  */
 const CONCURRENCY = 32;
 const PER_TENANT = 4;
@@ -23,14 +28,20 @@ const TIMEOUT_MS = 10_000;
 const LEASE_MS = 60_000;
 const SYSTEM = { type: 'system', id: null, ip: null } as const;
 
+// Idle keep-alive sockets close after 4 s, under the 5 s most servers keep them (Node's default),
+// so a reused socket is rarely one the receiver is closing; idle ones never hold the process open.
+const KEEP_ALIVE = { keepAlive: true, timeout: 4_000, maxSockets: CONCURRENCY, scheduling: 'lifo' as const };
+
 interface Pool {
   inFlight: Set<Promise<void>>;
   perTenant: Map<string, number>;
+  /** Per context, so a pooled socket was checked under this context's egress policy. */
+  agents: { http: http.Agent; https: https.Agent };
 }
 const pools = new WeakMap<AppContext, Pool>();
 const poolOf = (ctx: AppContext): Pool => {
   let p = pools.get(ctx);
-  if (!p) pools.set(ctx, (p = { inFlight: new Set(), perTenant: new Map() }));
+  if (!p) pools.set(ctx, (p = { inFlight: new Set(), perTenant: new Map(), agents: { http: new http.Agent(KEEP_ALIVE), https: new https.Agent(KEEP_ALIVE) } }));
   return p;
 };
 
@@ -91,10 +102,10 @@ export async function attemptDelivery(ctx: AppContext, tenantId: string, deliver
   let retryAfterMs: number | undefined;
   try {
     // webhook-id is the event id: the same across retries and replays, the receiver's dedupe key.
-    const res = await ctx.fetch(ep.url, { method: 'POST', headers: signedHeaders(secrets, ev.id, Math.floor(ctx.clock.now().getTime() / 1000), body), body, redirect: 'manual', signal: AbortSignal.timeout(TIMEOUT_MS) });
+    const headers = signedHeaders(secrets, ev.id, Math.floor(ctx.clock.now().getTime() / 1000), body);
+    const res = await egressRequest({ method: 'POST', url: ep.url, headers, body, timeoutMs: TIMEOUT_MS }, { allowPrivate: ctx.config.egressAllowPrivate, agents: poolOf(ctx).agents });
     status = res.status;
     retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-    await res.body?.cancel().catch(() => undefined);
   } catch (err) {
     error = (err as Error)?.name === 'TimeoutError' ? `timeout after ${TIMEOUT_MS} ms` : String((err as Error)?.message ?? err).slice(0, 300);
   }
@@ -127,8 +138,13 @@ async function record(ctx: AppContext, tx: Tx, r: { tenantId: string; d: { id: s
   }
 }
 
+/**
+ * Up to PER_TENANT deliveries of one endpoint are in flight at once and each may get the 410 (or
+ * cross the 5-day mark): only the one that flips the row from enabled audits and emits.
+ */
 async function disable(tx: Tx, tenantId: string, endpointId: string, reason: 'gone' | 'failing', detail: string): Promise<void> {
-  await tx.updateTable('webhook_endpoints').set({ status: 'disabled', disabled_reason: reason, updated_at: new Date() }).where('id', '=', endpointId).execute();
+  const flipped = await tx.updateTable('webhook_endpoints').set({ status: 'disabled', disabled_reason: reason, updated_at: new Date() }).where('id', '=', endpointId).where('status', '=', 'enabled').returning('id').executeTakeFirst();
+  if (!flipped) return;
   await audit(tx, { tenantId, actor: SYSTEM, action: 'webhook_endpoint.disabled', targetType: 'webhook_endpoint', targetId: endpointId, details: { reason, detail } });
   await emitEvent(tx, { tenantId, type: 'webhook_endpoint.disabled', data: { endpoint_id: endpointId, reason, detail } });
 }

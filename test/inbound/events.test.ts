@@ -4,8 +4,12 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
+import pino from 'pino';
 import { bearer, startTestApp, type TestApp } from '../support/app.js';
+import { createAppContext } from '../../src/app/root.js';
 import { deliverDue, deliveriesIdle } from '../../src/events/deliver.js';
+import { emitEvent } from '../../src/events/emit.js';
+import { asTenantId, withTenant } from '../../src/db/db.js';
 import { closeApp, cloudCreds, cloudPayload, drainAll, makeChannel, owner, postCloud } from './support.js';
 
 /**
@@ -94,6 +98,8 @@ describe('tenant webhook endpoints and signed deliveries', () => {
     while ((await deliverDue(t.ctx)) > 0) { /* claim until nothing is due */ }
     await deliveriesIdle(t.ctx);
   };
+  const withTenantEvent = (tenantId: string) =>
+    withTenant(t.ctx.db, asTenantId(tenantId), (tx) => emitEvent(tx, { tenantId, type: 'conversation.updated', data: {} }));
   const due = () => owner(t).updateTable('event_deliveries').set({ next_attempt_at: sql`now()` }).where('status', '=', 'pending').execute();
 
   it('delivers a signed event verifiable per the Standard Webhooks spec; the secret is sealed', async () => {
@@ -151,6 +157,46 @@ describe('tenant webhook endpoints and signed deliveries', () => {
     assert.ok(audit.some((x) => x.action === 'webhook_endpoint.disabled'));
     const ev = await owner(t).selectFrom('events').select('data').where('tenant_id', '=', a.id).where('type', '=', 'webhook_endpoint.disabled').execute();
     assert.ok(ev.some((x) => (x.data as { endpoint_id: string }).endpoint_id === ep.id));
+  });
+
+  it('four deliveries in flight all answered 410 disable the endpoint once: one audit entry, one event', async () => {
+    const ep = await endpoint(a, rxA.url);
+    // Held 300 ms so all four are in flight before the first 410 is recorded.
+    rxA.respond = () => ({ status: 410, delayMs: 300 });
+    await inbound('888000888', 4);
+    await deliverAll();
+    assert.equal(rxA.hits.length, 4);
+    const e = await owner(t).selectFrom('webhook_endpoints').selectAll().where('id', '=', ep.id).executeTakeFirstOrThrow();
+    assert.equal(e.status, 'disabled');
+    const audits = await owner(t).selectFrom('audit_log').select('id').where('tenant_id', '=', a.id).where('target_id', '=', ep.id).where('action', '=', 'webhook_endpoint.disabled').execute();
+    assert.equal(audits.length, 1);
+    const evs = await owner(t).selectFrom('events').select('data').where('tenant_id', '=', a.id).where('type', '=', 'webhook_endpoint.disabled').execute();
+    assert.equal(evs.filter((x) => (x.data as { endpoint_id: string }).endpoint_id === ep.id).length, 1);
+  });
+
+  it('the egress policy is checked when connecting: endpoints saved while private addresses were allowed get no request once they are not', async () => {
+    const port = new URL(rxA.url).port;
+    // Saved under EGRESS_ALLOW_PRIVATE=true (this app); one as an IPv4-mapped loopback literal.
+    const plain = await endpoint(a, rxA.url);
+    const mapped = await endpoint(b, `http://[::ffff:127.0.0.1]:${port}/hook`, ['*']);
+    await inbound('888000888');
+    await withTenantEvent(b.id);
+    // The operator restarts with EGRESS_ALLOW_PRIVATE=false: same database, another process's context.
+    const strict = createAppContext({ config: { ...t.ctx.config, egressAllowPrivate: false }, appUrl: t.testDb.appUrl, logger: pino({ level: 'silent' }) });
+    try {
+      while ((await deliverDue(strict.ctx)) > 0) { /* claim until nothing is due */ }
+      await deliveriesIdle(strict.ctx);
+    } finally {
+      await strict.close();
+    }
+    assert.equal(rxA.hits.length, 0);
+    for (const ep of [plain, mapped]) {
+      const d = await owner(t).selectFrom('event_deliveries').selectAll().where('endpoint_id', '=', ep.id).executeTakeFirstOrThrow();
+      assert.equal(d.attempts, 1);
+      assert.equal(d.status, 'pending'); // retried on the usual schedule, like any failed attempt
+      assert.match(String(d.last_error), /internal address/);
+      assert.equal(d.last_status_code, null);
+    }
   });
 
   it('an endpoint failing for 5 days is disabled; replay of all failed since a time re-queues them', async () => {
@@ -224,7 +270,12 @@ describe('egress policy for endpoint URLs', () => {
   after(() => t.close());
   it('refuses loopback, link-local and private ranges when the operator has not allowed them', async () => {
     const ten = await t.tenant();
-    for (const url of ['http://127.0.0.1:9/x', 'http://169.254.169.254/latest', 'http://10.0.0.5/x', 'http://[::1]/x', 'http://192.168.1.1/x']) {
+    for (const url of [
+      'http://127.0.0.1:9/x', 'http://169.254.169.254/latest', 'http://10.0.0.5/x', 'http://[::1]/x', 'http://192.168.1.1/x',
+      // IPv4 inside IPv6: mapped (the URL parser rewrites it to [::ffff:7f00:1]), compatible, NAT64, 6to4.
+      'http://[::ffff:127.0.0.1]:9/x', 'http://[::ffff:169.254.169.254]/latest', 'http://[::127.0.0.1]/x', 'http://[64:ff9b::a9fe:a9fe]/x', 'http://[2002:7f00:1::]/x',
+      'http://[fec0::1]/x', 'http://[ff02::1]/x', 'http://[::]/x', 'http://0.0.0.0/x', 'http://100.64.0.1/x',
+    ]) {
       const res = await t.app.inject({ method: 'POST', url: '/v1/webhook-endpoints', headers: bearer(ten.key), payload: { url, event_types: ['*'] } });
       assert.equal(res.statusCode, 422, `${url}: ${res.body}`);
       assert.equal(res.json().code, 'egress_denied');
