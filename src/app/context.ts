@@ -21,7 +21,7 @@ export interface AppContext {
   clock: Clock;
   vault: Vault;
   providers: ProviderRegistry;
-  /** Outbound HTTP to providers and tenant endpoints (injected so tests can observe it). */
+  /** Outbound HTTP to providers (injected so tests can observe it); tenant webhook deliveries go through `egressRequest` (decision 043). */
   fetch: typeof fetch;
   jwt: JwtVerifier | undefined;
   /** LISTEN on a PostgreSQL channel (SSE wake-ups across processes); absent ⇒ callers poll. */
