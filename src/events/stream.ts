@@ -1,22 +1,42 @@
 import { sql } from 'kysely';
 import type { FastifyReply } from 'fastify';
 import type { AppContext } from '../app/context.js';
-import { asTenantId, withTenant } from '../db/db.js';
+import { asTenantId, withTenant, type Tx } from '../db/db.js';
 import './schema.js';
 
 /**
  * Server-Sent Events for one tenant, working across processes through the database. Each process
- * LISTENs on `sb_events` (a trigger NOTIFYs the tenant id when events commit, migration 006) and
+ * LISTENs on `sb_events` (a trigger NOTIFYs the tenant id when events commit, migration 022) and
  * wakes only that tenant's streams, which read their own rows under RLS. A poller asking which
  * tenants have new events (one indexed query, whatever the number of streams) stays as the safety
  * net for notifications lost while the LISTEN connection was down: every SAFETY_POLL_MS with LISTEN,
  * every POLL_MS without it.
- * Event ids are ULIDs (time-ordered) but a transaction can commit after a later-numbered one, so a
- * stream re-reads an OVERLAP_MS window behind its cursor and skips ids it has sent.
+ * Event ids are ULIDs made before their transaction commits, so an event can become visible after
+ * a later-numbered one was sent: streams sweep an OVERLAP_MS window behind their cursor (decision
+ * 044). An event committed more than ~4 s after its id was made may be missed (docs/events.md).
  */
 const POLL_MS = 200;
 const SAFETY_POLL_MS = 2_000;
-const OVERLAP_MS = 2_000;
+/** How far behind its newest event the safety poll asks (by `created_at`, the transaction start). */
+const POLL_OVERLAP_MS = 2_000;
+/**
+ * How far behind its cursor a stream looks for late commits, and below Last-Event-ID on resume.
+ * Ids are made before the write waits for a pool connection (up to 5 s, connectionTimeoutMillis)
+ * and commits; 2 s was shorter than a slow write under load. A sweep counts the window's rows
+ * on the primary key: 2,000 rows took 1 ms, 20,000 (a tenant at 4,000 events a second) 11 ms.
+ */
+const OVERLAP_MS = 5_000;
+/**
+ * At most one sweep per stream this often (a busy tenant wakes its streams all the time: ≤ 22 ms
+ * of database time a second per stream at 4,000 events a second); a late event reaches the client
+ * up to this much after its commit. Events above the cursor are read on every wake-up regardless.
+ */
+const SWEEP_MS = 500;
+/** Rows per tail page; ids per sweep page. */
+const PAGE = 500;
+const SWEEP_PAGE = 5_000;
+/** After a failed read the stream tries again this much later (not on the next event only). */
+const RETRY_MS = 1_000;
 const HEARTBEAT_MS = 15_000;
 const B32 = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
@@ -42,6 +62,8 @@ export class Notifier {
   private readonly subs = new Map<string, Set<Wake>>();
   private timer: NodeJS.Timeout | undefined;
   private since = new Date();
+  /** The newest `created_at` each tenant was last woken for by the poll. */
+  private reported = new Map<string, number>();
   private unlisten: Promise<() => Promise<void>> | undefined;
   constructor(
     private readonly ctx: AppContext,
@@ -61,7 +83,8 @@ export class Notifier {
       this.unlisten.catch((err) => this.ctx.logger.warn({ err: (err as Error)?.message }, 'event LISTEN failed; polling only'));
     }
     if (!this.timer) {
-      this.since = new Date(Date.now() - OVERLAP_MS);
+      this.since = new Date(Date.now() - POLL_OVERLAP_MS);
+      this.reported = new Map();
       this.schedule();
     }
     return () => {
@@ -87,10 +110,17 @@ export class Notifier {
   private async poll(): Promise<void> {
     try {
       const { rows } = await sql<{ tenant_id: string; latest: Date }>`select * from sb_event_tenants_since(${this.since})`.execute(this.ctx.db);
+      // The poll looks POLL_OVERLAP_MS behind the newest event, so it finds the same tenants again
+      // for as long as nothing newer comes: wake a tenant only when its newest event changed, or an
+      // idle stream is woken (and reads) every poll for good.
+      const reported = new Map<string, number>();
       for (const r of rows) {
-        if (r.latest.getTime() - OVERLAP_MS > this.since.getTime()) this.since = new Date(r.latest.getTime() - OVERLAP_MS);
-        this.wake(r.tenant_id);
+        const latest = r.latest.getTime();
+        if (latest - POLL_OVERLAP_MS > this.since.getTime()) this.since = new Date(latest - POLL_OVERLAP_MS);
+        reported.set(r.tenant_id, latest);
+        if (this.reported.get(r.tenant_id) !== latest) this.wake(r.tenant_id);
       }
+      this.reported = reported;
     } catch (err) {
       this.ctx.logger.warn({ err: (err as Error)?.message }, 'event stream poll failed');
     }
@@ -111,21 +141,103 @@ export function closeAllStreams(): void {
   for (const end of [...open]) end();
 }
 
-/** Streams the tenant's events from `lastEventId` (exclusive) or from now; ends when the client goes. */
+type Row = { id: string; type: string; data: unknown; created_at: Date | string };
+const columns = ['id', 'type', 'data', 'created_at'] as const;
+
+/**
+ * Streams the tenant's events after `lastEventId` or from now; ends when the client goes.
+ *
+ * Two kinds of read (decision 044). The *tail* pages forward with a strict cursor — `id > cursor`,
+ * cursor = the last row of the page — until a short page, so every page makes progress whatever
+ * the number of events in one millisecond or one transaction (a batch emits 600 at once). The
+ * *sweep* looks OVERLAP_MS behind the cursor for events whose ids sort below ones already sent
+ * because their transactions committed later: it counts the window's rows against the ids this
+ * connection knows of there, and only when they differ reads the window's ids (index only) and
+ * sends the rows it has not sent. A sweep runs on the first read after a wake-up (every commit of
+ * the tenant NOTIFYs one), at most every SWEEP_MS; a resume starts with one, so it also re-sends
+ * the window below Last-Event-ID (all but Last-Event-ID itself, which is all the client tells us).
+ * Nothing else reads: an idle stream costs no query.
+ */
 export function streamEvents(ctx: AppContext, tenantId: string, lastEventId: string | undefined, reply: FastifyReply): void {
   const raw = reply.raw;
   reply.hijack();
   raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   raw.write('retry: 2000\n: connected\n\n');
-  // Resume: never send an id at or below Last-Event-ID (the client has it). Fresh: from now.
-  const hardFloor = lastEventId ?? idFloor(Date.now() - 1);
-  let newest = hardFloor;
-  const sent = new Map<string, number>();
+  // A fresh stream never reaches below its start; a resume's window reaches below Last-Event-ID.
+  const startFloor = lastEventId === undefined ? idFloor(Date.now() - 1) : '';
+  let cursor = lastEventId ?? startFloor;
+  /** Ids this connection sent (or the client has: Last-Event-ID) inside the sweep window. */
+  const sent = new Set<string>(lastEventId ? [lastEventId] : []);
+  // A count of the window equal to `sent` means nothing unsent only while every id in `sent` is a
+  // row: Last-Event-ID may name none (a made-up id, a pruned event), so a resume's first sweep reads.
+  let countable = lastEventId === undefined;
   let busy = false;
   let again = false;
   let closed = false;
+  let sweepDue = lastEventId !== undefined;
+  let lastSweep = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const tenant = asTenantId(tenantId);
+
+  const windowFloor = () => {
+    const w = idFloor(idTime(cursor) - OVERLAP_MS);
+    return w > startFloor ? w : startFloor;
+  };
+  /** Keeps `sent` to the window (its floor only rises): then its size is what the window should hold. */
+  const prune = (floor: string) => {
+    for (const id of sent) if (id <= floor) sent.delete(id);
+  };
+  const send = (rows: Row[]) => {
+    for (const e of rows) {
+      if (closed || sent.has(e.id)) continue;
+      raw.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ id: e.id, type: e.type, timestamp: new Date(e.created_at).toISOString(), data: e.data })}\n\n`);
+      sent.add(e.id);
+    }
+  };
+  /** A slow client must not make the process buffer the whole backlog: wait for its socket. */
+  const drained = () => new Promise<void>((resolve) => {
+    if (!raw.writableNeedDrain || closed) return resolve();
+    const done = () => {
+      raw.off('drain', done);
+      raw.off('close', done);
+      resolve();
+    };
+    raw.on('drain', done);
+    raw.on('close', done);
+  });
+
+  /** Unsent rows in the window behind the cursor; none read unless the window's count says so. */
+  const sweep = async (tx: Tx): Promise<Row[]> => {
+    const floor = windowFloor();
+    prune(floor);
+    if (floor >= cursor) return [];
+    if (countable) {
+      const { n } = await tx.selectFrom('events').select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('id', '>', floor).where('id', '<=', cursor).executeTakeFirstOrThrow();
+      if (Number(n) === sent.size) return [];
+    }
+    const present = new Set<string>();
+    for (let from = floor; ;) {
+      const ids = await tx.selectFrom('events').select('id').where('id', '>', from).where('id', '<=', cursor).orderBy('id').limit(SWEEP_PAGE).execute();
+      for (const r of ids) present.add(r.id);
+      if (ids.length < SWEEP_PAGE) break;
+      from = ids[ids.length - 1]!.id;
+    }
+    // An id we hold that is not there (a Last-Event-ID never issued, an event pruned) would make
+    // every later count differ: forget it.
+    for (const id of sent) if (!present.has(id)) sent.delete(id);
+    countable = true;
+    const missing = [...present].filter((id) => !sent.has(id));
+    const rows: Row[] = [];
+    for (let i = 0; i < missing.length; i += PAGE) {
+      rows.push(...await tx.selectFrom('events').select(columns).where('id', 'in', missing.slice(i, i + PAGE)).orderBy('id').execute());
+    }
+    return rows;
+  };
+  const tail = (tx: Tx): Promise<Row[]> => tx.selectFrom('events').select(columns).where('id', '>', cursor).orderBy('id').limit(PAGE).execute();
 
   const pump = async (): Promise<void> => {
+    if (closed) return;
     if (busy) {
       again = true;
       return;
@@ -134,28 +246,50 @@ export function streamEvents(ctx: AppContext, tenantId: string, lastEventId: str
     try {
       do {
         again = false;
-        const windowFloor = idFloor(idTime(newest) - OVERLAP_MS);
-        const floor = windowFloor > hardFloor ? windowFloor : hardFloor;
-        const rows = await withTenant(ctx.db, asTenantId(tenantId), (tx) =>
-          tx.selectFrom('events').select(['id', 'type', 'data', 'created_at']).where('id', '>', floor).orderBy('id').limit(500).execute());
-        for (const e of rows) {
-          if (closed || sent.has(e.id)) continue;
-          raw.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ id: e.id, type: e.type, timestamp: new Date(e.created_at).toISOString(), data: e.data })}\n\n`);
-          sent.set(e.id, idTime(e.id));
-          if (e.id > newest) newest = e.id;
+        const sweepNow = sweepDue && Date.now() - lastSweep >= SWEEP_MS;
+        if (sweepNow) {
+          sweepDue = false;
+          lastSweep = Date.now();
+        } else if (sweepDue && !timer) {
+          timer = setTimeout(() => {
+            timer = undefined;
+            void pump();
+          }, lastSweep + SWEEP_MS - Date.now());
+          timer.unref();
         }
-        const keepAfter = idTime(newest) - 2 * OVERLAP_MS;
-        for (const [id, t] of sent) if (t < keepAfter) sent.delete(id);
-        if (rows.length === 500) again = true;
+        const [late, first] = await withTenant(ctx.db, tenant, async (tx) => [sweepNow ? await sweep(tx) : [], await tail(tx)] as const);
+        send(late);
+        let rows = first;
+        // Strict cursor: each page starts after the last row of the one before, so it always moves.
+        for (;;) {
+          send(rows);
+          if (rows.length > 0) cursor = rows[rows.length - 1]!.id;
+          prune(windowFloor());
+          await drained();
+          if (rows.length < PAGE || closed) break;
+          rows = await withTenant(ctx.db, tenant, tail);
+        }
       } while (again && !closed);
     } catch (err) {
       ctx.logger.warn({ err: (err as Error)?.message, tenant_id: tenantId }, 'event stream read failed');
+      // Try again later, sweep included: a wake-up consumed by a failed read must not lose events.
+      sweepDue = true;
+      if (!timer && !closed) {
+        timer = setTimeout(() => {
+          timer = undefined;
+          void pump();
+        }, RETRY_MS);
+        timer.unref();
+      }
     } finally {
       busy = false;
     }
   };
 
-  const unsubscribe = notifierOf(ctx).subscribe(tenantId, () => void pump());
+  const unsubscribe = notifierOf(ctx).subscribe(tenantId, () => {
+    sweepDue = true;
+    void pump();
+  });
   const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
   heartbeat.unref();
   const end = () => raw.end();
@@ -164,6 +298,7 @@ export function streamEvents(ctx: AppContext, tenantId: string, lastEventId: str
     closed = true;
     open.delete(end);
     clearInterval(heartbeat);
+    clearTimeout(timer);
     unsubscribe();
   });
   void pump();

@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildApp, type App } from '../../src/http/app.js';
 import { openDatabase, type Database } from '../../src/db/db.js';
+import { idTime } from '../../src/events/stream.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { closeApp, cloudCreds, cloudPayload, drainAll, makeChannel, postCloud } from './support.js';
 
@@ -91,7 +92,7 @@ describe('GET /v1/events/stream (SSE)', () => {
     // sA stays open: shutdown must end it rather than hang (after()).
   });
 
-  it('resumes after Last-Event-ID with exactly the missed events', async () => {
+  it('resumes after Last-Event-ID with exactly the missed events after it, repeating only the window before it', async () => {
     const s1 = await connect(port1, a.key);
     await new Promise((r) => setTimeout(r, 300));
     await inbound('121000121', 'wamid.sse2');
@@ -101,9 +102,15 @@ describe('GET /v1/events/stream (SSE)', () => {
     await inbound('121000121', 'wamid.sse3');
     await inbound('121000121', 'wamid.sse4');
     const s2 = await connect(port2, a.key, last);
-    await until(() => s2.events.length >= 2);
+    await until(() => s2.events.filter((e) => e.id > last).length >= 2);
     await new Promise((r) => setTimeout(r, 500));
-    assert.deepEqual(ids(s2), ['wamid.sse3', 'wamid.sse4']);
+    assert.deepEqual(ids({ ...s2, events: s2.events.filter((e) => e.id > last) }), ['wamid.sse3', 'wamid.sse4']);
+    // Below Last-Event-ID only the 5 s window again, each once, never Last-Event-ID itself: the
+    // client may lack an event there that committed late (decision 044).
+    const before = s2.events.filter((e) => e.id <= last);
+    assert.ok(before.every((e) => e.id < last && idTime(e.id) > idTime(last) - 5_000));
+    assert.deepEqual(before.map((e) => e.id), [...new Set(before.map((e) => e.id))]);
+    assert.ok(ids({ ...s2, events: before }).every((m) => m === 'wamid.sse1'));
     s2.close();
   });
 
