@@ -46,6 +46,11 @@ export interface Config {
    * 0 keeps them for good. An event with a delivery still pending is kept past it.
    */
   eventsRetentionDays: number;
+  /**
+   * Seconds between an event stream's heartbeats; each also re-checks the stream's credential, so a
+   * revoked key's stream ends within it.
+   */
+  sseHeartbeatSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -160,6 +165,7 @@ export function parseConfig(env: Env, overrides: Partial<Config> = {}): Readonly
     inboundThread: bool('INBOUND_THREAD', true),
     httpThreadNice: int('HTTP_THREAD_NICE', -5, -20, 19),
     eventsRetentionDays: int('EVENTS_RETENTION_DAYS', 30, 0, 3650),
+    sseHeartbeatSeconds: int('SSE_HEARTBEAT_SECONDS', 15, 1, 300),
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -11,6 +11,7 @@ import { EVENT_TYPES } from './emit.js';
 import { createEndpoint, deleteEndpoint, endpointView, findEndpoint, getSecret, rotateSecret, updateEndpoint } from './endpoints.js';
 import { listDeliveries, replayDelivery, replayFailedSince } from './replay.js';
 import { closeAllStreams, streamEvents } from './stream.js';
+import { authenticate } from '../identity/authenticate.js';
 
 const EventTypeT = Type.Union([...EVENT_TYPES.map((t) => Type.Literal(t)), Type.Literal('*')]);
 const Url = Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 });
@@ -115,6 +116,13 @@ export function eventRoutes(app: App, ctx: AppContext): void {
     const header = req.headers['last-event-id'];
     const last = (typeof header === 'string' ? header : undefined) ?? req.query.last_event_id;
     if (last !== undefined && !/^evt_[0-9A-Z]{26}$/.test(last)) throw new AppError('validation_failed', 'Last-Event-ID is not an event id');
-    streamEvents(ctx, asTenantId(tenantOf(req)), last, reply);
+    const tenantId = asTenantId(tenantOf(req));
+    // The credential is checked again on every heartbeat (through the auth cache, which a revocation
+    // or suspension clears over LISTEN): a stream must not outlive its right to read.
+    const stillAllowed = async () => {
+      const p = await authenticate(ctx, req).catch(() => null);
+      return p !== null && p.kind !== 'superadmin' && p.tenantId === tenantId && p.scopes.has('webhooks:read');
+    };
+    streamEvents(ctx, tenantId, last, reply, stillAllowed);
   });
 }

@@ -37,7 +37,6 @@ const PAGE = 500;
 const SWEEP_PAGE = 5_000;
 /** After a failed read the stream tries again this much later (not on the next event only). */
 const RETRY_MS = 1_000;
-const HEARTBEAT_MS = 15_000;
 const B32 = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /** The smallest event id of millisecond `ms`: a cursor "everything from this time on". */
@@ -145,7 +144,8 @@ type Row = { id: string; type: string; data: unknown; created_at: Date | string 
 const columns = ['id', 'type', 'data', 'created_at'] as const;
 
 /**
- * Streams the tenant's events after `lastEventId` or from now; ends when the client goes.
+ * Streams the tenant's events after `lastEventId` or from now; ends when the client goes, or when
+ * `stillAllowed` (asked every heartbeat) says the credential no longer may read.
  *
  * Two kinds of read (decision 044). The *tail* pages forward with a strict cursor — `id > cursor`,
  * cursor = the last row of the page — until a short page, so every page makes progress whatever
@@ -158,7 +158,7 @@ const columns = ['id', 'type', 'data', 'created_at'] as const;
  * the window below Last-Event-ID (all but Last-Event-ID itself, which is all the client tells us).
  * Nothing else reads: an idle stream costs no query.
  */
-export function streamEvents(ctx: AppContext, tenantId: string, lastEventId: string | undefined, reply: FastifyReply): void {
+export function streamEvents(ctx: AppContext, tenantId: string, lastEventId: string | undefined, reply: FastifyReply, stillAllowed: () => Promise<boolean> = async () => true): void {
   const raw = reply.raw;
   reply.hijack();
   raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -290,7 +290,12 @@ export function streamEvents(ctx: AppContext, tenantId: string, lastEventId: str
     sweepDue = true;
     void pump();
   });
-  const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+  // Each heartbeat also asks whether the credential still may read (a revoked key, a suspended
+  // tenant, an expired token): if not, the stream ends and the client's reconnect gets the 401/403.
+  const heartbeat = setInterval(() => {
+    raw.write(': keep-alive\n\n');
+    void stillAllowed().then((ok) => ok || raw.end(), () => undefined);
+  }, ctx.config.sseHeartbeatSeconds * 1000);
   heartbeat.unref();
   const end = () => raw.end();
   open.add(end);

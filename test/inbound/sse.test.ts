@@ -5,10 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { buildApp, type App } from '../../src/http/app.js';
 import { openDatabase, type Database } from '../../src/db/db.js';
 import { idTime } from '../../src/events/stream.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { bearer, startTestApp, type TestApp } from '../support/app.js';
 import { closeApp, cloudCreds, cloudPayload, drainAll, makeChannel, postCloud } from './support.js';
 
-interface Stream { events: { id: string; type: string; data: { data: { provider_message_id?: string } } }[]; close(): void }
+interface Stream { events: { id: string; type: string; data: { data: { provider_message_id?: string } } }[]; close(): void; ended: boolean }
 
 /** A real SSE client over HTTP: parses `id:` / `event:` / `data:` blocks as they arrive. */
 function connect(port: number, key: string, lastEventId?: string): Promise<Stream> {
@@ -17,7 +17,8 @@ function connect(port: number, key: string, lastEventId?: string): Promise<Strea
     if (lastEventId) headers['last-event-id'] = lastEventId;
     const req = http.get({ host: '127.0.0.1', port, path: '/v1/events/stream', headers }, (res) => {
       if (res.statusCode !== 200) return reject(new Error(`status ${res.statusCode}`));
-      const s: Stream = { events: [], close: () => req.destroy() };
+      const s: Stream = { events: [], close: () => req.destroy(), ended: false };
+      res.on('end', () => (s.ended = true));
       let buf = '';
       res.on('data', (c: Buffer) => {
         buf += c.toString();
@@ -118,5 +119,30 @@ describe('GET /v1/events/stream (SSE)', () => {
     const bad = await t.app.inject({ method: 'GET', url: '/v1/events/stream', headers: { authorization: `Bearer ${a.key}`, 'last-event-id': 'nope' } });
     assert.equal(bad.statusCode, 400);
     assert.equal((await t.app.inject({ method: 'GET', url: '/v1/events/stream' })).statusCode, 401);
+  });
+});
+
+describe('GET /v1/events/stream: the credential is checked again while streaming', () => {
+  let t: TestApp;
+  let port = 0;
+  before(async () => {
+    t = await startTestApp({}, { sseHeartbeatSeconds: 1 });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    port = (t.app.server.address() as AddressInfo).port;
+  });
+  after(() => closeApp(t));
+
+  it("a revoked key's stream ends within a heartbeat, and its reconnect is refused; another key's stream goes on", async () => {
+    const a = await t.tenant();
+    const create = async () => (await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(a.key), payload: { name: 'sse', scopes: ['webhooks:read'] } })).json() as { id: string; key: string };
+    const [doomed, kept] = [await create(), await create()];
+    const [s1, s2] = [await connect(port, doomed.key), await connect(port, kept.key)];
+    await new Promise((r) => setTimeout(r, 1_200));
+    assert.equal(s1.ended, false, 'a valid credential keeps its stream');
+    assert.equal((await t.app.inject({ method: 'DELETE', url: `/v1/api-keys/${doomed.id}`, headers: bearer(a.key) })).statusCode, 200);
+    await until(() => s1.ended, 3_000);
+    await assert.rejects(connect(port, doomed.key), /status 401/);
+    assert.equal(s2.ended, false);
+    s2.close();
   });
 });
