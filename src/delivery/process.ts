@@ -3,7 +3,7 @@ import type { AppContext } from '../app/context.js';
 import { openCredentials } from '../channels/service.js';
 import type { OutboundContent } from '../core/canonical.js';
 import { asTenantId, withTenant, type TenantId, type Tx } from '../db/db.js';
-import { applyEarlyStatuses, updateOutboundStatus } from '../messages/status.js';
+import { applyEarlyStatuses, updateOutboundStatus, type OutboundStatus, type StatusError } from '../messages/status.js';
 import { decide, type RetryPolicy } from './backoff.js';
 import { emitEvent, emitEvents } from '../events/emit.js';
 import { Batcher } from './batcher.js';
@@ -132,16 +132,93 @@ async function record(ctx: AppContext, d: ProcessDeps, items: Result[]): Promise
   );
 }
 
-/** Every success of one tenant in one statement: job gone, message `sent` (monotonic), change logged. */
+/**
+ * Every success of one tenant in one statement: job gone, message `sent` (monotonic), change logged.
+ *
+ * The provider id may already be taken in that channel (unique `messages_provider_id`): a
+ * WhatsApp-Web line reports our own send back (UltraMsg `message_create`, WAHA `message.any`) and
+ * the inbound path can store that echo as an outbound message of its own before this commit. A
+ * violation here would roll back the whole flush and leave its jobs leased, so every message of the
+ * flush would be sent again once the leases expire (decision 045). So the statement runs under a
+ * savepoint; on that violation the echo rows are merged into our messages (statuses carried over,
+ * echo deleted) and it runs again, now leaving out any provider id still held by another row.
+ * Retried because an echo committed concurrently only becomes visible after the violation.
+ */
 async function recordSent(tx: Tx, d: ProcessDeps, tenantId: TenantId, ok: (Result & { ok: true })[]): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    // One round trip per flush; a savepoint that is never rolled back ends with the commit.
+    await sql`savepoint sb_record_sent`.execute(tx);
+    try {
+      const merged = attempt === 0 ? [] : await mergeEchoes(tx, tenantId, ok);
+      await saveSent(tx, d, tenantId, ok, attempt > 0);
+      await applyMerged(tx, tenantId, ok, merged);
+      return;
+    } catch (err) {
+      if (!retryable(err) || attempt >= 2) throw err;
+      await sql`rollback to savepoint sb_record_sent`.execute(tx);
+    }
+  }
+}
+
+/**
+ * The provider id taken (23505 on messages_provider_id), or a deadlock with the inbound
+ * transaction that is inserting the echo while it waits for a row this flush has locked.
+ */
+function retryable(err: unknown): boolean {
+  const e = err as { code?: unknown; constraint?: unknown } | null;
+  return (e?.code === '23505' && e.constraint === 'messages_provider_id') || e?.code === '40P01';
+}
+
+interface MergedEcho {
+  target: string;
+  echo: string;
+  status: string;
+  delivered_at: Date | null;
+  read_at: Date | null;
+  failed_at: Date | null;
+  error_code: string | null;
+  error_detail: string | null;
+}
+
+/**
+ * Deletes the echo rows holding these results' provider ids and returns what they had reached. An
+ * echo row is an outbound message of the same channel that we never attempted (attempts 0, no
+ * delivery job) yet carrying a provider id: only the inbound path writes such rows. Any other
+ * holder of the id is left alone (see `saveSent`'s tolerant form).
+ */
+async function mergeEchoes(tx: Tx, tenantId: TenantId, ok: (Result & { ok: true })[]): Promise<MergedEcho[]> {
+  const { rows } = await sql<MergedEcho>`
+    with r as (select * from unnest(${ok.map((r) => r.job.message_id)}::text[], ${ok.map((r) => r.channelId)}::text[], ${ok.map((r) => r.providerMessageId)}::text[]) as r(id, ch, pid))
+    delete from messages e using r
+    where e.tenant_id = ${tenantId} and e.channel_id = r.ch and e.provider_message_id = r.pid and e.id <> r.id
+      and e.direction = 'out' and e.attempts = 0
+      and not exists (select 1 from delivery_jobs j where j.tenant_id = e.tenant_id and j.message_id = e.id)
+    returning r.id as target, e.id as echo, e.status, e.delivered_at, e.read_at, e.failed_at, e.error_code, e.error_detail`.execute(tx);
+  return rows;
+}
+
+/** The one statement of `recordSent`; `tolerant` leaves out provider ids another row still holds. */
+async function saveSent(tx: Tx, d: ProcessDeps, tenantId: TenantId, ok: (Result & { ok: true })[], tolerant: boolean): Promise<void> {
   const ids = ok.map((r) => r.job.message_id);
+  const seen = new Set<string>();
+  // Tolerant: one provider id given twice in a flush (a provider bug) is saved on the first only.
+  const pids = ok.map((r) => {
+    const k = `${r.channelId}\n${r.providerMessageId}`;
+    if (!tolerant) return r.providerMessageId;
+    if (seen.has(k)) return null;
+    seen.add(k);
+    return r.providerMessageId;
+  });
+  const pid = tolerant
+    ? sql`case when exists (select 1 from messages o where o.tenant_id = ${tenantId} and o.channel_id = m.channel_id and o.provider_message_id = r.pid and o.id <> m.id) then null else r.pid end`
+    : sql`r.pid`;
   const sent = await sql<{ message_id: string }>`
-    with r as (select * from unnest(${ids}::text[], ${ok.map((r) => r.providerMessageId)}::text[], ${ok.map((r) => r.job.attempts)}::int[], ${ok.map((r) => r.at.toISOString())}::timestamptz[]) as r(id, pid, attempts, at)),
+    with r as (select * from unnest(${ids}::text[], ${pids}::text[], ${ok.map((r) => r.job.attempts)}::int[], ${ok.map((r) => r.at.toISOString())}::timestamptz[]) as r(id, pid, attempts, at)),
     del as (delete from delivery_jobs j using r where j.tenant_id = ${tenantId} and j.message_id = r.id and j.lease_owner = ${d.worker}),
     cur as (select m.id, sb_status_rank(m.status) < sb_status_rank('sent') as up from messages m join r on r.id = m.id
             where m.tenant_id = ${tenantId} and m.direction = 'out' order by m.id for update of m),
     upd as (update messages m set status = case when cur.up then 'sent' else m.status end,
-              provider_message_id = coalesce(m.provider_message_id, r.pid), sent_at = coalesce(m.sent_at, r.at),
+              provider_message_id = coalesce(m.provider_message_id, ${pid}), sent_at = coalesce(m.sent_at, r.at),
               attempts = r.attempts, error_code = null, error_detail = null, updated_at = now()
             from cur join r on r.id = cur.id where m.tenant_id = ${tenantId} and m.id = cur.id returning m.id, cur.up)
     insert into message_status_log (tenant_id, message_id, status) select ${tenantId}, id, 'sent' from upd where up
@@ -156,6 +233,29 @@ async function recordSent(tx: Tx, d: ProcessDeps, tenantId: TenantId, ok: (Resul
     select distinct channel_id, provider_message_id from early_statuses
     where tenant_id = ${tenantId} and provider_message_id = any(${ok.map((r) => r.providerMessageId)})`.execute(tx);
   for (const e of early.rows) await applyEarlyStatuses(tx, { channelId: e.channel_id, providerMessageId: e.provider_message_id });
+}
+
+/** What a merged echo row had reached (acks matched to it by provider id), moved to our message. */
+async function applyMerged(tx: Tx, tenantId: TenantId, ok: (Result & { ok: true })[], merged: MergedEcho[]): Promise<void> {
+  const byId = new Map(ok.map((r) => [r.job.message_id, r]));
+  for (const e of merged) {
+    const r = byId.get(e.target)!;
+    const steps: { status: OutboundStatus; at: Date | null; error?: StatusError }[] = [
+      { status: 'delivered', at: e.delivered_at },
+      { status: 'read', at: e.read_at },
+      { status: 'played', at: e.status === 'played' ? (e.read_at ?? r.at) : null },
+      { status: 'failed', at: e.status === 'failed' ? (e.failed_at ?? r.at) : null, error: { code: e.error_code ?? 'failed', detail: e.error_detail ?? undefined } },
+    ];
+    for (const st of steps) {
+      if (!st.at) continue;
+      const change = await updateOutboundStatus(tx, { messageId: e.target }, { status: st.status, at: st.at, error: st.error });
+      if (!change?.changed) continue;
+      await emitEvent(tx, {
+        tenantId, type: 'message.status', channelId: r.channelId,
+        data: { message_id: e.target, provider_message_id: r.providerMessageId, status: st.status, applied: true, error: st.status === 'failed' ? (st.error ?? null) : null, at: st.at.toISOString() },
+      });
+    }
+  }
 }
 
 async function recordFailure(tx: Tx, d: ProcessDeps, tenantId: TenantId, r: Result & { ok: false }): Promise<void> {

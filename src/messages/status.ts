@@ -11,6 +11,12 @@ export interface StatusError {
   detail?: string | undefined;
 }
 
+/**
+ * A provider that names our message by the id we gave it (UltraMsg's `referenceId`, decision 045)
+ * reports our own `msg_…` id as its provider message id: no provider's own ids look like that.
+ */
+export const isOwnMessageId = (id: string): boolean => /^msg_[0-9A-Za-z]{1,64}$/.test(id);
+
 export interface StatusChange {
   messageId: string;
   /** The status after the update (unchanged when the update was older than what is stored). */
@@ -36,7 +42,9 @@ export async function updateOutboundStatus(
   const filter =
     'messageId' in where
       ? sql`id = ${where.messageId}`
-      : sql`channel_id = ${where.channelId} and provider_message_id = ${where.providerMessageId}`;
+      : isOwnMessageId(where.providerMessageId)
+        ? sql`channel_id = ${where.channelId} and (id = ${where.providerMessageId} or provider_message_id = ${where.providerMessageId})`
+        : sql`channel_id = ${where.channelId} and provider_message_id = ${where.providerMessageId}`;
   const res = await sql<{ id: string; status: MessageStatus; changed: boolean }>`
     with cur as (
       select tenant_id, id, sb_status_rank(status) < sb_status_rank(${s}) as up
@@ -66,17 +74,22 @@ export async function updateOutboundStatus(
 
 /**
  * Applies a provider status report (webhook) to our outbound message, inside the caller's
- * `withTenant` transaction. Monotonic (see `updateOutboundStatus`). When no message carries that
- * provider id yet — the webhook beat the worker's commit of the send result — the status is parked
- * in `early_statuses` and applied by the worker as soon as it records the id; the return value is
- * then `null`. Redelivered webhooks are harmless (a repeat is not a change).
+ * `withTenant` transaction. Monotonic (see `updateOutboundStatus`). The message is the one of that
+ * channel carrying the provider id, or — when the provider names it by our own `msg_…` id — that
+ * message itself (same channel, outbound), whether or not its send result is saved yet. When no
+ * message carries that provider id yet — the webhook beat the worker's commit of the send result —
+ * the status is parked in `early_statuses` and applied by the worker as soon as it records the id;
+ * the return value is then `null`. An own id that matches nothing is not parked: our messages exist
+ * before they are sent, so it never will. Redelivered webhooks are harmless (a repeat is not a
+ * change).
  */
 export async function applyDeliveryStatus(
   tx: Tx,
   p: { channelId: string; providerMessageId: string; status: 'sent' | 'delivered' | 'read' | 'played' | 'failed'; error?: StatusError | undefined; at: Date },
 ): Promise<StatusChange | null> {
-  const change = await updateOutboundStatus(tx, { channelId: p.channelId, providerMessageId: p.providerMessageId }, p);
-  if (change) return change;
+  // Matched by the id, never set from it: an own `msg_…` id is not the provider's id for the message.
+  const change = await updateOutboundStatus(tx, { channelId: p.channelId, providerMessageId: p.providerMessageId }, { status: p.status, error: p.error, at: p.at });
+  if (change || isOwnMessageId(p.providerMessageId)) return change;
   await sql`insert into early_statuses (tenant_id, channel_id, provider_message_id, status, error_code, error_detail, at)
     values (app_tenant(), ${p.channelId}, ${p.providerMessageId}, ${p.status}, ${p.error?.code ?? null}, ${p.error?.detail ?? null}, ${p.at})
     on conflict do nothing`.execute(tx);

@@ -9,6 +9,13 @@ import { chatIdOf, validateSend } from './simulator-rules.js';
  * errors as HTTP 200 + `error` (like the real service), 404 for unknown instances, required-field
  * validation in UltraMsg's array shape, a not-connected mode, and webhooks: `message_create` and
  * `message_ack` (server → device → read) after each send, `message_received` via `sendInbound`.
+ *
+ * Order and ids of a send's webhooks (docs/providers/ultramsg.md, decision 045): UltraMsg's phone
+ * creates the message while the API call is still being answered, so `message_create` (fromMe,
+ * top-level `id` = queue id, `referenceId` = the caller's) is posted and answered BEFORE the send
+ * is answered — the echo always wins the race here, the order that used to duplicate sends. Acks
+ * name the message by `referenceId` with an empty `id` (`ackIds: 'reference'`, the default);
+ * `'queue'` also fills `id`, `'none'` leaves both empty like `webhook_message_ack_derived.json`.
  */
 
 export type SimAccountStatus = 'authenticated' | 'qr' | 'standby' | 'loading' | 'disconnected';
@@ -39,6 +46,8 @@ export interface UltramsgSimOptions {
   webhookUrl?: string;
   /** Delays after a send before each ack webhook, cumulative from the send. */
   ackDelaysMs?: { server: number; device: number; read: number };
+  /** Top-level ids of `message_ack` webhooks (see the header). Default `'reference'`. */
+  ackIds?: 'reference' | 'queue' | 'none';
 }
 
 export interface SimWebhookPost {
@@ -66,6 +75,9 @@ export function createUltramsgSimulator(opts: UltramsgSimOptions) {
     instances.set(id, { id, digits: id.slice(8), token: i.token, status: i.status ?? 'authenticated', stopped: i.stopped ?? false, phone: i.phone ?? '15550001111', settings });
   }
   const delays = opts.ackDelaysMs ?? { server: 20, device: 40, read: 60 };
+  const ackIds = opts.ackIds ?? 'reference';
+  /** While set, send answers wait for it (after the echo was posted): see `holdSends`. */
+  let hold: { wait: Promise<void>; release: () => void } | undefined;
   const timers = new Set<NodeJS.Timeout>();
   const webhooks: SimWebhookPost[] = [];
   const inflight = new Set<Promise<unknown>>();
@@ -113,7 +125,7 @@ export function createUltramsgSimulator(opts: UltramsgSimOptions) {
     return { ...req.query };
   }
 
-  function send(req: SimRequest): SimResponse {
+  async function send(req: SimRequest): Promise<SimResponse> {
     const inst = gate(req);
     if (!('id' in inst)) return inst;
     const kind = req.params.kind ?? '';
@@ -147,14 +159,20 @@ export function createUltramsgSimulator(opts: UltramsgSimOptions) {
       mentionedIds: [],
       time: Math.floor(Date.now() / 1000),
     };
-    // Each webhook is posted only after the previous one was answered, so they never arrive out of order.
-    let chain: Promise<unknown> = emit(inst, 'message_create', { ...base, data });
+    // Each webhook is posted only after the previous one was answered, so they never arrive out of
+    // order; the echo is answered before the send is (see the header).
+    const created = emit(inst, 'message_create', { ...base, data });
+    let chain: Promise<unknown> = created;
+    const ackBase = ackIds === 'queue' ? base : { ...base, id: '', referenceId: ackIds === 'reference' ? base.referenceId : '' };
     const acks: [keyof typeof delays, string][] = [['server', 'server'], ['device', 'device'], ['read', 'read']];
     for (const [key, ack] of acks) {
       later(delays[key], () => {
-        chain = chain.then(() => emit(inst, 'message_ack', { ...base, data: { ...data, ack } }));
+        chain = chain.then(() => emit(inst, 'message_ack', { ...ackBase, data: { ...data, ack } }));
       });
     }
+    // At most 2 s: a webhook receiver that hangs must not hang the API as well.
+    await Promise.race([created, new Promise((r) => setTimeout(r, 2000).unref())]);
+    if (hold) await hold.wait;
     return { status: 200, json: { sent: 'true', message: 'ok', id: queueId } };
   }
 
@@ -239,6 +257,7 @@ export function createUltramsgSimulator(opts: UltramsgSimOptions) {
       return server.url;
     },
     async close() {
+      hold?.release();
       for (const t of timers) clearTimeout(t);
       timers.clear();
       await Promise.allSettled([...inflight]);
@@ -256,6 +275,19 @@ export function createUltramsgSimulator(opts: UltramsgSimOptions) {
     },
     setStopped(id: string, stopped: boolean) {
       must(id).stopped = stopped;
+    },
+    /**
+     * Until the returned function is called, send answers are held back (the echo webhook is still
+     * posted first): UltraMsg answering slower than its phone reports the message.
+     */
+    holdSends(): () => void {
+      let release!: () => void;
+      const h = { wait: new Promise<void>((r) => (release = r)), release: () => release() };
+      hold = h;
+      return () => {
+        if (hold === h) hold = undefined;
+        h.release();
+      };
     },
     /** A contact writes to the line: posts a `message_received` webhook like UltraMsg does. */
     async sendInbound(

@@ -23,8 +23,11 @@ test('every webhook fixture parses by the envelope rules', () => {
     const fromMe = env.data.fromMe === true || env.data.fromMe === 'true';
     for (const e of r.events) {
       assert.equal(e.externalId, `instance${String(env.instanceId).replace(/^instance/i, '')}`, name);
-      if (env.event_type === 'message_ack') {
+      // Acks, and echoes of our own sends (fromMe naming a `msg_…` of ours), are statuses (decision 045).
+      const echo = fromMe && /^msg_[0-9A-Za-z]+$/.test(String(env.referenceId ?? ''));
+      if (env.event_type === 'message_ack' || echo) {
         assert.equal(e.kind, 'message.status', name);
+        if (echo) assert.equal(e.kind === 'message.status' && e.providerMessageId, env.referenceId, `${name}: the echo names our message`);
         continue;
       }
       assert.equal(e.kind, 'message.received', name);
@@ -38,12 +41,16 @@ test('every webhook fixture parses by the envelope rules', () => {
 });
 
 const FROM_ME = 'webhook_message_create_fromme.json';
-test(`${FROM_ME}: our own message comes back as fromMe, peer = to`, { skip: !webhookFixtures.includes(FROM_ME) && 'fixture held back' }, () => {
+test(`${FROM_ME}: our own message comes back as fromMe (or as a sent status when it names ours), peer = to`, { skip: !webhookFixtures.includes(FROM_ME) && 'fixture held back' }, () => {
   const env = fixtureJson<Env>('ultramsg', FROM_ME);
   const r = wh.parse(raw(env));
   assert.ok(r.ok);
   assert.equal(r.events.length, 1);
   const e = r.events[0]!;
+  if (/^msg_/.test(String(env.referenceId ?? ''))) {
+    assert.ok(e.kind === 'message.status' && e.status === 'sent' && e.recipient === normalizeAddress(String(env.data.to)));
+    return;
+  }
   assert.ok(e.kind === 'message.received' && e.fromMe);
   assert.equal(e.chat, normalizeAddress(String(env.data.to)));
 });

@@ -33,26 +33,68 @@ after(async () => {
   await receiver.close();
 });
 
-test('a send produces message_create then acks server → device → read, all matched to the send result', async () => {
+test('a send: the echo is answered before the send, then acks server → device → read, all naming our message', async () => {
+  receiver.received.length = 0;
   const adapter = createUltramsgAdapter(deps());
   await adapter.session!.create(channel(sim.url), { webhookUrl: `${receiver.url}/webhooks/ultramsg/chtok`, start: false });
   const { providerMessageId } = await adapter.send(channel(sim.url), { to: '+14155552671', content: { type: 'text', text: 'order shipped' }, clientRef: 'msg_01FLOW' });
+  assert.match(providerMessageId, /^\d+$/, 'the send answers the queue id');
+  const first = receiver.received[0];
+  assert.equal(first && (JSON.parse(first.body.toString('utf8')) as { event_type: string }).event_type, 'message_create', 'the echo was posted and answered before the send was');
   await sim.idle();
   const events = parsedEvents();
   assert.deepEqual(
     events.map((e) => (e.kind === 'message.status' ? e.status : e.kind)),
-    ['message.received', 'sent', 'delivered', 'read'],
+    ['sent', 'sent', 'delivered', 'read'],
   );
   for (const e of events) {
     assert.equal(e.externalId, INSTANCE);
-    assert.ok('providerMessageId' in e && e.providerMessageId === providerMessageId, 'every event names the queue id the send returned');
+    assert.ok(e.kind === 'message.status' && e.providerMessageId === 'msg_01FLOW' && e.recipient === '+14155552671', 'every event names our message');
   }
-  const echo = events[0]!;
-  assert.ok(echo.kind === 'message.received' && echo.fromMe && echo.chat === '+14155552671' && echo.from === '+14155550100');
-  assert.deepEqual(echo.content, { type: 'text', text: 'order shipped' });
-  const bodies = sim.webhooks.map((w) => JSON.parse(w.body) as { referenceId: string });
-  assert.ok(bodies.every((b) => b.referenceId === 'msg_01FLOW'), 'referenceId is echoed for ingress matching');
+  assert.match(events[0]!.dedupeKey, /^echo:true_/, 'the echo is a status of our message, not a second message');
+  const bodies = sim.webhooks.map((w) => JSON.parse(w.body) as { event_type: string; id: string; referenceId: string });
+  assert.deepEqual(bodies.map((b) => [b.event_type, b.id, b.referenceId]), [
+    ['message_create', providerMessageId, 'msg_01FLOW'],
+    ['message_ack', '', 'msg_01FLOW'],
+    ['message_ack', '', 'msg_01FLOW'],
+    ['message_ack', '', 'msg_01FLOW'],
+  ]);
   assert.equal(new Set(events.map((e) => e.dedupeKey)).size, 4);
+});
+
+test("ackIds: 'queue' also fills the queue id, 'none' leaves both empty like the derived fixture", async () => {
+  for (const [mode, want] of [['queue', (q: string) => [q, 'msg_01MODE']], ['none', () => ['', '']]] as const) {
+    const r = new SimServer([{ method: 'POST', path: '/hook', handler: () => ({ status: 200, json: { ok: true } }) }]);
+    await r.listen();
+    const s = createUltramsgSimulator({ instances: [{ instanceId: INSTANCE, token: TOKEN }], webhookUrl: `${r.url}/hook`, ackIds: mode, ackDelaysMs: { server: 5, device: 10, read: 15 } });
+    await s.listen();
+    try {
+      const { providerMessageId } = await createUltramsgAdapter(deps()).send(channel(s.url), { to: '+14155552671', content: { type: 'text', text: 'x' }, clientRef: 'msg_01MODE' });
+      await s.idle();
+      const acks = s.webhooks.map((w) => JSON.parse(w.body) as { event_type: string; id: string; referenceId: string }).filter((b) => b.event_type === 'message_ack');
+      assert.equal(acks.length, 3, mode);
+      for (const b of acks) assert.deepEqual([b.id, b.referenceId], want(providerMessageId), mode);
+    } finally {
+      await s.close();
+      await r.close();
+    }
+  }
+});
+
+test('holdSends: the echo goes out, the answer waits for release', async () => {
+  receiver.received.length = 0;
+  const release = sim.holdSends();
+  let answered = false;
+  const p = createUltramsgAdapter(deps()).send(channel(sim.url), { to: '+14155552671', content: { type: 'text', text: 'held' }, clientRef: 'msg_01HOLD' }).then((r) => {
+    answered = true;
+    return r;
+  });
+  while (receiver.received.length === 0) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(answered, false);
+  release();
+  assert.match((await p).providerMessageId, /^\d+$/);
+  await sim.idle();
 });
 
 test('sim.sendInbound posts message_received that parses as an incoming message, groups included', async () => {

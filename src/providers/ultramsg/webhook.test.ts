@@ -68,30 +68,59 @@ describe('UltraMsg webhook parse', () => {
     assert.ok(!r.ok && r.reason === 'unsupported');
   });
 
-  test('status id rule: queue id, else referenceId, else data.id', () => {
+  test('status id rule: our referenceId, else queue id, else data.id', () => {
+    const pid = (body: unknown) => (events(body)[0] as { providerMessageId: string }).providerMessageId;
     const withQueue = ack();
     withQueue.id = '44897';
     withQueue.referenceId = 'msg_01ABC';
-    assert.equal((events(withQueue)[0] as { providerMessageId: string }).providerMessageId, '44897');
-    const withNumber = ack();
-    withNumber.id = 44898;
-    assert.equal((events(withNumber)[0] as { providerMessageId: string }).providerMessageId, '44898');
+    assert.equal(pid(withQueue), 'msg_01ABC', 'our own id first: it matches before the send result is saved');
+    const queueOnly = ack();
+    queueOnly.id = 44898;
+    assert.equal(pid(queueOnly), '44898');
     const refOnly = ack();
     refOnly.referenceId = 'msg_01ABC';
-    assert.equal((events(refOnly)[0] as { providerMessageId: string }).providerMessageId, 'msg_01ABC');
+    assert.equal(pid(refOnly), 'msg_01ABC');
     const nonNumericId = ack();
     nonNumericId.id = 'evt-xyz';
     nonNumericId.referenceId = 'msg_01DEF';
-    assert.equal((events(nonNumericId)[0] as { providerMessageId: string }).providerMessageId, 'msg_01DEF');
+    assert.equal(pid(nonNumericId), 'msg_01DEF');
+    // Someone else's referenceId (another integration on the same instance) names nothing of ours.
+    const foreign = ack();
+    foreign.referenceId = 'order-77';
+    assert.equal(pid(foreign), 'true_10172127174@c.us_3EB02E5EB89CE03FB034');
+    foreign.id = '44899';
+    assert.equal(pid(foreign), '44899');
+    for (const bad of ['msg_', 'msg_01 AB', 'MSG_01ABC', 'msg_01-AB']) {
+      const b = ack();
+      b.referenceId = bad;
+      assert.equal(pid(b), 'true_10172127174@c.us_3EB02E5EB89CE03FB034', bad);
+    }
     // dedupe stays keyed on the WhatsApp id whatever handle is reported
     assert.equal(events(withQueue)[0]!.dedupeKey, events(refOnly)[0]!.dedupeKey);
   });
 
-  test('message_create fromMe: peer is `to`, sender is the line, id follows the own-message rule', () => {
+  test('message_create fromMe naming our message (referenceId msg_…): a sent status of it, not a new message', () => {
     const body = received();
     body.event_type = 'message_create';
     body.id = '44897';
     body.referenceId = 'msg_01XYZ';
+    body.data = { ...body.data, id: 'true_14155552671@c.us_AAA', from: '10172127170@c.us', to: '14155552671@c.us', fromMe: true, pushname: 'Me', ack: 'pending' };
+    const evs = events(body);
+    assert.equal(evs.length, 1);
+    assert.deepEqual(evs[0], {
+      kind: 'message.status', externalId: 'instance1150', dedupeKey: 'echo:true_14155552671@c.us_AAA', timestamp: new Date(1650002663 * 1000),
+      providerMessageId: 'msg_01XYZ', status: 'sent', recipient: '+14155552671',
+    });
+    // its own dedupe key: the `server` ack (also sent) of the same message is not taken for a redelivery
+    const server = { ...body, event_type: 'message_ack', data: { ...body.data, ack: 'server' } };
+    assert.notEqual(events(server)[0]!.dedupeKey, evs[0]!.dedupeKey);
+  });
+
+  test('message_create fromMe not sent through us: peer is `to`, sender is the line, id follows the own-message rule', () => {
+    const body = received();
+    body.event_type = 'message_create';
+    body.id = '44897';
+    body.referenceId = '';
     body.data = { ...body.data, id: 'true_14155552671@c.us_AAA', from: '10172127170@c.us', to: '14155552671@c.us', fromMe: true, pushname: 'Me' };
     const e = events(body)[0]!;
     assert.ok(e.kind === 'message.received');
@@ -101,6 +130,17 @@ describe('UltraMsg webhook parse', () => {
     assert.equal(e.providerMessageId, '44897');
     assert.equal(e.profileName, undefined);
     assert.equal(e.dedupeKey, 'msg:true_14155552671@c.us_AAA');
+    // typed on the phone: no queue id either, the WhatsApp id it is
+    const phone = { ...body, id: '', referenceId: 'order-77' };
+    const p = events(phone)[0]!;
+    assert.ok(p.kind === 'message.received' && p.providerMessageId === 'true_14155552671@c.us_AAA');
+  });
+
+  test('a message_received that is not fromMe is never taken for an echo, whatever its referenceId', () => {
+    const body = received();
+    body.referenceId = 'msg_01XYZ';
+    const e = events(body)[0]!;
+    assert.ok(e.kind === 'message.received' && !e.fromMe && e.providerMessageId === 'false_10172127174@c.us_3EB02E5EB89CE03FB034');
   });
 
   test('message_create for an incoming message has the same dedupe key as message_received', () => {

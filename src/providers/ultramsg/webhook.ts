@@ -6,6 +6,7 @@ import { isRecord, lookup, str } from '../http.js';
 import type { RawWebhook, WebhookHandler, WebhookParseResult } from '../types.js';
 import { normalizeInstanceId, ultramsgExternalId, type UltramsgCredentials } from './credentials.js';
 import { contentFromData } from './webhook-content.js';
+import { parseWebhookJson } from '../json.js';
 
 /**
  * UltraMsg webhooks: one JSON envelope per POST,
@@ -16,14 +17,18 @@ import { contentFromData } from './webhook-content.js';
  * unguessable URL (`/webhooks/ultramsg/{channelToken}`) and the ingress checks that token; `verify`
  * here is the second, weaker check that the body talks about this channel's instance.
  *
- * Which id a status refers to — the rule implemented (see docs/providers/ultramsg.md):
+ * Which id an event about our own messages names (`message_ack`, `message_create` with fromMe) —
+ * the rule implemented (see docs/providers/ultramsg.md, decision 045):
  *   `send` returns the numeric queue id (`{"id":44897}`) while `data.id` is the WhatsApp id
- *   (`true_<chat>_<hex>`), which the send answer never reveals. For events about our own messages
- *   (`message_ack`, `message_create` with fromMe) providerMessageId is, in order:
- *     1. the top-level `id` when it is a queue id (digits) — equals SendResult.providerMessageId;
- *     2. else the top-level `referenceId` when set — our `msg_…` id, so ingress must also match
- *        providerMessageId against its own message id;
+ *   (`true_<chat>_<hex>`), which the send answer never reveals. providerMessageId is, in order:
+ *     1. the top-level `referenceId` when it is one of our ids (`msg_…`; every send carries it) —
+ *        the status store matches it against our own message id, so it applies even before the
+ *        worker has saved the send result;
+ *     2. else the top-level `id` when it is a queue id (digits) — equals SendResult.providerMessageId;
  *     3. else `data.id` — a message sent from the phone or UltraMsg's dashboard, not through us.
+ *   A fromMe `message_create` naming one of our messages (1.) is the phone's echo of our own send:
+ *   it becomes a `sent` status of that message, never a second outbound message (UltraMsg posts it
+ *   before it answers the send, and storing it raced the worker's save of the send result).
  *   Inbound messages always use `data.id`, because that is what `msgId` (reply, reaction) expects.
  */
 
@@ -55,11 +60,22 @@ function nonEmpty(v: unknown): string | undefined {
   return s ? s : undefined;
 }
 
+/** Our own message ids, as we send them in `referenceId` (prefixed, sortable: DESIGN §3). */
+const OWN_ID = /^msg_[0-9A-Za-z]{1,64}$/;
+
+/** `referenceId` when it names one of our messages. */
+export function ownReference(env: Record<string, unknown>): string | undefined {
+  const ref = nonEmpty(env.referenceId);
+  return ref && OWN_ID.test(ref) ? ref : undefined;
+}
+
 /** The id rule above, for events about messages the line sent. */
 export function ownMessageId(env: Record<string, unknown>, data: Record<string, unknown>): string | undefined {
+  const ours = ownReference(env);
+  if (ours) return ours;
   const queueId = nonEmpty(env.id);
   if (queueId && /^\d+$/.test(queueId)) return queueId;
-  return nonEmpty(env.referenceId) ?? nonEmpty(data.id);
+  return nonEmpty(data.id);
 }
 
 function timestampOf(data: Record<string, unknown>, clock: Clock): Date | undefined {
@@ -99,6 +115,16 @@ function parseEnvelope(env: unknown, clock: Clock): Parsed {
     return { events: [event] };
   }
 
+  // The phone's echo of a message we sent: a status of that message (rule above), not a new one.
+  // Its dedupe key is its own: a later `server` ack (also `sent`) must still pass.
+  const ours = fromMe ? ownReference(env) : undefined;
+  if (ours) {
+    const event: InboundEvent = { kind: 'message.status', externalId, dedupeKey: `echo:${waId}`, timestamp, providerMessageId: ours, status: 'sent' };
+    const recipient = normalizeAddress(str(data.to) ?? '');
+    if (recipient) event.recipient = recipient;
+    return { events: [event] };
+  }
+
   // Groups: `from` is the group and `author` the participant; own messages: `to` is the peer.
   const chat = normalizeAddress(str(fromMe ? data.to : data.from) ?? '');
   const from = normalizeAddress(nonEmpty(data.author) ?? str(data.from) ?? '');
@@ -124,7 +150,7 @@ function parseEnvelope(env: unknown, clock: Clock): Parsed {
 
 function readJson(raw: RawWebhook): unknown {
   try {
-    return JSON.parse(raw.body.toString('utf8'));
+    return parseWebhookJson(raw.body);
   } catch {
     return undefined;
   }
