@@ -1,6 +1,5 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KyselyPlugin } from 'kysely';
 import { buildApp, type App } from '../../src/http/app.js';
@@ -9,40 +8,13 @@ import { asTenantId, withTenant } from '../../src/db/db.js';
 import { emitEvent, emitEvents } from '../../src/events/emit.js';
 import { idFloor } from '../../src/events/stream.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { closeApp, until } from './support.js';
+import { closeApp, sseClient as connect, until } from './support.js';
 
 /**
  * SSE paging and late commits (decision 044), over real HTTP against a second app whose database
  * handle counts the statements it runs: a stream with nothing to send must run none.
  */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Stream { ids: string[]; close(): void }
-function connect(port: number, key: string, lastEventId?: string): Stream {
-  const s: Stream = { ids: [], close: () => req.destroy() };
-  const headers: Record<string, string> = { authorization: `Bearer ${key}`, accept: 'text/event-stream' };
-  if (lastEventId) headers['last-event-id'] = lastEventId;
-  const req = http.get({ host: '127.0.0.1', port, path: '/v1/events/stream', headers }, (res) => {
-    let buf = '';
-    res.on('data', (c: Buffer) => {
-      buf += c.toString();
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const id = /^id: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (id && data) {
-          assert.equal((JSON.parse(data) as { id: string }).id, id);
-          s.ids.push(id);
-        }
-      }
-    });
-    res.on('error', () => undefined);
-  });
-  req.on('error', () => undefined);
-  return s;
-}
 
 const dupes = (ids: string[]) => ids.filter((id, i) => ids.indexOf(id) !== i);
 /** An event id made `ago` ms before now: an event whose transaction commits that late. */
@@ -89,7 +61,7 @@ describe('GET /v1/events/stream: paging and late commits', () => {
 
   it('sends all 600 events one transaction committed, in order, once; then reads nothing', async () => {
     const a = await t.tenant();
-    const s = connect(port, a.key);
+    const s = await connect(port, a.key);
     await sleep(300);
     await withTenant(t.ctx.db, asTenantId(a.id), (tx) =>
       emitEvents(tx, a.id, Array.from({ length: 600 }, (_, i) => ({ type: 'conversation.updated' as const, channelId: null, data: { i } }))));
@@ -103,7 +75,7 @@ describe('GET /v1/events/stream: paging and late commits', () => {
     // 100th itself, the 500 after it in pages of 500, each once.
     const last = s.ids[99]!;
     s.close();
-    const r = connect(port, a.key, last);
+    const r = await connect(port, a.key, last);
     await until('599 events streamed on resume', () => r.ids.length >= 599);
     await sleep(300);
     assert.deepEqual(dupes(r.ids), []);
@@ -116,7 +88,7 @@ describe('GET /v1/events/stream: paging and late commits', () => {
 
   it('live: an event committed 3 s after its id was made, 2.5 s after later ones were sent, is sent once', async () => {
     const a = await t.tenant();
-    const s = connect(port, a.key);
+    const s = await connect(port, a.key);
     await sleep(300);
     const emit = () => withTenant(t.ctx.db, asTenantId(a.id), (tx) => emitEvent(tx, { tenantId: a.id, type: 'conversation.updated', data: {} }));
     let x = '';
@@ -151,12 +123,12 @@ describe('GET /v1/events/stream: paging and late commits', () => {
     });
     await sleep(50);
     const y = await withTenant(t.ctx.db, asTenantId(a.id), (tx) => emitEvent(tx, { tenantId: a.id, type: 'conversation.updated', data: {} }));
-    const s1 = connect(port, a.key, idFloor(Date.now() - 60_000));
+    const s1 = await connect(port, a.key, idFloor(Date.now() - 60_000));
     await until('y streamed', () => s1.ids.includes(y));
     s1.close();
     release();
     await slow;
-    const s2 = connect(port, a.key, y);
+    const s2 = await connect(port, a.key, y);
     await until('x streamed on resume', () => s2.ids.includes(x));
     await sleep(300);
     assert.deepEqual(s1.ids, [y]);
@@ -170,7 +142,7 @@ describe('GET /v1/events/stream: paging and late commits', () => {
     const inside = madeAgo(3_000);
     const last = madeAgo(1_000);
     for (const id of [old, inside, last]) await insertWithId(a.id, id);
-    const s = connect(port, a.key, last);
+    const s = await connect(port, a.key, last);
     await until('the window below Last-Event-ID re-sent', () => s.ids.length >= 1);
     const after = await withTenant(t.ctx.db, asTenantId(a.id), (tx) => emitEvent(tx, { tenantId: a.id, type: 'conversation.updated', data: {} }));
     await until('a new event streamed', () => s.ids.includes(after));
@@ -183,7 +155,7 @@ describe('GET /v1/events/stream: paging and late commits', () => {
     const a = await t.tenant();
     const e1 = madeAgo(2_000);
     await insertWithId(a.id, e1);
-    const s = connect(port, a.key, madeAgo(1_000));
+    const s = await connect(port, a.key, madeAgo(1_000));
     await until('the window re-sent', () => s.ids.length >= 1);
     const e2 = await withTenant(t.ctx.db, asTenantId(a.id), (tx) => emitEvent(tx, { tenantId: a.id, type: 'conversation.updated', data: {} }));
     await until('a new event streamed', () => s.ids.includes(e2));

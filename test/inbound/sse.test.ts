@@ -1,41 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildApp, type App } from '../../src/http/app.js';
 import { openDatabase, type Database } from '../../src/db/db.js';
 import { idTime } from '../../src/events/stream.js';
 import { bearer, startTestApp, type TestApp } from '../support/app.js';
-import { closeApp, cloudCreds, cloudPayload, drainAll, makeChannel, postCloud } from './support.js';
-
-interface Stream { events: { id: string; type: string; data: { data: { provider_message_id?: string } } }[]; close(): void; ended: boolean }
-
-/** A real SSE client over HTTP: parses `id:` / `event:` / `data:` blocks as they arrive. */
-function connect(port: number, key: string, lastEventId?: string): Promise<Stream> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${key}`, accept: 'text/event-stream' };
-    if (lastEventId) headers['last-event-id'] = lastEventId;
-    const req = http.get({ host: '127.0.0.1', port, path: '/v1/events/stream', headers }, (res) => {
-      if (res.statusCode !== 200) return reject(new Error(`status ${res.statusCode}`));
-      const s: Stream = { events: [], close: () => req.destroy(), ended: false };
-      res.on('end', () => (s.ended = true));
-      let buf = '';
-      res.on('data', (c: Buffer) => {
-        buf += c.toString();
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const f = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
-          if (f.id && f.data) s.events.push({ id: f.id, type: f.event ?? '', data: JSON.parse(f.data) });
-        }
-      });
-      res.on('error', () => undefined);
-      resolve(s);
-    });
-    req.on('error', () => undefined);
-  });
-}
+import { closeApp, cloudCreds, cloudPayload, drainAll, makeChannel, postCloud, sseClient as connect, type SseStream as Stream } from './support.js';
 
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;

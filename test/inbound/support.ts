@@ -1,3 +1,4 @@
+import http from 'node:http';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
@@ -130,4 +131,48 @@ export async function closeApp(t: TestApp): Promise<void> {
   await owners.get(t)?.destroy();
   owners.delete(t);
   await t.close();
+}
+
+export interface SseStream {
+  /** Every event block received, in order (`data` is the parsed JSON; its `id` is checked against `id:`). */
+  events: { id: string; type: string; data: { id: string; data: { provider_message_id?: string } } }[];
+  ids: string[];
+  ended: boolean;
+  close(): void;
+}
+
+/**
+ * A real Server-Sent Events client of GET /v1/events/stream over HTTP: resolves once the answer's
+ * head arrives (rejects with `status N` when it is not 200) and parses `id:` / `event:` / `data:`
+ * blocks as they come.
+ */
+export function sseClient(port: number, key: string, lastEventId?: string): Promise<SseStream> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${key}`, accept: 'text/event-stream' };
+    if (lastEventId) headers['last-event-id'] = lastEventId;
+    const req = http.get({ host: '127.0.0.1', port, path: '/v1/events/stream', headers }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`status ${res.statusCode}`));
+      const s: SseStream = { events: [], ids: [], ended: false, close: () => req.destroy() };
+      res.on('end', () => (s.ended = true));
+      let buf = '';
+      res.on('data', (c: Buffer) => {
+        buf += c.toString();
+        let i: number;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const field = (name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(block)?.[1];
+          const [id, data] = [field('id'), field('data')];
+          if (!id || !data) continue;
+          const parsed = JSON.parse(data) as SseStream['events'][number]['data'];
+          assert.equal(parsed.id, id);
+          s.events.push({ id, type: field('event') ?? '', data: parsed });
+          s.ids.push(id);
+        }
+      });
+      res.on('error', () => undefined);
+      resolve(s);
+    });
+    req.on('error', () => undefined);
+  });
 }
