@@ -16,8 +16,10 @@ import { asTenantId, withTenant } from '../../src/db/db.js';
 let t: TestApp;
 const held: http.ServerResponse[] = [];
 const hitsB: string[] = [];
+const hitsC: string[] = [];
 let hang: http.Server;
 let ok: http.Server;
+let ok2: http.Server;
 const listen = async (s: http.Server) => {
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   return `http://127.0.0.1:${(s.address() as AddressInfo).port}/hook`;
@@ -31,6 +33,10 @@ before(async () => {
     hitsB.push(String(req.headers['webhook-id']));
     res.writeHead(200).end();
   });
+  ok2 = http.createServer((req, res) => {
+    hitsC.push(String(req.headers['webhook-id']));
+    res.writeHead(200).end();
+  });
 });
 after(async () => {
   for (const res of held) res.writeHead(500).end();
@@ -38,6 +44,7 @@ after(async () => {
   hang.closeAllConnections();
   await new Promise((r) => hang.close(r));
   await new Promise((r) => ok.close(r));
+  await new Promise((r) => ok2.close(r));
   await closeApp(t);
 });
 
@@ -71,4 +78,19 @@ test("a tenant's backlog of 2,100 due deliveries to a hanging endpoint does not 
   });
   assert.equal(hitsB[0], evtB);
   assert.equal(held.length, 4, "A's endpoint has exactly its share of requests in flight");
+});
+
+test("a suspended tenant's deliveries are held, and go out once it is reactivated", async () => {
+  const c = await t.tenant();
+  await (await t.app.inject({ method: 'POST', url: '/v1/webhook-endpoints', headers: bearer(c.key), payload: { url: await listen(ok2), event_types: ['*'] } })).json();
+  const evt = await withTenant(t.ctx.db, asTenantId(c.id), (tx) => emitEvent(tx, { tenantId: c.id, type: 'conversation.updated', data: {} }));
+  const admin = bearer(t.adminKey);
+  assert.equal((await t.app.inject({ method: 'PATCH', url: `/admin/tenants/${c.id}`, headers: admin, payload: { status: 'suspended' } })).statusCode, 200);
+  const claimed = await sql<{ tenant_id: string }>`select * from sb_event_delivery_claim(32, 4, 60000)`.execute(owner(t));
+  assert.equal(claimed.rows.filter((r) => r.tenant_id === c.id).length, 0, 'nothing of a suspended tenant is claimed');
+  assert.equal((await t.app.inject({ method: 'PATCH', url: `/admin/tenants/${c.id}`, headers: admin, payload: { status: 'active' } })).statusCode, 200);
+  await until('delivered after reactivation', async () => {
+    await deliverDue(t.ctx);
+    return hitsC.includes(evt);
+  });
 });

@@ -5,7 +5,8 @@
 -- four in flight), and no other tenant's events went out until the backlog cleared (decision 046).
 -- Now the cap applies per tenant before anything else: a skip scan finds each tenant with pending
 -- deliveries through the new index, takes up to p_per_tenant of its due ones, and the earliest of
--- those fill the claim; tenants this process already runs at its cap are skipped (p_skip_tenants).
+-- those fill the claim; tenants this process already runs at its cap are skipped (p_skip_tenants),
+-- and so are suspended tenants.
 create index event_deliveries_pending_by_tenant on event_deliveries (tenant_id, next_attempt_at) where status = 'pending';
 
 drop function sb_event_delivery_claim(integer, integer, integer);
@@ -28,6 +29,9 @@ language sql volatile security definer set search_path = public as $$
       order by x.next_attempt_at limit p_per_tenant
     ) due
     where t.tenant_id is not null and not (t.tenant_id = any (p_skip_tenants))
+      -- A suspended tenant's deliveries are held, as its outbound messages are (migration 010),
+      -- and go out once it is reactivated.
+      and exists (select 1 from tenants tn where tn.id = t.tenant_id and tn.status = 'active')
     order by due.next_attempt_at limit p_limit
   )
   update event_deliveries d set locked_until = now() + make_interval(secs => p_lease_ms / 1000.0)
