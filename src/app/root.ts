@@ -112,7 +112,7 @@ export function createAppContext(p: {
   const sandbox = createBuiltinSandbox({ db: database.db, publicUrl: publicBaseUrl(p.config), fetch: fetchImpl });
   // Provider calls go over node:http (src/providers/transport.ts) unless the caller injected its own
   // fetch (tests that want to see every call); the built-in sandbox keeps its in-process fetch.
-  const transport = p.fetch ? undefined : createHttpTransport();
+  const transport = p.fetch ? undefined : createHttpTransport({ allowPrivate: p.config.egressAllowPrivate });
   const deps = { fetch: fetchImpl, request: transport?.request, logger: p.logger, clock, ...(p.providerTimeoutMs ? { timeoutMs: p.providerTimeoutMs } : {}) };
   const listen = createListen(p.appUrl, p.logger);
   const authCache = new AuthCache(listen, (err) => p.logger.warn({ err: (err as Error)?.message }, 'auth LISTEN failed; credential lookups are not cached'));

@@ -1,4 +1,4 @@
-import { ProviderError } from '../core/errors.js';
+import { AppError, ProviderError } from '../core/errors.js';
 import type { ProviderDeps } from './types.js';
 
 export interface ProviderResponse {
@@ -42,6 +42,11 @@ export async function providerRequest(
     }
   } catch (err) {
     if (err instanceof ProviderError) throw err;
+    // The process's egress policy refused the address (src/providers/transport.ts): retrying the
+    // same address cannot help.
+    if (err instanceof AppError && err.code === 'egress_denied') {
+      throw new ProviderError({ kind: 'unavailable', retryable: false, message: err.message, cause: err });
+    }
     const name = (err as { name?: string }).name;
     if (name === 'TimeoutError' || name === 'AbortError') {
       throw new ProviderError({ kind: 'timeout', retryable: true, message: `no answer within ${timeoutMs} ms`, cause: err });

@@ -82,6 +82,27 @@ describe('node:http transport', () => {
   });
 });
 
+describe('node:http transport under the egress policy', () => {
+  it('allowPrivate false: an internal address, literal or by name, gets egress_denied and no request; true reaches it', async () => {
+    const checked = createHttpTransport({ allowPrivate: false });
+    const open = createHttpTransport({ allowPrivate: true });
+    try {
+      const port = new URL(base).port;
+      const before = connections;
+      for (const url of [`${base}/ok`, `http://[::ffff:127.0.0.1]:${port}/ok`, `http://localhost:${port}/ok`]) {
+        await assert.rejects(checked.request({ method: 'GET', url, timeoutMs: 1000 }), (e: { code?: string }) => e.code === 'egress_denied', url);
+      }
+      assert.equal(connections, before, 'no connection was made');
+      const deps: ProviderDeps = { fetch: globalThis.fetch, request: checked.request, logger: silentLogger, clock: systemClock, timeoutMs: 1000 };
+      await assert.rejects(providerRequest(deps, { method: 'GET', url: `${base}/ok` }), (e: ProviderError) => e instanceof ProviderError && e.kind === 'unavailable' && !e.retryable && /EGRESS_ALLOW_PRIVATE/.test(e.message));
+      assert.equal((await open.request({ method: 'GET', url: `${base}/ok`, timeoutMs: 1000 })).status, 201);
+    } finally {
+      checked.close();
+      open.close();
+    }
+  });
+});
+
 describe('providerRequest over the transport and over fetch', () => {
   const t = createHttpTransport();
   after(() => t.close());

@@ -1,5 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
+import { isIP } from 'node:net';
+import { AppError } from '../core/errors.js';
+import { egressLookup, isInternalAddress } from '../core/egress.js';
 
 /**
  * The HTTP transport of provider calls: `node:http` over keep-alive agents, bodies as buffers.
@@ -44,9 +47,14 @@ class RawHeaders {
 /**
  * A transport with its own agents (at most `maxSockets` connections per origin, kept alive between
  * calls). `close()` destroys idle connections so a stopping process is not held open.
+ * `allowPrivate: false` applies the egress policy where it cannot be undone (decision 043): provider
+ * base URLs are tenant credentials, checked when saved, and here again on the address each new
+ * connection goes to — a name that later resolves to an internal address (DNS rebinding) or a line
+ * saved under an older policy gets `egress_denied`, not a request.
  */
-export function createHttpTransport(opts: { maxSockets?: number } = {}): { request: HttpRequest; close(): void } {
-  const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 256, scheduling: 'lifo' as const };
+export function createHttpTransport(opts: { maxSockets?: number; allowPrivate?: boolean } = {}): { request: HttpRequest; close(): void } {
+  const checked = opts.allowPrivate === false;
+  const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 256, scheduling: 'lifo' as const, ...(checked ? { lookup: egressLookup(false) } : {}) };
   const agents = { 'http:': new http.Agent(agentOpts), 'https:': new https.Agent(agentOpts) };
   const request: HttpRequest = (r) =>
     new Promise((resolve, reject) => {
@@ -58,6 +66,11 @@ export function createHttpTransport(opts: { maxSockets?: number } = {}): { reque
       }
       const mod = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : undefined;
       if (!mod) return reject(new TypeError(`unsupported protocol ${u.protocol}`));
+      // Node skips `lookup` for an IP literal: checked here instead.
+      const literal = u.hostname.replace(/^\[|\]$/g, '');
+      if (checked && isIP(literal) && isInternalAddress(literal)) {
+        return reject(new AppError('egress_denied', `the host ${literal} is an internal address; the operator can allow that with EGRESS_ALLOW_PRIVATE=true`));
+      }
       const body = r.body === undefined ? undefined : typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
       const headers: Record<string, string | number> = { ...r.headers };
       if (body) headers['content-length'] = body.length;
