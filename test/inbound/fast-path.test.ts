@@ -81,6 +81,27 @@ describe('inbound fast path', () => {
     assert.deepEqual(a, b, 'fast and general paths agree on every row and event');
   });
 
+  it("a new contact takes the name of the batch's last event that gives one: an echo of our reply after it names nobody", async () => {
+    const ts = Math.floor(Date.now() / 1000);
+    const body = (line: string) => {
+      const doc = JSON.parse(cloudPayload([{ phoneNumberId: line, from: '15559990071', id: `wamid.zoe${line}`, name: 'Zoe' }]).replace(/"timestamp":"\d+"/g, `"timestamp":"${ts}"`)) as
+        { entry: { changes: { field: string; value: { metadata: unknown } }[] }[] };
+      const change = doc.entry[0]!.changes[0]!;
+      // The business's reply from the WhatsApp Business app, in the same webhook (coexistence echo).
+      doc.entry[0]!.changes.push({ field: 'smb_message_echoes', value: { messaging_product: 'whatsapp', metadata: change.value.metadata,
+        message_echoes: [{ from: line, to: '15559990071', id: `wamid.echo${line}`, timestamp: String(ts + 1), type: 'text', text: { body: 'hi Zoe' } }] } as never });
+      return JSON.stringify(doc);
+    };
+    const [fast, general] = tenants;
+    assert.deepEqual(await ingestReceived(t.ctx, fast!.id, await inbox(fast!, [body(fast!.line)])), []);
+    const items = await inbox(general!, [body(general!.line)]);
+    assert.equal(await processInboxRows(t.ctx, general!.id, items.map((i) => i.id)), 1);
+    for (const ten of [fast!, general!]) {
+      const zoe = (await snapshot(ten.id)).contacts.find((c) => c.address === '+15559990071');
+      assert.equal(zoe?.profile_name, 'Zoe', ten === fast ? 'fast path' : 'general path');
+    }
+  });
+
   it('leaves rows with other events to the general path, and skips rows another transaction holds', async () => {
     const [ten] = tenants;
     const status = cloudPayload([], [{ phoneNumberId: ten!.line, id: 'wamid.out1', status: 'delivered' }]);
