@@ -34,8 +34,10 @@ describe('inbound processing thread', () => {
       const res = await postCloud(t, cloudPayload([{ phoneNumberId: '555000901', from: `1555123${String(i).padStart(4, '0')}`, text: 'on the thread' }]));
       assert.equal(res.statusCode, 200, res.body);
     }
-    // No inbox worker runs in tests: only the thread can have processed them.
-    await until('all 30 processed by the thread', async () => (await messages('on the thread')) === 30);
+    // No inbox worker runs in tests: only the thread can have processed them. Generous: the thread
+    // starts (loads its modules, opens its pool) with this test, and CI's second run of the suite
+    // once took more than 5 s to get there on a slow machine.
+    await until('all 30 processed by the thread', async () => (await messages('on the thread')) === 30, 20_000);
     assert.equal(await pending(), 0);
   });
 
