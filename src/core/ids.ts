@@ -97,3 +97,10 @@ export function isId(id: string, prefix: IdPrefix): boolean {
   const m = ID_RE.exec(id);
   return m !== null && m[1] === prefix;
 }
+
+/**
+ * An id that names one of our messages as a provider reports it back (UltraMsg's `referenceId`,
+ * decision 045): the `msg_` prefix, looser in its body than `isId` (fixtures use short ones). No
+ * provider's own ids look like this.
+ */
+export const isOwnMessageId = (id: string): boolean => /^msg_[0-9A-Za-z]{1,64}$/.test(id);

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Tx } from '../db/db.js';
 import type { MessageStatus } from '../db/schema.js';
 import '../delivery/schema.js';
+import { isOwnMessageId } from '../core/ids.js';
 
 /** Statuses a provider reports about an outbound message (webhooks) or the scheduler decides. */
 export type OutboundStatus = 'sending' | 'sent' | 'delivered' | 'read' | 'played' | 'failed' | 'cancelled';
@@ -11,11 +12,6 @@ export interface StatusError {
   detail?: string | undefined;
 }
 
-/**
- * A provider that names our message by the id we gave it (UltraMsg's `referenceId`, decision 045)
- * reports our own `msg_…` id as its provider message id: no provider's own ids look like that.
- */
-export const isOwnMessageId = (id: string): boolean => /^msg_[0-9A-Za-z]{1,64}$/.test(id);
 
 export interface StatusChange {
   messageId: string;

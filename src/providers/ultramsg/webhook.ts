@@ -7,6 +7,7 @@ import type { RawWebhook, WebhookHandler, WebhookParseResult } from '../types.js
 import { normalizeInstanceId, ultramsgExternalId, type UltramsgCredentials } from './credentials.js';
 import { contentFromData } from './webhook-content.js';
 import { parseWebhookJson } from '../json.js';
+import { isOwnMessageId } from '../../core/ids.js';
 
 /**
  * UltraMsg webhooks: one JSON envelope per POST,
@@ -60,13 +61,10 @@ function nonEmpty(v: unknown): string | undefined {
   return s ? s : undefined;
 }
 
-/** Our own message ids, as we send them in `referenceId` (prefixed, sortable: DESIGN §3). */
-const OWN_ID = /^msg_[0-9A-Za-z]{1,64}$/;
-
 /** `referenceId` when it names one of our messages. */
 export function ownReference(env: Record<string, unknown>): string | undefined {
   const ref = nonEmpty(env.referenceId);
-  return ref && OWN_ID.test(ref) ? ref : undefined;
+  return ref && isOwnMessageId(ref) ? ref : undefined;
 }
 
 /** The id rule above, for events about messages the line sent. */
