@@ -7,6 +7,7 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import cookie from '@fastify/cookie';
+import { AjvCompiler } from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -91,6 +92,18 @@ function problemContentType(doc: OpenApiDoc): OpenApiDoc {
   return doc;
 }
 
+const ajvFactory = AjvCompiler();
+/**
+ * Query strings, path parameters and headers are text, so their schemas coerce (`?limit=20` is a
+ * number, `?x=a` an array of one). A JSON body already carries its types: there `"true"` is not a
+ * boolean nor `5` a string — coercion would accept what the schema says is wrong (decision 048).
+ */
+const strictBodies: ReturnType<typeof AjvCompiler> = (externalSchemas, options) => {
+  const coercing = ajvFactory(externalSchemas, options);
+  const strict = ajvFactory(externalSchemas, { ...options, customOptions: { ...options?.customOptions, coerceTypes: false } } as typeof options);
+  return (route) => (route.httpPart === 'body' ? strict(route) : coercing(route));
+};
+
 /**
  * Builds the HTTP app without listening, so tests drive it with `inject()` and the CLI decides
  * where it listens.
@@ -103,6 +116,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
     bodyLimit: ctx.config.bodyLimitBytes,
     trustProxy: true,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
+    schemaController: { compilersFactory: { buildValidator: strictBodies } },
     requestIdHeader: 'x-request-id',
     genReqId: newRequestId,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
