@@ -42,7 +42,7 @@ export function conversationRoutes(app: App, ctx: AppContext): void {
 
   app.get('/v1/conversations', {
     config: { scope: 'conversations:read' },
-    schema: { tags, summary: 'List conversations, newest first or latest activity first; search by phone, name or text', querystring: Type.Object({ ...PageQuery, sort: Sort, q: Q, channel_id: ChannelFilter, status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])), mode: Type.Optional(Type.Union([Type.Literal('bot'), Type.Literal('human')])), assignee_id: Type.Optional(Type.String({ maxLength: 40 })) }), response: { 200: Page(Conversation), ...errorResponses } },
+    schema: { tags, summary: 'List conversations, newest first or latest activity first; search by phone, name or text', querystring: Type.Object({ ...PageQuery, sort: Sort, q: Q, channel_id: ChannelFilter, status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])), mode: Type.Optional(Type.Union([Type.Literal('bot'), Type.Literal('human')])), assignee_id: Type.Optional(Type.Union([Type.String({ pattern: '^usr_[0-9A-Z]{26}$' }), Type.Literal('none')], { description: 'A member\'s id, or `none` for conversations no one is assigned' })) }), response: { 200: Page(Conversation), ...errorResponses } },
   }, async (req) => {
     const limit = req.query.limit ?? 50;
     if (req.query.sort === 'recent') {
@@ -66,7 +66,7 @@ export function conversationRoutes(app: App, ctx: AppContext): void {
 
   app.patch('/v1/conversations/:conversationId', {
     config: { scope: 'conversations:write' },
-    schema: { tags, summary: 'Assign, close/reopen, switch bot/human mode, mark read', params: P, body: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])), mode: Type.Optional(Type.Union([Type.Literal('bot'), Type.Literal('human')])), assignee_id: Type.Optional(Type.Union([Type.String({ pattern: '^usr_[0-9A-Z]{26}$' }), Type.Null()])), mark_read: Type.Optional(Type.Boolean()) }, { additionalProperties: false, minProperties: 1 }), response: { 200: Conversation, ...errorResponses } },
+    schema: { tags, summary: 'Assign (owner, admin or agent; null unassigns), close/reopen, switch bot/human mode, mark read. Fields already at the value change nothing; a request that changes nothing records no audit entry and sends no event', params: P, body: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])), mode: Type.Optional(Type.Union([Type.Literal('bot'), Type.Literal('human')])), assignee_id: Type.Optional(Type.Union([Type.String({ pattern: '^usr_[0-9A-Z]{26}$' }), Type.Null()])), mark_read: Type.Optional(Type.Boolean()) }, { additionalProperties: false, minProperties: 1 }), response: { 200: Conversation, ...errorResponses } },
   }, async (req) => updateConversation(ctx, actorOf(req), tenantOf(req), req.params.conversationId, req.body));
 
   app.get('/v1/contacts', {

@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import type { AppContext } from '../app/context.js';
 import { audit, type Actor } from '../audit/audit.js';
-import { notFound } from '../core/errors.js';
+import { AppError, notFound } from '../core/errors.js';
+import type { Role } from '../db/schema.js';
+import { ROLE_SCOPES } from '../identity/scopes.js';
 import { withTenant, type TenantId, type Tx } from '../db/db.js';
 import { emitEvent } from '../events/emit.js';
 import { parseAddress } from '../core/address.js';
@@ -50,6 +52,7 @@ export interface ConversationFilter {
   before?: string | TimeCursor | undefined;
   status?: 'open' | 'closed' | undefined;
   channel_id?: string | undefined;
+  /** A member's id, or `none`: conversations no one holds. */
   assignee_id?: string | undefined;
   mode?: 'bot' | 'human' | undefined;
   q?: string | undefined;
@@ -69,7 +72,8 @@ export const listConversations = (ctx: AppContext, tenantId: TenantId, f: Conver
     if (f.status) q = q.where('c.status', '=', f.status);
     if (f.mode) q = q.where('c.mode', '=', f.mode);
     if (f.channel_id) q = q.where('c.channel_id', '=', f.channel_id);
-    if (f.assignee_id) q = q.where('c.assignee_id', '=', f.assignee_id);
+    if (f.assignee_id === 'none') q = q.where('c.assignee_id', 'is', null);
+    else if (f.assignee_id) q = q.where('c.assignee_id', '=', f.assignee_id);
     const exact = f.q ? exactAddress(f.q) : null;
     if (exact) q = q.where('k.address', '=', exact);
     else if (f.q) {
@@ -113,25 +117,64 @@ export interface ConversationPatch {
   mark_read?: boolean;
 }
 
+/** Roles that may hold a conversation: those whose scopes include conversations:write (decision 049). */
+const ASSIGNABLE_ROLES = (Object.keys(ROLE_SCOPES) as Role[]).filter((r) => ROLE_SCOPES[r].includes('conversations:write'));
+
+async function assertAssignable(tx: Tx, userId: string): Promise<void> {
+  const member = await tx.selectFrom('memberships').select('role').where('user_id', '=', userId).executeTakeFirst();
+  if (!member) throw notFound('member');
+  if (!ASSIGNABLE_ROLES.includes(member.role)) {
+    throw new AppError('validation_failed', `a ${member.role} cannot be assigned conversations; assign one of: ${ASSIGNABLE_ROLES.join(', ')}`, {
+      details: { errors: [{ path: '/assignee_id', message: `the member's role (${member.role}) cannot handle conversations` }] },
+    });
+  }
+}
+
+/**
+ * Applies what differs from the conversation as it is: fields already at the asked value and
+ * `mark_read` on a read conversation (or `false`, which marks nothing) change nothing. A PATCH that
+ * changes nothing answers the conversation as it is, with no audit entry, no event and the same
+ * `updated_at`; otherwise the audit entry and the `conversation.updated` event name only what changed
+ * (decision 049).
+ */
 export const updateConversation = (ctx: AppContext, actor: Actor, tenantId: TenantId, id: string, p: ConversationPatch) =>
   withTenant(ctx.db, tenantId, async (tx) => {
-    await findConversation(tx, id);
-    if (p.assignee_id) {
-      const member = await tx.selectFrom('memberships').select('user_id').where('user_id', '=', p.assignee_id).executeTakeFirst();
-      if (!member) throw notFound('member');
-    }
+    const cur = await findConversation(tx, id);
+    const changes: ConversationPatch = {};
+    if (p.status !== undefined && p.status !== cur.status) changes.status = p.status;
+    if (p.mode !== undefined && p.mode !== cur.mode) changes.mode = p.mode;
+    if (p.assignee_id !== undefined && p.assignee_id !== cur.assignee_id) changes.assignee_id = p.assignee_id;
+    if (p.mark_read === true && cur.unread_count > 0) changes.mark_read = true;
+    if (Object.keys(changes).length === 0) return conversationView(cur);
+    if (changes.assignee_id) await assertAssignable(tx, changes.assignee_id);
     await tx.updateTable('conversations').set({
-      ...(p.status ? { status: p.status } : {}),
-      ...(p.mode ? { mode: p.mode } : {}),
-      ...(p.assignee_id !== undefined ? { assignee_id: p.assignee_id } : {}),
-      ...(p.mark_read ? { unread_count: 0 } : {}),
+      ...(changes.status ? { status: changes.status } : {}),
+      ...(changes.mode ? { mode: changes.mode } : {}),
+      ...(changes.assignee_id !== undefined ? { assignee_id: changes.assignee_id } : {}),
+      ...(changes.mark_read ? { unread_count: 0 } : {}),
       updated_at: new Date(),
     }).where('id', '=', id).execute();
     const view = conversationView(await findConversation(tx, id));
-    await audit(tx, { tenantId, actor, action: 'conversation.updated', targetType: 'conversation', targetId: id, details: { ...p } });
-    await emitEvent(tx, { tenantId, type: 'conversation.updated', channelId: view.channel_id, data: { conversation: view, changes: { ...p } } });
+    await audit(tx, { tenantId, actor, action: 'conversation.updated', targetType: 'conversation', targetId: id, details: { ...changes } });
+    await emitEvent(tx, { tenantId, type: 'conversation.updated', channelId: view.channel_id, data: { conversation: view, changes: { ...changes } } });
     return view;
   });
+
+/**
+ * Hands back the conversations of a member who may no longer hold them (removed, or now a viewer):
+ * each becomes unassigned with its own `conversation.updated` event, in the caller's transaction.
+ * Returns how many.
+ */
+export async function unassignMember(tx: Tx, tenantId: string, userId: string): Promise<number> {
+  const ids = await tx.updateTable('conversations').set({ assignee_id: null, updated_at: new Date() }).where('assignee_id', '=', userId).returning('id').execute();
+  if (ids.length === 0) return 0;
+  const rows = await conversationSelect(tx).where('c.id', 'in', ids.map((r) => r.id)).execute();
+  for (const r of rows) {
+    const view = conversationView(r);
+    await emitEvent(tx, { tenantId, type: 'conversation.updated', channelId: view.channel_id, data: { conversation: view, changes: { assignee_id: null } } });
+  }
+  return ids.length;
+}
 
 export const listContacts = (ctx: AppContext, tenantId: TenantId, f: { limit: number; before?: string | undefined; channel_id?: string | undefined; q?: string | undefined }) =>
   withTenant(ctx.db, tenantId, async (tx) => {

@@ -5,6 +5,8 @@ import { withTenant, type TenantId, type Tx } from '../db/db.js';
 import type { Role } from '../db/schema.js';
 import { audit, type Actor } from '../audit/audit.js';
 import { hashPassword } from '../identity/passwords.js';
+import { ROLE_SCOPES } from '../identity/scopes.js';
+import { unassignMember } from '../conversations/service.js';
 
 export interface MemberView {
   user_id: string;
@@ -81,7 +83,9 @@ export async function updateMember(ctx: AppContext, actor: Actor, tenantId: Tena
     if (!cur) throw notFound('member');
     if (cur.role === 'owner' && role !== 'owner') await assertNotLastOwner(tx, userId);
     await tx.updateTable('memberships').set({ role }).where('user_id', '=', userId).execute();
-    await audit(tx, { tenantId, actor, action: 'member.role_changed', targetType: 'user', targetId: userId, details: { from: cur.role, to: role } });
+    // A role that cannot handle conversations hands back the ones it held (decision 049).
+    const unassigned = ROLE_SCOPES[role].includes('conversations:write') ? 0 : await unassignMember(tx, tenantId, userId);
+    await audit(tx, { tenantId, actor, action: 'member.role_changed', targetType: 'user', targetId: userId, details: { from: cur.role, to: role, ...(unassigned ? { unassigned_conversations: unassigned } : {}) } });
     return view(await (await memberRows(tx)).where('users.id', '=', userId).executeTakeFirstOrThrow());
   });
 }
@@ -92,6 +96,7 @@ export async function removeMember(ctx: AppContext, actor: Actor, tenantId: Tena
     if (!cur) throw notFound('member');
     if (cur.role === 'owner') await assertNotLastOwner(tx, userId);
     await tx.deleteFrom('memberships').where('user_id', '=', userId).execute();
-    await audit(tx, { tenantId, actor, action: 'member.removed', targetType: 'user', targetId: userId });
+    const unassigned = await unassignMember(tx, tenantId, userId);
+    await audit(tx, { tenantId, actor, action: 'member.removed', targetType: 'user', targetId: userId, ...(unassigned ? { details: { unassigned_conversations: unassigned } } : {}) });
   });
 }

@@ -224,4 +224,77 @@ describe('conversations, contacts and stats API', () => {
     // Another tenant's inbox, in this order too, holds only its own.
     assert.deepEqual(addresses((await get(b.key, '/v1/conversations?sort=recent')).json()), ['+15557770001']);
   });
+  const patch = (key: string, id: string, payload: unknown) => t.app.inject({ method: 'PATCH', url: `/v1/conversations/${id}`, headers: bearer(key), payload: payload as object });
+  const eventsOf = async (key: string, conversationId: string) =>
+    (await get(key, '/v1/events?type=conversation.updated&limit=100')).json().data.filter((e: { data: { conversation: { id: string } } }) => e.data.conversation.id === conversationId);
+  const addMember = async (key: string, role: string) => {
+    const res = await t.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(key), payload: { email: `${role}-${newId('usr').slice(-8).toLowerCase()}@example.test`, role, password: 'correct horse battery' } });
+    assert.equal(res.statusCode, 201, res.body);
+    return res.json().user_id as string;
+  };
+
+  it('a JSON body is not coerced: "true" is not a boolean, 1 is not a status (query strings still are)', async () => {
+    const conv = (await get(a.key, '/v1/conversations?q=bob')).json().data[0];
+    for (const body of [{ mark_read: 'true' }, { status: 1 }, { assignee_id: 0 }, { mode: ['human'] }]) {
+      const res = await patch(a.key, conv.id, body);
+      assert.equal(res.statusCode, 400, JSON.stringify(body));
+      assert.equal(res.json().code, 'validation_failed');
+    }
+    assert.equal((await get(a.key, `/v1/conversations/${conv.id}`)).json().mode, 'bot');
+    assert.equal((await get(a.key, '/v1/conversations?limit=1')).json().data.length, 1);
+  });
+
+  it('a PATCH that changes nothing records nothing; one that does names only what changed', async () => {
+    const conv = (await get(a.key, '/v1/conversations?q=bob')).json().data[0];
+    const before = await eventsOf(a.key, conv.id);
+    const audits = (await get(a.key, '/v1/audit-log?limit=100')).json().data.length;
+    for (const body of [{ status: conv.status }, { mode: conv.mode }, { mark_read: false }, { assignee_id: null }, { status: conv.status, mode: conv.mode }]) {
+      const res = await patch(a.key, conv.id, body);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json().updated_at, conv.updated_at, JSON.stringify(body));
+    }
+    assert.equal((await eventsOf(a.key, conv.id)).length, before.length);
+    assert.equal((await get(a.key, '/v1/audit-log?limit=100')).json().data.length, audits);
+    const res = await patch(a.key, conv.id, { status: conv.status, mode: 'human' });
+    assert.equal(res.statusCode, 200, res.body);
+    const after = await eventsOf(a.key, conv.id);
+    assert.equal(after.length, before.length + 1);
+    assert.deepEqual(after[0].data.changes, { mode: 'human' });
+    assert.equal((await patch(a.key, conv.id, { mode: 'bot' })).statusCode, 200);
+  });
+
+  it('assigns only members who can handle conversations; a removed or demoted member hands theirs back; assignee_id=none lists the unassigned', async () => {
+    const conv = (await get(a.key, '/v1/conversations?q=bob')).json().data[0];
+    const viewer = await addMember(a.key, 'viewer');
+    const refused = await patch(a.key, conv.id, { assignee_id: viewer });
+    assert.equal(refused.statusCode, 400, refused.body);
+    assert.match(refused.json().detail, /viewer/);
+    // Another tenant's member is not a member here.
+    const otherAgent = await addMember(b.key, 'agent');
+    assert.equal((await patch(a.key, conv.id, { assignee_id: otherAgent })).statusCode, 404);
+
+    const agent = await addMember(a.key, 'agent');
+    assert.equal((await patch(a.key, conv.id, { assignee_id: agent })).json().assignee_id, agent);
+    const ids = (url: string) => get(a.key, url).then((r) => r.json().data.map((c: { id: string }) => c.id));
+    assert.deepEqual(await ids(`/v1/conversations?assignee_id=${agent}`), [conv.id]);
+    assert.ok(!(await ids('/v1/conversations?assignee_id=none')).includes(conv.id));
+    assert.equal((await get(a.key, '/v1/conversations?assignee_id=nobody')).statusCode, 400);
+
+    // Demoted to viewer: unassigned, with an event.
+    const events = (await eventsOf(a.key, conv.id)).length;
+    assert.equal((await t.app.inject({ method: 'PATCH', url: `/v1/members/${agent}`, headers: bearer(a.key), payload: { role: 'viewer' } })).statusCode, 200);
+    assert.equal((await get(a.key, `/v1/conversations/${conv.id}`)).json().assignee_id, null);
+    const evs = await eventsOf(a.key, conv.id);
+    assert.equal(evs.length, events + 1);
+    assert.deepEqual(evs[0].data.changes, { assignee_id: null });
+    assert.ok((await ids('/v1/conversations?assignee_id=none')).includes(conv.id));
+
+    // Removed: unassigned too, and the audit entry says how many.
+    const agent2 = await addMember(a.key, 'agent');
+    assert.equal((await patch(a.key, conv.id, { assignee_id: agent2 })).statusCode, 200);
+    assert.equal((await t.app.inject({ method: 'DELETE', url: `/v1/members/${agent2}`, headers: bearer(a.key) })).statusCode, 204);
+    assert.equal((await get(a.key, `/v1/conversations/${conv.id}`)).json().assignee_id, null);
+    const removed = (await get(a.key, '/v1/audit-log?limit=100')).json().data.find((e: { action: string; target_id: string }) => e.action === 'member.removed' && e.target_id === agent2);
+    assert.deepEqual(removed.details, { unassigned_conversations: 1 });
+  });
 });
