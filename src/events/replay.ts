@@ -2,12 +2,12 @@ import type { AppContext } from '../app/context.js';
 import { audit, type Actor } from '../audit/audit.js';
 import { AppError, notFound } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { withTenant, type TenantId } from '../db/db.js';
+import { withTenant, type TenantId, type Tx } from '../db/db.js';
 import { findEndpoint } from './endpoints.js';
 import './schema.js';
 
 /** A disabled endpoint gets no attempts, so a replay to it would only fail unseen: refused. */
-async function enabledEndpoint(tx: Parameters<typeof findEndpoint>[0], endpointId: string) {
+async function enabledEndpoint(tx: Tx, endpointId: string) {
   const ep = await findEndpoint(tx, endpointId);
   if (ep.status !== 'enabled') throw new AppError('conflict', 'the endpoint is disabled: enable it (PATCH status "enabled") before replaying');
   return ep;
