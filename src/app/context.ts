@@ -4,6 +4,7 @@ import type { Clock } from '../core/runtime.js';
 import type { Vault } from '../crypto/vault.js';
 import type { Db } from '../db/db.js';
 import type { ProviderRegistry } from '../providers/registry.js';
+import type { HttpRequest } from '../core/http-transport.js';
 import type { JwtVerifier } from '../identity/jwt.js';
 import type { Listen } from '../db/listen.js';
 import type { AuthCache } from '../identity/auth-cache.js';
@@ -21,8 +22,14 @@ export interface AppContext {
   clock: Clock;
   vault: Vault;
   providers: ProviderRegistry;
-  /** Outbound HTTP to providers (injected so tests can observe it); tenant webhook deliveries go through `egressRequest` (decision 043). */
+  /** Outbound HTTP to providers (injected so tests can observe it); tenant webhook deliveries use `webhookRequest`. */
   fetch: typeof fetch;
+  /**
+   * HTTP to tenant webhook endpoints: this context's delivery transport (src/events/deliver.ts),
+   * under `config.egressAllowPrivate`, closed with the context. Never `fetch`, so a caller that
+   * injects `fetch` cannot bypass the egress check (decision 043).
+   */
+  webhookRequest: HttpRequest;
   jwt: JwtVerifier | undefined;
   /** LISTEN on a PostgreSQL channel (SSE wake-ups across processes); absent ⇒ callers poll. */
   listen?: Listen;

@@ -14,7 +14,8 @@ import { createListen } from '../db/listen.js';
 import { createJwtVerifier } from '../identity/jwt.js';
 import { AuthCache } from '../identity/auth-cache.js';
 import { createProviderRegistry } from '../providers/registry.js';
-import { createHttpTransport } from '../providers/transport.js';
+import { createHttpTransport } from '../core/http-transport.js';
+import { createDeliveryTransport } from '../events/deliver.js';
 import type { AppContext } from './context.js';
 import { createBuiltinSandbox } from './sandbox.js';
 import { ownerMaintenance } from '../ops/vacuum.js';
@@ -110,9 +111,11 @@ export function createAppContext(p: {
   const clock = p.clock ?? systemClock;
   const fetchImpl = p.fetch ?? fetch;
   const sandbox = createBuiltinSandbox({ db: database.db, publicUrl: publicBaseUrl(p.config), fetch: fetchImpl });
-  // Provider calls go over node:http (src/providers/transport.ts) unless the caller injected its own
+  // Provider calls go over node:http (src/core/http-transport.ts) unless the caller injected its own
   // fetch (tests that want to see every call); the built-in sandbox keeps its in-process fetch.
   const transport = p.fetch ? undefined : createHttpTransport({ allowPrivate: p.config.egressAllowPrivate });
+  // Tenant webhook deliveries have their own transport, whatever `fetch` was injected.
+  const webhooks = createDeliveryTransport(p.config.egressAllowPrivate);
   const deps = { fetch: fetchImpl, request: transport?.request, logger: p.logger, clock, ...(p.providerTimeoutMs ? { timeoutMs: p.providerTimeoutMs } : {}) };
   const listen = createListen(p.appUrl, p.logger);
   const authCache = new AuthCache(listen, (err) => p.logger.warn({ err: (err as Error)?.message }, 'auth LISTEN failed; credential lookups are not cached'));
@@ -124,6 +127,7 @@ export function createAppContext(p: {
     vault: new Vault(p.config.masterKey, p.config.previousMasterKeys),
     providers: createProviderRegistry(deps, undefined, { sandbox: { fetch: sandbox.fetch, request: undefined } }),
     fetch: fetchImpl,
+    webhookRequest: webhooks.request,
     jwt: createJwtVerifier(p.config.jwt),
     listen,
     authCache,
@@ -136,6 +140,7 @@ export function createAppContext(p: {
     close: async () => {
       await sandbox.close();
       transport?.close();
+      webhooks.close();
       await authCache.close();
       await ctx.maintenance?.close();
       await ctx.sharedCounters?.close();

@@ -1,8 +1,6 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { checkEgress, egressRequest, isInternalAddress, type Resolve } from './egress.js';
+import { checkEgress, isInternalAddress, type Resolve } from './egress.js';
 import { AppError } from './errors.js';
 
 const isDenied = (err: unknown) => err instanceof AppError && err.code === 'egress_denied';
@@ -49,75 +47,5 @@ describe('checkEgress (save time)', () => {
   });
 });
 
-describe('egressRequest (connect time), real HTTP on 127.0.0.1', () => {
-  const hits: http.IncomingHttpHeaders[] = [];
-  let status = 200;
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      hits.push(req.headers);
-      res.writeHead(status, status === 302 ? { location: `http://127.0.0.1:${port}/elsewhere` } : { 'retry-after': '7' }).end('ok');
-    });
-  });
-  let port = 0;
-  before(async () => {
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as AddressInfo).port;
-  });
-  after(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  });
-  const post = (url: string, allowPrivate: boolean, resolve?: Resolve) =>
-    egressRequest({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body: '{}', timeoutMs: 2000 }, { allowPrivate, ...(resolve ? { resolve } : {}) });
-  const toLoopback: Resolve = async () => [{ address: '127.0.0.1', family: 4 }];
-
-  it('a name that resolves to loopback at connect time is refused before any request is sent', async () => {
-    hits.length = 0;
-    await assert.rejects(post(`http://rebind.test:${port}/hook`, false, toLoopback), isDenied);
-    assert.equal(hits.length, 0);
-  });
-  it('DNS rebinding: public when saved, loopback when connecting → refused', async () => {
-    hits.length = 0;
-    let calls = 0;
-    const rebinding: Resolve = async () => (calls++ === 0 ? [{ address: '93.184.216.34', family: 4 }] : [{ address: '127.0.0.1', family: 4 }]);
-    await checkEgress(`http://rebind.test:${port}/hook`, 'url', false, rebinding);
-    await assert.rejects(post(`http://rebind.test:${port}/hook`, false, rebinding), isDenied);
-    assert.equal(calls, 2);
-    assert.equal(hits.length, 0);
-  });
-  it('an IPv4-mapped loopback literal is refused at connect time too', async () => {
-    hits.length = 0;
-    await assert.rejects(post(`http://[::ffff:127.0.0.1]:${port}/hook`, false), isDenied);
-    await assert.rejects(post(`http://127.0.0.1:${port}/hook`, false), isDenied);
-    assert.equal(hits.length, 0);
-  });
-  it('allowed: connects to the checked address and keeps the Host header; headers readable', async () => {
-    hits.length = 0;
-    status = 200;
-    const res = await post(`http://rebind.test:${port}/hook`, true, toLoopback);
-    assert.equal(res.status, 200);
-    assert.equal(res.headers.get('Retry-After'), '7');
-    assert.equal(hits.length, 1);
-    assert.equal(hits[0]!.host, `rebind.test:${port}`);
-  });
-  it('does not follow redirects: a 3xx is the answer', async () => {
-    hits.length = 0;
-    status = 302;
-    const res = await post(`http://127.0.0.1:${port}/hook`, true);
-    status = 200;
-    assert.equal(res.status, 302);
-    assert.equal(hits.length, 1);
-  });
-  it('times out as a TimeoutError', async () => {
-    const slow = http.createServer(() => undefined);
-    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
-    try {
-      const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/`;
-      await assert.rejects(egressRequest({ method: 'POST', url, headers: {}, body: '', timeoutMs: 200 }, { allowPrivate: true }), (e: Error) => e.name === 'TimeoutError');
-    } finally {
-      slow.closeAllConnections();
-      slow.close();
-    }
-  });
-});
+// The connect-time checks (lookup pinned to checked addresses, IP literals, no redirects) live in the
+// HTTP transport and are tested there: src/core/http-transport.test.ts.

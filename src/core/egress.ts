@@ -1,6 +1,4 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
-import http from 'node:http';
-import https from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { AppError } from './errors.js';
 
@@ -10,7 +8,8 @@ import { AppError } from './errors.js';
  * the operator allows them (EGRESS_ALLOW_PRIVATE, e.g. a self-hosted WAHA on the same network).
  *
  * Checked twice: on save (`checkEgress`, a friendly 422 for the tenant) and at connect time
- * (`egressRequest`/`egressLookup`): the name is resolved, every address checked, and the socket
+ * (`egressLookup`, wired into the HTTP transport's agents, src/core/http-transport.ts, which also
+ * checks IP literals and the URL's shape): the name is resolved, every address checked, and the socket
  * connects to the checked address, so a name that is public on save and points at 169.254.169.254
  * later (DNS rebinding), or a URL saved while private addresses were allowed, is refused when it
  * matters (decision 043).
@@ -132,7 +131,8 @@ async function checkedAddresses(host: string, what: string, allowPrivate: boolea
   return addrs;
 }
 
-function parseEgressUrl(url: string, field: string): URL {
+/** The URL's shape under the policy: http(s) only, no embedded credentials (`field` names it in errors). */
+export function parseEgressUrl(url: string, field: string): URL {
   let u: URL;
   try {
     u = new URL(url);
@@ -154,7 +154,7 @@ export async function checkEgress(url: string, field: string, allowPrivate: bool
 /**
  * A `lookup` for net/http/tls connect options: resolves, checks every address, and hands the socket
  * only checked addresses, so what was checked is what is connected to. Node skips `lookup` for IP
- * literals; `egressRequest` checks those itself before connecting.
+ * literals; the transport (src/core/http-transport.ts) checks those itself before connecting.
  */
 export function egressLookup(allowPrivate: boolean, resolve: Resolve = systemResolve): LookupFunction {
   return (hostname, options, callback) => {
@@ -168,65 +168,4 @@ export function egressLookup(allowPrivate: boolean, resolve: Resolve = systemRes
       (err: Error) => callback(err as NodeJS.ErrnoException, '', 0),
     );
   };
-}
-
-export interface EgressRequest {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-  timeoutMs: number;
-}
-export interface EgressResponse {
-  status: number;
-  headers: { get(name: string): string | null };
-}
-export interface EgressOptions {
-  allowPrivate: boolean;
-  /** Keep-alive agents (one pair per policy: a pooled socket was checked when it connected). */
-  agents?: { http: http.Agent; https: https.Agent };
-  resolve?: Resolve;
-}
-
-/** Response bodies are not read; a receiver sending more than this has its connection closed. */
-const MAX_DRAIN_BYTES = 64 * 1024;
-
-/**
- * One request to a tenant-supplied URL over node:http(s), checked at connect time. Redirects are
- * never followed (a 3xx is just a status). The Host header and TLS server name stay the URL's host
- * name. Resolves on the response head; the timeout covers connect, head and draining the body.
- * Rejects with `egress_denied` before any byte is sent when the address is not allowed.
- */
-export async function egressRequest(r: EgressRequest, opts: EgressOptions): Promise<EgressResponse> {
-  const u = parseEgressUrl(r.url, 'url');
-  const host = u.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host)) await checkedAddresses(host, `the host ${host}`, opts.allowPrivate, systemResolve);
-  const mod = u.protocol === 'https:' ? https : http;
-  const agent = opts.agents ? (u.protocol === 'https:' ? opts.agents.https : opts.agents.http) : undefined;
-  const body = Buffer.from(r.body);
-  return new Promise<EgressResponse>((resolve, reject) => {
-    const req = mod.request(u, {
-      method: r.method,
-      headers: { ...r.headers, 'content-length': body.length },
-      agent: agent ?? false,
-      lookup: egressLookup(opts.allowPrivate, opts.resolve),
-    });
-    const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${r.timeoutMs} ms`), { name: 'TimeoutError' })), r.timeoutMs);
-    req.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    req.on('response', (res) => {
-      const h = res.headers;
-      resolve({ status: res.statusCode ?? 0, headers: { get: (n) => { const v = h[n.toLowerCase()]; return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v; } } });
-      // Drain (keeps the connection reusable) unless the body is large.
-      let seen = 0;
-      res.on('data', (c: Buffer) => {
-        if ((seen += c.length) > MAX_DRAIN_BYTES) res.destroy();
-      });
-      res.on('error', () => undefined);
-      res.on('close', () => clearTimeout(timer));
-    });
-    req.end(body);
-  });
 }

@@ -1,12 +1,10 @@
-import http from 'node:http';
-import https from 'node:https';
 import { sql } from 'kysely';
 import type { AppContext } from '../app/context.js';
 import { audit } from '../audit/audit.js';
-import { egressRequest } from '../core/egress.js';
 import { parseRetryAfter } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { asTenantId, withTenant, type Tx } from '../db/db.js';
+import { createHttpTransport, type HttpTransport } from '../core/http-transport.js';
 import { emitEvent } from './emit.js';
 import { signingSecrets } from './endpoints.js';
 import { DISABLE_AFTER_MS, nextDelayMs } from './retry.js';
@@ -19,8 +17,9 @@ import './schema.js';
  * minute. Isolation: at most PER_TENANT requests of one tenant in flight per process and claims are
  * capped per tenant, so a dead endpoint (every request waiting the full 10 s) holds 4 of 32 slots
  * and other tenants keep flowing; the inbox loop is separate and never waits on deliveries.
- * Requests go through `egressRequest`: the egress policy is checked on the address actually
- * connected to, every attempt (decision 043); redirects are not followed (a 3xx is a failed attempt).
+ * Requests go through the context's delivery transport (`ctx.webhookRequest`, made by
+ * `createDeliveryTransport`): the egress policy is checked on the address actually connected to,
+ * every attempt (decision 043); redirects are not followed (a 3xx is a failed attempt).
  */
 const CONCURRENCY = 32;
 const PER_TENANT = 4;
@@ -28,20 +27,26 @@ const TIMEOUT_MS = 10_000;
 const LEASE_MS = 60_000;
 const SYSTEM = { type: 'system', id: null, ip: null } as const;
 
-// Idle keep-alive sockets close after 4 s, under the 5 s most servers keep them (Node's default),
-// so a reused socket is rarely one the receiver is closing; idle ones never hold the process open.
-const KEEP_ALIVE = { keepAlive: true, timeout: 4_000, maxSockets: CONCURRENCY, scheduling: 'lifo' as const };
+/**
+ * The HTTP transport of one AppContext's deliveries, made and closed by the composition root
+ * (src/app/root.ts) like the provider transport, so its keep-alive sockets were checked under that
+ * context's egress policy and are destroyed with it. Idle sockets close after 4 s, under the 5 s
+ * most servers keep them (Node's default), so a reused socket is rarely one the receiver is
+ * closing. Answers are not read: a delivery resolves on the response head, and a body past 64 KB
+ * has its connection closed (`maxBodyBytes: 0`).
+ */
+export function createDeliveryTransport(allowPrivate: boolean): HttpTransport {
+  return createHttpTransport({ allowPrivate, maxSockets: CONCURRENCY, timeout: 4_000, maxBodyBytes: 0 });
+}
 
 interface Pool {
   inFlight: Set<Promise<void>>;
   perTenant: Map<string, number>;
-  /** Per context, so a pooled socket was checked under this context's egress policy. */
-  agents: { http: http.Agent; https: https.Agent };
 }
 const pools = new WeakMap<AppContext, Pool>();
 const poolOf = (ctx: AppContext): Pool => {
   let p = pools.get(ctx);
-  if (!p) pools.set(ctx, (p = { inFlight: new Set(), perTenant: new Map(), agents: { http: new http.Agent(KEEP_ALIVE), https: new https.Agent(KEEP_ALIVE) } }));
+  if (!p) pools.set(ctx, (p = { inFlight: new Set(), perTenant: new Map() }));
   return p;
 };
 
@@ -103,7 +108,7 @@ export async function attemptDelivery(ctx: AppContext, tenantId: string, deliver
   try {
     // webhook-id is the event id: the same across retries and replays, the receiver's dedupe key.
     const headers = signedHeaders(secrets, ev.id, Math.floor(ctx.clock.now().getTime() / 1000), body);
-    const res = await egressRequest({ method: 'POST', url: ep.url, headers, body, timeoutMs: TIMEOUT_MS }, { allowPrivate: ctx.config.egressAllowPrivate, agents: poolOf(ctx).agents });
+    const res = await ctx.webhookRequest({ method: 'POST', url: ep.url, headers, body, timeoutMs: TIMEOUT_MS });
     status = res.status;
     retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
   } catch (err) {

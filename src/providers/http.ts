@@ -18,7 +18,7 @@ const DEFAULT_TIMEOUT_MS = 15_000;
  * One HTTP call to a provider with a timeout. Transport failures become typed, retryable
  * `ProviderError`s (`timeout`, `unavailable`); HTTP error statuses are returned for the provider's
  * own `errors.ts` to classify, because only it knows what a vendor's 400 means. Goes through
- * `deps.request` (node:http, src/providers/transport.ts) when the process has one, else `fetch`.
+ * `deps.request` (node:http, src/core/http-transport.ts) when the process has one, else `fetch`.
  */
 export async function providerRequest(
   deps: ProviderDeps,
@@ -30,7 +30,11 @@ export async function providerRequest(
   let bytes: Buffer;
   try {
     if (deps.request && !(req.body instanceof FormData)) {
-      ({ status, headers, bytes } = await deps.request({ method: req.method, url: req.url, headers: req.headers, body: req.body, timeoutMs }));
+      const res = await deps.request({ method: req.method, url: req.url, headers: req.headers, body: req.body, timeoutMs });
+      // Past the transport's body cap (128 MiB, above any media a provider serves): a cut answer
+      // would parse as garbage or store half a file, and asking again gets the same answer.
+      if (res.truncated) throw new ProviderError({ kind: 'unavailable', retryable: false, message: `answer larger than ${res.bytes.length} bytes`, httpStatus: res.status });
+      ({ status, headers, bytes } = res);
     } else {
       const res = await deps.fetch(req.url, { method: req.method, headers: req.headers, body: req.body as RequestInit['body'], signal: AbortSignal.timeout(timeoutMs) });
       ({ status, headers } = res);
@@ -42,7 +46,7 @@ export async function providerRequest(
     }
   } catch (err) {
     if (err instanceof ProviderError) throw err;
-    // The process's egress policy refused the address (src/providers/transport.ts): retrying the
+    // The process's egress policy refused the address (src/core/http-transport.ts): retrying the
     // same address cannot help.
     if (err instanceof AppError && err.code === 'egress_denied') {
       throw new ProviderError({ kind: 'unavailable', retryable: false, message: err.message, cause: err });

@@ -8,7 +8,7 @@ import type {
   SessionStatus,
 } from '../core/canonical.js';
 import type { Clock, Logger } from '../core/runtime.js';
-import type { HttpRequest } from './transport.js';
+import type { HttpRequest } from '../core/http-transport.js';
 
 export const PROVIDER_IDS = ['cloud-api', 'waha', 'ultramsg', 'sandbox'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
@@ -17,7 +17,7 @@ export type ProviderId = (typeof PROVIDER_IDS)[number];
 export interface ProviderDeps {
   fetch: typeof fetch;
   /**
-   * Preferred transport for provider calls (src/providers/transport.ts); `fetch` is used when it is
+   * Preferred transport for provider calls (src/core/http-transport.ts); `fetch` is used when it is
    * absent and for multipart (FormData) bodies.
    */
   request?: HttpRequest;

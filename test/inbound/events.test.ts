@@ -2,7 +2,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { sql } from 'kysely';
 import pino from 'pino';
 import { bearer, startTestApp, type TestApp } from '../support/app.js';
@@ -10,7 +10,7 @@ import { createAppContext } from '../../src/app/root.js';
 import { deliverDue, deliveriesIdle } from '../../src/events/deliver.js';
 import { emitEvent } from '../../src/events/emit.js';
 import { asTenantId, withTenant } from '../../src/db/db.js';
-import { closeApp, cloudCreds, cloudPayload, drainAll, makeChannel, owner, postCloud } from './support.js';
+import { closeApp, cloudCreds, cloudPayload, drainAll, makeChannel, owner, postCloud, until } from './support.js';
 
 /**
  * Standard Webhooks verification written from the spec text (standardwebhooks.com, "Verifying
@@ -30,18 +30,23 @@ function verifyStandardWebhook(secret: string, headers: http.IncomingHttpHeaders
   });
 }
 
-interface Hit { headers: http.IncomingHttpHeaders; body: string; at: number }
+interface Hit { headers: http.IncomingHttpHeaders; body: string; at: number; socket: Socket }
 class Receiver {
   hits: Hit[] = [];
-  respond: (n: number) => { status: number; headers?: Record<string, string>; delayMs?: number } = () => ({ status: 200 });
+  respond: (n: number) => { status: number; headers?: Record<string, string>; delayMs?: number; body?: Buffer } = () => ({ status: 200 });
+  /** Connections not yet closed (server side). */
+  open = new Set<Socket>();
   private server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
-      this.hits.push({ headers: req.headers, body, at: Date.now() });
+      this.hits.push({ headers: req.headers, body, at: Date.now(), socket: req.socket });
       const r = this.respond(this.hits.length);
-      setTimeout(() => res.writeHead(r.status, r.headers ?? {}).end('ok'), r.delayMs ?? 0);
+      setTimeout(() => res.writeHead(r.status, r.headers ?? {}).end(r.body ?? 'ok'), r.delayMs ?? 0);
     });
+  }).on('connection', (s: Socket) => {
+    this.open.add(s);
+    s.on('close', () => this.open.delete(s));
   });
   url = '';
   async listen() {
@@ -197,6 +202,31 @@ describe('tenant webhook endpoints and signed deliveries', () => {
       assert.match(String(d.last_error), /internal address/);
       assert.equal(d.last_status_code, null);
     }
+  });
+
+  it("a receiver answering with a large body: the status counts, its connection is closed; a context's close destroys its delivery connections", async () => {
+    const ep = await endpoint(a, rxA.url);
+    // Past the 64 KB drained behind a delivery's answer.
+    rxA.respond = () => ({ status: 200, body: Buffer.alloc(1024 * 1024, 120) });
+    await inbound('888000888');
+    await deliverAll();
+    const d = await owner(t).selectFrom('event_deliveries').selectAll().where('endpoint_id', '=', ep.id).executeTakeFirstOrThrow();
+    assert.deepEqual([d.status, d.last_status_code, d.last_error], ['succeeded', 200, null]);
+    await until('the connection is closed', () => !rxA.open.has(rxA.hits[0]!.socket), 1000);
+    // Another context delivers over its own keep-alive connection, which it destroys when closed.
+    rxA.respond = () => ({ status: 200 });
+    const other = createAppContext({ config: t.ctx.config, appUrl: t.testDb.appUrl, logger: pino({ level: 'silent' }) });
+    try {
+      await inbound('888000888');
+      while ((await deliverDue(other.ctx)) > 0) { /* claim until nothing is due */ }
+      await deliveriesIdle(other.ctx);
+      assert.equal(rxA.hits.length, 2);
+      assert.ok(rxA.open.has(rxA.hits[1]!.socket), 'kept alive after the delivery');
+    } finally {
+      await other.close();
+    }
+    // Well inside the 4 s an idle delivery connection is kept anyway.
+    await until("the closed context's connection is closed", () => !rxA.open.has(rxA.hits[1]!.socket), 1000);
   });
 
   it('an endpoint failing for 5 days is disabled; replay of all failed since a time re-queues them', async () => {

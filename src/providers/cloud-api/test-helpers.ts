@@ -8,7 +8,7 @@ import { ProviderError } from '../../core/errors.js';
 import { silentLogger, systemClock } from '../../core/runtime.js';
 import { cloudApiWebhook } from './webhook.js';
 import type { ProviderDeps, RawWebhook } from '../types.js';
-import { createHttpTransport } from '../transport.js';
+import { createHttpTransport } from '../../core/http-transport.js';
 
 const transport = createHttpTransport();
 
