@@ -40,13 +40,14 @@ export function createDeliveryTransport(allowPrivate: boolean): HttpTransport {
 }
 
 interface Pool {
-  inFlight: Set<Promise<void>>;
+  /** Delivery id → its attempt, settled when recorded. */
+  inFlight: Map<string, { tenantId: string; done: Promise<void> }>;
   perTenant: Map<string, number>;
 }
 const pools = new WeakMap<AppContext, Pool>();
 const poolOf = (ctx: AppContext): Pool => {
   let p = pools.get(ctx);
-  if (!p) pools.set(ctx, (p = { inFlight: new Set(), perTenant: new Map() }));
+  if (!p) pools.set(ctx, (p = { inFlight: new Map(), perTenant: new Map() }));
   return p;
 };
 
@@ -67,13 +68,13 @@ export async function deliverDue(ctx: AppContext): Promise<number> {
       continue;
     }
     pool.perTenant.set(r.tenant_id, busy + 1);
-    const p: Promise<void> = attemptDelivery(ctx, r.tenant_id, r.id)
+    const done: Promise<void> = attemptDelivery(ctx, r.tenant_id, r.id)
       .catch((err: unknown) => ctx.logger.warn({ err: (err as Error)?.message, delivery_id: r.id }, 'webhook delivery attempt failed to record'))
       .finally(() => {
-        pool.inFlight.delete(p);
+        pool.inFlight.delete(r.id);
         pool.perTenant.set(r.tenant_id, (pool.perTenant.get(r.tenant_id) ?? 1) - 1);
       });
-    pool.inFlight.add(p);
+    pool.inFlight.set(r.id, { tenantId: r.tenant_id, done });
     started += 1;
   }
   return started;
@@ -82,7 +83,28 @@ export async function deliverDue(ctx: AppContext): Promise<number> {
 /** Resolves when this process has no delivery in flight (shutdown, tests). */
 export async function deliveriesIdle(ctx: AppContext): Promise<void> {
   const pool = poolOf(ctx);
-  while (pool.inFlight.size > 0) await Promise.allSettled([...pool.inFlight]);
+  while (pool.inFlight.size > 0) await Promise.allSettled([...pool.inFlight.values()].map((f) => f.done));
+}
+
+/**
+ * Shutdown: lets the attempts in flight finish and record (each ends within its 10 s request
+ * timeout), for at most `graceMs`; what is still running then is handed back (lease cleared), so
+ * another process sends it at once instead of after the 60 s lease. A handed-back attempt may still
+ * reach its receiver before this process exits: the receiver may see it twice, with the same
+ * `webhook-id` (at least once, as always).
+ */
+export async function finishDeliveries(ctx: AppContext, graceMs = TIMEOUT_MS + 2_000): Promise<void> {
+  const pool = poolOf(ctx);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), graceMs)));
+  const outcome = await Promise.race([deliveriesIdle(ctx).then(() => 'idle' as const), timeout]);
+  clearTimeout(timer);
+  if (outcome === 'idle') return;
+  const left = [...pool.inFlight];
+  ctx.logger.warn({ deliveries: left.length }, 'stopping with webhook deliveries in flight: handed back');
+  await Promise.all(left.map(([id, f]) =>
+    withTenant(ctx.db, asTenantId(f.tenantId), (tx) => tx.updateTable('event_deliveries').set({ locked_until: null }).where('id', '=', id).where('status', '=', 'pending').execute())
+      .catch((err: unknown) => ctx.logger.warn({ err: (err as Error)?.message, delivery_id: id }, 'could not hand back a webhook delivery'))));
 }
 
 export async function attemptDelivery(ctx: AppContext, tenantId: string, deliveryId: string): Promise<void> {

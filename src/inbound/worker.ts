@@ -1,7 +1,7 @@
 import type { AppContext } from '../app/context.js';
 import { drainInbox, WORKER_MIN_AGE_MS } from './normalise.js';
 import { inboundPipeline } from './pipeline.js';
-import { deliverDue } from '../events/deliver.js';
+import { deliverDue, finishDeliveries } from '../events/deliver.js';
 
 /**
  * Background loops of the inbound side: drain inbox rows that inline processing did not finish
@@ -55,6 +55,8 @@ export const inboundWorker = {
     ];
     return async () => {
       await Promise.all(stops.map((s) => s()));
+      // Deliveries started by the loop run on: let them finish (or hand them back) before the context closes.
+      await finishDeliveries(ctx);
     };
   },
 };

@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import pino from 'pino';
 import { bearer, startTestApp, type TestApp } from '../support/app.js';
 import { createAppContext } from '../../src/app/root.js';
-import { deliverDue, deliveriesIdle } from '../../src/events/deliver.js';
+import { deliverDue, deliveriesIdle, finishDeliveries } from '../../src/events/deliver.js';
 import { emitEvent } from '../../src/events/emit.js';
 import { asTenantId, withTenant } from '../../src/db/db.js';
 import { closeApp, cloudCreds, cloudPayload, drainAll, makeChannel, owner, postCloud, until } from './support.js';
@@ -227,6 +227,28 @@ describe('tenant webhook endpoints and signed deliveries', () => {
     }
     // Well inside the 4 s an idle delivery connection is kept anyway.
     await until("the closed context's connection is closed", () => !rxA.open.has(rxA.hits[1]!.socket), 1000);
+  });
+
+  it('stopping: a delivery in flight finishes within the grace; one still running after it is handed back for another process', async () => {
+    const ep = await endpoint(a, rxA.url);
+    const row = () => owner(t).selectFrom('event_deliveries').selectAll().where('endpoint_id', '=', ep.id).executeTakeFirstOrThrow();
+    rxA.respond = () => ({ status: 200, delayMs: 300 });
+    await inbound('888000888');
+    assert.equal(await deliverDue(t.ctx), 1);
+    await finishDeliveries(t.ctx, 5_000);
+    assert.equal((await row()).status, 'succeeded');
+
+    await owner(t).deleteFrom('event_deliveries').where('endpoint_id', '=', ep.id).execute();
+    rxA.respond = () => ({ status: 200, delayMs: 1_500 });
+    await inbound('888000888');
+    assert.equal(await deliverDue(t.ctx), 1);
+    assert.ok((await row()).locked_until, 'leased while in flight');
+    const started = Date.now();
+    await finishDeliveries(t.ctx, 200);
+    assert.ok(Date.now() - started < 1_000, 'returns after the grace, not after the attempt');
+    const handedBack = await row();
+    assert.deepEqual([handedBack.status, handedBack.locked_until], ['pending', null]);
+    await deliveriesIdle(t.ctx);
   });
 
   it('an endpoint failing for 5 days is disabled; replay of all failed since a time re-queues them', async () => {
