@@ -35,7 +35,7 @@ export async function putInbox(ctx: AppContext, w: InboxWrite): Promise<string> 
 
 /**
  * Group commit for the acknowledge path (src/core/group-commit.ts): webhooks arriving while a write
- * is in flight are written together in one statement (`sb_inbox_put_many`) and one WAL flush; each
+ * is in flight are written together in one statement (`sb_inbox_put_packed`) and one WAL flush; each
  * request still gets its answer only after its own row is committed. If a group fails (e.g. a
  * channel deleted between routing and insert breaks the foreign key), its rows are retried one by
  * one so one bad row fails only its own request.
@@ -45,6 +45,25 @@ const MAX_FLUSHES = 4;
 const MIN_PARALLEL = 16;
 
 interface Pending { w: InboxWrite; id: string; resolve: (id: string) => void; reject: (err: unknown) => void }
+
+/**
+ * A commit group as `sb_inbox_put_packed`'s parameters (migration 039): the bodies as ONE buffer,
+ * which node-postgres sends in binary as it is, with their lengths, and the headers as one JSON
+ * array. As a bytea[] parameter every body went hex-encoded in array text (twice its size on the
+ * wire, built and then parsed back on the acknowledge path); docs/performance.md, 2026-12-01.
+ */
+export function packInboxGroup(rows: (InboxWrite & { id: string })[]) {
+  return {
+    tenants: rows.map((r) => r.tenantId),
+    ids: rows.map((r) => r.id),
+    channels: rows.map((r) => r.channelId),
+    providers: rows.map((r) => r.provider),
+    bodies: rows.length === 1 ? rows[0]!.body : Buffer.concat(rows.map((r) => r.body)),
+    lengths: rows.map((r) => r.body.length),
+    headers: JSON.stringify(rows.map((r) => r.headers)),
+    split: rows.map((r) => r.split),
+  };
+}
 
 export class InboxWriter {
   private readonly groups: GroupCommit<Pending>;
@@ -58,9 +77,9 @@ export class InboxWriter {
 
   private async flush(group: Pending[]): Promise<void> {
     try {
-      const c = (f: (p: Pending) => unknown) => group.map(f);
-      await sql`select sb_inbox_put_many(${c((p) => p.w.tenantId)}::text[], ${c((p) => p.id)}::text[], ${c((p) => p.w.channelId)}::text[],
-        ${c((p) => p.w.provider)}::text[], ${c((p) => p.w.body)}::bytea[], ${c((p) => JSON.stringify(p.w.headers))}::jsonb[], ${c((p) => p.w.split)}::boolean[])`.execute(this.ctx.db);
+      const p = packInboxGroup(group.map((g) => ({ ...g.w, id: g.id })));
+      await sql`select sb_inbox_put_packed(${p.tenants}::text[], ${p.ids}::text[], ${p.channels}::text[], ${p.providers}::text[],
+        ${p.bodies}::bytea, ${p.lengths}::integer[], ${p.headers}::jsonb, ${p.split}::boolean[])`.execute(this.ctx.db);
       for (const p of group) p.resolve(p.id);
     } catch (err) {
       if (group.length === 1) return group[0]!.reject(err);

@@ -38,4 +38,28 @@ describe('inbox group commit', () => {
       [a.id, chA.id, '{"n":0}'], [a.id, chA.id, '{"n":1}'], [b.id, chB.id, '{"n":3}'],
     ].sort());
   });
+  it('a group keeps every row its own body and headers, byte for byte, whatever the bytes and lengths', async () => {
+    const a = await t.tenant();
+    const ch = await makeChannel(t, a.id, 'cloud-api', cloudCreds('555000333'));
+    const w = new InboxWriter(t.ctx);
+    const bodies = [
+      Buffer.from('{"a":1}'),
+      Buffer.from([0x00, 0xff, 0xfe, 0x5c, 0x22, 0x7b, 0x7d, 0x2c]), // NUL, invalid UTF-8, \ " { } ,
+      Buffer.alloc(1),
+      Buffer.from('{"text":"caf\u00e9 \\ \"quoted\" ✓"}'),
+      Buffer.alloc(70_000, 0x61),
+      Buffer.from('{"z":2}'),
+    ];
+    const headers = bodies.map((_, i) => ({ 'content-type': 'application/json', 'x-hub-signature-256': `sha256="${i}"\\{}`, ...(i === 2 ? {} : { 'user-agent': `ua ${i}` }) }));
+    const ids = await Promise.all(bodies.map((body, i) => w.put({ tenantId: a.id, channelId: ch.id, provider: 'cloud-api', body, headers: headers[i]!, split: i % 2 === 0 })));
+    const rows = await owner(t).selectFrom('inbox').select(['id', 'body', 'headers', 'split']).where('tenant_id', '=', a.id).execute();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    assert.equal(rows.length, bodies.length);
+    ids.forEach((id, i) => {
+      const r = byId.get(id)!;
+      assert.ok(r.body.equals(bodies[i]!), `body ${i}`);
+      assert.deepEqual(r.headers, headers[i], `headers ${i}`);
+      assert.equal(r.split, i % 2 === 0);
+    });
+  });
 });
