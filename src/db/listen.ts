@@ -29,6 +29,11 @@ export function createListen(url: string, logger: Logger): Listen {
         try {
           await c.connect();
           await c.query(`listen ${channel}`);
+          // Stopped while connecting: nobody holds this connection to end it later.
+          if (stopped) {
+            await c.end().catch(() => undefined);
+            return;
+          }
           client = c;
           delay = 250;
           // Whatever was notified while no LISTEN was active is lost: the caller resynchronises.

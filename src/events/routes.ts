@@ -10,7 +10,7 @@ import { decodeCursor, Page, PageQuery, toPage } from '../http/pagination.js';
 import { EVENT_TYPES } from './emit.js';
 import { createEndpoint, deleteEndpoint, endpointView, findEndpoint, getSecret, rotateSecret, updateEndpoint } from './endpoints.js';
 import { listDeliveries, replayDelivery, replayFailedSince } from './replay.js';
-import { closeAllStreams, streamEvents } from './stream.js';
+import { closeAllStreams, EVENT_ID, idTime, streamEvents } from './stream.js';
 import { authenticate } from '../identity/authenticate.js';
 
 const EventTypeT = Type.Union([...EVENT_TYPES.map((t) => Type.Literal(t)), Type.Literal('*')]);
@@ -111,11 +111,13 @@ export function eventRoutes(app: App, ctx: AppContext): void {
 
   app.get('/v1/events/stream', {
     config: { scope: 'webhooks:read' },
-    schema: { tags, summary: 'Server-Sent Events of this tenant; resume with the Last-Event-ID header', querystring: Type.Object({ last_event_id: Type.Optional(Type.String({ pattern: '^evt_[0-9A-Z]{26}$' })) }), response: { 200: Type.String({ description: 'text/event-stream' }), ...errorResponses } },
+    schema: { tags, summary: 'Server-Sent Events of this tenant; resume with the Last-Event-ID header', querystring: Type.Object({ last_event_id: Type.Optional(Type.String({ pattern: EVENT_ID.source })) }), response: { 200: Type.String({ description: 'text/event-stream' }), ...errorResponses } },
   }, async (req, reply) => {
     const header = req.headers['last-event-id'];
     const last = (typeof header === 'string' ? header : undefined) ?? req.query.last_event_id;
-    if (last !== undefined && !/^evt_[0-9A-Z]{26}$/.test(last)) throw new AppError('validation_failed', 'Last-Event-ID is not an event id');
+    if (last !== undefined && !EVENT_ID.test(last)) throw new AppError('validation_failed', 'Last-Event-ID is not an event id');
+    // An id from the future would hold the stream's cursor above every event to come: nothing sent.
+    if (last !== undefined && idTime(last) > Date.now() + 60_000) throw new AppError('validation_failed', 'Last-Event-ID names a time in the future; it is not an id this server issued');
     const tenantId = asTenantId(tenantOf(req));
     // The credential is checked again on every heartbeat (through the auth cache, which a revocation
     // or suspension clears over LISTEN): a stream must not outlive its right to read.

@@ -17,8 +17,8 @@ import './schema.js';
  */
 const POLL_MS = 200;
 const SAFETY_POLL_MS = 2_000;
-/** How far behind its newest event the safety poll asks (by `created_at`, the transaction start). */
-const POLL_OVERLAP_MS = 2_000;
+/** How far back the poll looks (by `created_at`, the transaction start, on the database's clock). */
+const POLL_WINDOW_MS = 5_000;
 /**
  * How far behind its cursor a stream looks for late commits, and below Last-Event-ID on resume.
  * Ids are made before the write waits for a pool connection (up to 5 s, connectionTimeoutMillis)
@@ -50,6 +50,9 @@ export function idFloor(ms: number): string {
   return `evt_${out}${'0'.repeat(16)}`;
 }
 
+/** An event id as ULIDs spell them (Crockford base 32: no I, L, O, U). */
+export const EVENT_ID = /^evt_[0-9A-HJKMNP-TV-Z]{26}$/;
+
 export function idTime(id: string): number {
   let t = 0;
   for (const c of id.slice(4, 14)) t = t * 32 + B32.indexOf(c);
@@ -57,12 +60,22 @@ export function idTime(id: string): number {
 }
 
 type Wake = () => void;
+/**
+ * Wakes the streams of tenants with new events: on NOTIFY (LISTEN), and by a poll — every
+ * SAFETY_POLL_MS with LISTEN, every POLL_MS without — that asks which tenants have events created
+ * in the last POLL_WINDOW_MS (by the database's clock) and wakes a tenant when that set changed: its
+ * count or a digest of its ids. So an event whose transaction committed after a later-started one's
+ * (same tenant or another) still wakes its tenant's streams, as long as it commits within
+ * POLL_WINDOW_MS − the poll interval of its transaction's start. A LISTEN that comes back (after a
+ * lost connection, when notifications were lost) wakes every subscribed tenant at once.
+ */
 export class Notifier {
   private readonly subs = new Map<string, Set<Wake>>();
   private timer: NodeJS.Timeout | undefined;
-  private since = new Date();
-  /** The newest `created_at` each tenant was last woken for by the poll. */
-  private reported = new Map<string, number>();
+  /** Bumped when polling stops, so a poll in flight then does not schedule a second chain. */
+  private generation = 0;
+  /** What the last poll saw per tenant (`count:digest`). */
+  private reported = new Map<string, string>();
   private unlisten: Promise<() => Promise<void>> | undefined;
   constructor(
     private readonly ctx: AppContext,
@@ -78,13 +91,15 @@ export class Notifier {
     if (!set) this.subs.set(tenantId, (set = new Set()));
     set.add(wake);
     if (this.ctx.listen && !this.unlisten) {
-      this.unlisten = this.ctx.listen('sb_events', (tenantId) => this.wake(tenantId));
+      this.unlisten = this.ctx.listen('sb_events', (tenantId) => this.wake(tenantId), (listening) => {
+        // Back after a loss: whatever was notified meanwhile is gone; every stream looks again.
+        if (listening) for (const t of [...this.subs.keys()]) this.wake(t);
+      });
       this.unlisten.catch((err) => this.ctx.logger.warn({ err: (err as Error)?.message }, 'event LISTEN failed; polling only'));
     }
     if (!this.timer) {
-      this.since = new Date(Date.now() - POLL_OVERLAP_MS);
       this.reported = new Map();
-      this.schedule();
+      this.schedule(this.generation);
     }
     return () => {
       set.delete(wake);
@@ -92,6 +107,7 @@ export class Notifier {
       if (this.subs.size === 0 && this.timer) {
         clearTimeout(this.timer);
         this.timer = undefined;
+        this.generation += 1;
       }
       if (this.subs.size === 0 && this.unlisten) {
         void this.unlisten.then((stop) => stop()).catch(() => undefined);
@@ -100,31 +116,32 @@ export class Notifier {
     };
   }
 
-  private schedule(): void {
+  private schedule(generation: number): void {
     if (!Number.isFinite(this.pollMs)) return;
-    this.timer = setTimeout(() => void this.poll(), this.pollMs);
+    this.timer = setTimeout(() => void this.poll(generation), this.pollMs);
     this.timer.unref();
   }
 
-  private async poll(): Promise<void> {
+  private async poll(generation: number): Promise<void> {
     try {
-      const { rows } = await sql<{ tenant_id: string; latest: Date }>`select * from sb_event_tenants_since(${this.since})`.execute(this.ctx.db);
-      // The poll looks POLL_OVERLAP_MS behind the newest event, so it finds the same tenants again
-      // for as long as nothing newer comes: wake a tenant only when its newest event changed, or an
-      // idle stream is woken (and reads) every poll for good.
-      const reported = new Map<string, number>();
+      const { rows } = await sql<{ tenant_id: string; n: string; digest: string }>`select * from sb_event_tenants_recent(${POLL_WINDOW_MS})`.execute(this.ctx.db);
+      const reported = new Map<string, string>();
       for (const r of rows) {
-        const latest = r.latest.getTime();
-        if (latest - POLL_OVERLAP_MS > this.since.getTime()) this.since = new Date(latest - POLL_OVERLAP_MS);
-        reported.set(r.tenant_id, latest);
-        if (this.reported.get(r.tenant_id) !== latest) this.wake(r.tenant_id);
+        const seen = `${r.n}:${r.digest}`;
+        reported.set(r.tenant_id, seen);
+        // The same set as last time: nothing new (an idle stream is not woken every poll).
+        if (this.reported.get(r.tenant_id) !== seen) this.wake(r.tenant_id);
       }
       this.reported = reported;
     } catch (err) {
       this.ctx.logger.warn({ err: (err as Error)?.message }, 'event stream poll failed');
     }
-    if (this.subs.size > 0) this.schedule();
-    else this.timer = undefined;
+    if (generation !== this.generation) return;
+    if (this.subs.size > 0) this.schedule(generation);
+    else {
+      this.timer = undefined;
+      this.generation += 1;
+    }
   }
 }
 const notifiers = new WeakMap<AppContext, Notifier>();
@@ -135,6 +152,8 @@ const notifierOf = (ctx: AppContext) => {
 };
 
 const open = new Set<() => void>();
+/** Streams this process is serving (tests, metrics). */
+export const openStreams = (): number => open.size;
 /** Ends every open stream of this process (shutdown: clients reconnect elsewhere with Last-Event-ID). */
 export function closeAllStreams(): void {
   for (const end of [...open]) end();
@@ -161,6 +180,12 @@ const columns = ['id', 'type', 'data', 'created_at'] as const;
 export function streamEvents(ctx: AppContext, tenantId: string, lastEventId: string | undefined, reply: FastifyReply, stillAllowed: () => Promise<boolean> = async () => true): void {
   const raw = reply.raw;
   reply.hijack();
+  // The client may have gone while the request was authenticated: its 'close' has fired already
+  // and would never end this stream (subscription, heartbeat and reads for no one).
+  if (raw.destroyed || reply.request.raw.destroyed || !raw.socket || raw.socket.destroyed || !raw.socket.writable) {
+    raw.destroy();
+    return;
+  }
   raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   raw.write('retry: 2000\n: connected\n\n');
   // A fresh stream never reaches below its start; a resume's window reaches below Last-Event-ID.

@@ -1,9 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { buildApp, type App } from '../../src/http/app.js';
 import { openDatabase, type Database } from '../../src/db/db.js';
-import { idTime } from '../../src/events/stream.js';
+import { idTime, openStreams } from '../../src/events/stream.js';
 import { bearer, startTestApp, type TestApp } from '../support/app.js';
 import { closeApp, cloudCreds, cloudPayload, drainAll, makeChannel, postCloud, sseClient as connect, type SseStream as Stream } from './support.js';
 
@@ -89,6 +89,15 @@ describe('GET /v1/events/stream (SSE)', () => {
     const bad = await t.app.inject({ method: 'GET', url: '/v1/events/stream', headers: { authorization: `Bearer ${a.key}`, 'last-event-id': 'nope' } });
     assert.equal(bad.statusCode, 400);
     assert.equal((await t.app.inject({ method: 'GET', url: '/v1/events/stream' })).statusCode, 401);
+    // Letters ULIDs never use (I, L, O, U) made a negative time and a resume from the tenant's whole
+    // history; an id from the future would hold the cursor above every event to come.
+    const future = `evt_${'7ZZZZZZZZZ'}${'0'.repeat(16)}`;
+    for (const id of [`evt_U${'0'.repeat(25)}`, `evt_01J${'O'.repeat(23)}`, future]) {
+      for (const via of [{ headers: { 'last-event-id': id } }, { query: `?last_event_id=${id}` }]) {
+        const res = await t.app.inject({ method: 'GET', url: `/v1/events/stream${'query' in via ? via.query : ''}`, headers: { authorization: `Bearer ${a.key}`, ...('headers' in via ? via.headers : {}) } });
+        assert.equal(res.statusCode, 400, `${id} ${JSON.stringify(via)}`);
+      }
+    }
   });
 });
 
@@ -114,5 +123,33 @@ describe('GET /v1/events/stream: the credential is checked again while streaming
     await assert.rejects(connect(port, doomed.key), /status 401/);
     assert.equal(s2.ended, false);
     s2.close();
+  });
+});
+
+describe('GET /v1/events/stream: clients that go before their stream starts', () => {
+  let t: TestApp;
+  let a: { id: string; key: string };
+  let port = 0;
+  before(async () => {
+    t = await startTestApp();
+    a = await t.tenant();
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    port = (t.app.server.address() as AddressInfo).port;
+  });
+  after(() => closeApp(t));
+
+  it('a client gone while its request was authenticated leaves no stream behind', async () => {
+    await until(() => openStreams() === 0); // the earlier suites' streams, ended when their apps closed
+    await Promise.all(Array.from({ length: 10 }, () => new Promise<void>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.write(`GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${a.key}\r\n\r\n`, () => setImmediate(() => {
+          s.destroy();
+          resolve();
+        }));
+      });
+    })));
+    // Whatever got as far as streaming before the close ends with it; nothing is left open.
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.equal(openStreams(), 0);
   });
 });
