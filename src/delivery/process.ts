@@ -120,16 +120,35 @@ async function record(ctx: AppContext, d: ProcessDeps, items: Result[]): Promise
   for (const r of items) byTenant.set(r.tenantId, [...(byTenant.get(r.tenantId) ?? []), r]);
   await Promise.all(
     [...byTenant].map(([tenantId, rs]) =>
-      withTenant(ctx.db, tenantId, async (tx) => {
+      retryOnDeadlock(() => withTenant(ctx.db, tenantId, async (tx) => {
         // Lock every job row of this flush first, in one order, so flushes and claims never deadlock.
         await sql`select 1 from delivery_jobs where tenant_id = ${tenantId} and message_id = any(${rs.map((r) => r.job.message_id)})
           order by message_id for update`.execute(tx);
         const ok = rs.filter((r): r is Result & { ok: true } => r.ok);
         if (ok.length > 0) await recordSent(tx, d, tenantId, ok);
         for (const r of [...rs].sort((a, b) => (a.job.message_id < b.job.message_id ? -1 : 1))) if (!r.ok) await recordFailure(tx, d, tenantId, r);
-      }),
+      })),
     ),
   );
+}
+
+/**
+ * A flush's transaction also locks message rows and rate buckets, which the inbound path (statuses
+ * and echoes, in webhook order) and other workers' flushes lock in orders this one cannot choose.
+ * PostgreSQL then aborts one of them (40P01); were it this one, every result of the flush would be
+ * lost and, once the leases expire, every message of it sent again. So the whole flush runs again:
+ * nothing in it has happened yet (decision 045, amended).
+ */
+async function retryOnDeadlock<T>(run: () => Promise<T>, tries = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      if ((code !== '40P01' && code !== '40001') || attempt >= tries) throw err;
+      await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * attempt));
+    }
+  }
 }
 
 /**
@@ -229,10 +248,22 @@ async function saveSent(tx: Tx, d: ProcessDeps, tenantId: TenantId, ok: (Result 
     const r = byId.get(message_id)!;
     return { type: 'message.status', channelId: r.channelId, data: { message_id, provider_message_id: r.providerMessageId, status: 'sent', applied: true, error: null, at: r.at.toISOString() } };
   }));
+  // Statuses parked for exactly these (line, provider id) pairs: another line's send may carry the
+  // same provider id (UltraMsg queue ids count per instance).
   const early = await sql<{ channel_id: string; provider_message_id: string }>`
-    select distinct channel_id, provider_message_id from early_statuses
-    where tenant_id = ${tenantId} and provider_message_id = any(${ok.map((r) => r.providerMessageId)})`.execute(tx);
-  for (const e of early.rows) await applyEarlyStatuses(tx, { channelId: e.channel_id, providerMessageId: e.provider_message_id });
+    select distinct e.channel_id, e.provider_message_id from early_statuses e
+    join unnest(${ok.map((r) => r.channelId)}::text[], ${ok.map((r) => r.providerMessageId)}::text[]) as r(ch, pid)
+      on e.channel_id = r.ch and e.provider_message_id = r.pid
+    where e.tenant_id = ${tenantId}`.execute(tx);
+  for (const e of early.rows) {
+    for (const a of await applyEarlyStatuses(tx, { channelId: e.channel_id, providerMessageId: e.provider_message_id })) {
+      if (!a.change.changed) continue;
+      await emitEvent(tx, {
+        tenantId, type: 'message.status', channelId: e.channel_id,
+        data: { message_id: a.change.messageId, provider_message_id: e.provider_message_id, status: a.status, applied: true, error: a.status === 'failed' ? (a.error ?? null) : null, at: a.at.toISOString() },
+      });
+    }
+  }
 }
 
 /** What a merged echo row had reached (acks matched to it by provider id), moved to our message. */

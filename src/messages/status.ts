@@ -92,19 +92,24 @@ export async function applyDeliveryStatus(
   return null;
 }
 
-/** Called by the worker right after it records a provider id: applies statuses that came first. */
-export async function applyEarlyStatuses(tx: Tx, p: { channelId: string; providerMessageId: string }): Promise<void> {
+/**
+ * Called by the worker right after it records a provider id: applies statuses that came first, in
+ * the order they arrived, and returns what each did (the caller emits `message.status` for the
+ * changes: the webhook that brought them could not name the message).
+ */
+export async function applyEarlyStatuses(tx: Tx, p: { channelId: string; providerMessageId: string }): Promise<{ status: OutboundStatus; at: Date; error: StatusError | undefined; change: StatusChange }[]> {
   const early = await tx
     .deleteFrom('early_statuses')
     .where('channel_id', '=', p.channelId)
     .where('provider_message_id', '=', p.providerMessageId)
     .returning(['status', 'error_code', 'error_detail', 'at'])
     .execute();
-  for (const e of early) {
-    await updateOutboundStatus(tx, p, {
-      status: e.status as OutboundStatus,
-      at: e.at,
-      error: e.error_code ? { code: e.error_code, detail: e.error_detail ?? undefined } : undefined,
-    });
+  const applied = [];
+  for (const e of early.sort((a, b) => a.at.getTime() - b.at.getTime())) {
+    const status = e.status as OutboundStatus;
+    const error = e.error_code ? { code: e.error_code, detail: e.error_detail ?? undefined } : undefined;
+    const change = await updateOutboundStatus(tx, p, { status, at: e.at, error });
+    if (change) applied.push({ status, at: e.at, error, change });
   }
+  return applied;
 }
