@@ -58,16 +58,20 @@ export async function createEndpoint(ctx: AppContext, actor: Actor, tenantId: Te
   });
 }
 
-export async function updateEndpoint(ctx: AppContext, actor: Actor, tenantId: TenantId, id: string, p: Partial<EndpointInput> & { status?: 'enabled' | 'disabled' }) {
+export async function updateEndpoint(ctx: AppContext, actor: Actor, tenantId: TenantId, id: string, p: Partial<Omit<EndpointInput, 'description'>> & { description?: string | null; status?: 'enabled' | 'disabled' }) {
   if (p.url) await checkEgress(p.url, 'url', ctx.config.egressAllowPrivate);
   return withTenant(ctx.db, tenantId, async (tx) => {
-    await findEndpoint(tx, id);
+    const cur = await findEndpoint(tx, id);
+    const statusChange = p.status !== undefined && p.status !== cur.status;
     await tx.updateTable('webhook_endpoints').set({
       ...(p.url ? { url: p.url } : {}),
       ...(p.event_types ? { event_types: p.event_types } : {}),
       ...(p.description !== undefined ? { description: p.description } : {}),
-      // Re-enabling clears the failure clock: the tenant says the endpoint is fixed.
-      ...(p.status ? { status: p.status, disabled_reason: p.status === 'disabled' ? 'manual' : null, failing_since: null } : {}),
+      // Re-enabling clears the failure clock (the tenant says the endpoint is fixed); disabling an
+      // endpoint already disabled keeps its reason (`gone`, `failing`): the cause stays visible.
+      ...(statusChange ? { status: p.status, disabled_reason: p.status === 'disabled' ? 'manual' : null, failing_since: null } : {}),
+      // A new address starts a new failure clock: the old one's failures say nothing about it.
+      ...(p.url && p.url !== cur.url ? { failing_since: null } : {}),
       updated_at: new Date(),
     }).where('id', '=', id).execute();
     await audit(tx, { tenantId, actor, action: 'webhook_endpoint.updated', targetType: 'webhook_endpoint', targetId: id, details: { ...p } });
@@ -82,13 +86,29 @@ export const deleteEndpoint = (ctx: AppContext, actor: Actor, tenantId: TenantId
     await audit(tx, { tenantId, actor, action: 'webhook_endpoint.deleted', targetType: 'webhook_endpoint', targetId: id });
   });
 
-export const rotateSecret = (ctx: AppContext, actor: Actor, tenantId: TenantId, id: string) =>
+/**
+ * A new signing secret; the current one keeps signing (a second signature) for `overlapMs` (24 h by
+ * default; 0 ends it now, for a leaked secret). One previous secret is kept: a rotation while an
+ * earlier one's overlap still runs would end that secret before the time the earlier answer gave,
+ * so it is refused (409) unless it ends the old secrets now (`overlapMs` 0).
+ */
+export const rotateSecret = (ctx: AppContext, actor: Actor, tenantId: TenantId, id: string, overlapMs = ROTATION_OVERLAP_MS) =>
   withTenant(ctx.db, tenantId, async (tx) => {
     const r = await findEndpoint(tx, id);
+    const now = ctx.clock.now();
+    const previousUntil = r.previous_expires_at ? new Date(r.previous_expires_at as unknown as Date) : null;
+    if (overlapMs > 0 && r.previous_secret_enc && previousUntil && previousUntil > now) {
+      throw new AppError('conflict', `the secret before the current one signs until ${previousUntil.toISOString()}; rotate again after that, or with previous_expires_in_seconds 0 to end every older secret now`);
+    }
     const secret = newSecret();
-    const expires = new Date(ctx.clock.now().getTime() + ROTATION_OVERLAP_MS);
-    await tx.updateTable('webhook_endpoints').set({ secret_enc: seal(ctx, tenantId, id, secret), previous_secret_enc: r.secret_enc, previous_expires_at: expires, updated_at: new Date() }).where('id', '=', id).execute();
-    await audit(tx, { tenantId, actor, action: 'webhook_endpoint.secret_rotated', targetType: 'webhook_endpoint', targetId: id });
+    const expires = new Date(now.getTime() + overlapMs);
+    await tx.updateTable('webhook_endpoints').set({
+      secret_enc: seal(ctx, tenantId, id, secret),
+      previous_secret_enc: overlapMs > 0 ? r.secret_enc : null,
+      previous_expires_at: overlapMs > 0 ? expires : null,
+      updated_at: new Date(),
+    }).where('id', '=', id).execute();
+    await audit(tx, { tenantId, actor, action: 'webhook_endpoint.secret_rotated', targetType: 'webhook_endpoint', targetId: id, details: { previous_expires_at: expires.toISOString() } });
     return { secret, previous_secret_expires_at: expires.toISOString() };
   });
 

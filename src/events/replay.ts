@@ -26,8 +26,8 @@ export const replayDelivery = (ctx: AppContext, actor: Actor, tenantId: TenantId
   });
 
 /**
- * Replays, to an endpoint, every event whose delivery to it failed since `since` (after an outage is
- * fixed) — except events it has since received or still has pending (an earlier replay), so a
+ * Replays, to an endpoint, every event whose delivery to it failed since `since` — by when it was
+ * given up (its last change), not when it was queued — (after an outage is fixed) — except events it has since received or still has pending (an earlier replay), so a
  * repeated call sends nothing twice. At most REPLAY_MAX events a call, oldest first: calling again
  * takes the next ones.
  */
@@ -36,7 +36,7 @@ export const replayFailedSince = (ctx: AppContext, actor: Actor, tenantId: Tenan
   withTenant(ctx.db, tenantId, async (tx) => {
     await enabledEndpoint(tx, endpointId);
     const failed = await tx.selectFrom('event_deliveries as d').select(['d.event_id']).distinct()
-      .where('d.endpoint_id', '=', endpointId).where('d.status', '=', 'failed').where('d.created_at', '>=', since)
+      .where('d.endpoint_id', '=', endpointId).where('d.status', '=', 'failed').where('d.updated_at', '>=', since)
       .where(({ not, exists, selectFrom }) => not(exists(
         selectFrom('event_deliveries as o').select('o.id').whereRef('o.event_id', '=', 'd.event_id')
           .where('o.endpoint_id', '=', endpointId).where('o.status', 'in', ['succeeded', 'pending']))))

@@ -59,7 +59,7 @@ export function eventRoutes(app: App, ctx: AppContext): void {
 
   app.patch('/v1/webhook-endpoints/:endpointId', {
     config: { scope: 'webhooks:write' },
-    schema: { tags, summary: 'Change URL, event types, description; enable or disable', params: P, body: Type.Object({ url: Type.Optional(body.url), event_types: Type.Optional(body.event_types), description: body.description, status: Type.Optional(Type.Union([Type.Literal('enabled'), Type.Literal('disabled')])) }, { additionalProperties: false, minProperties: 1 }), response: { 200: Endpoint, ...errorResponses } },
+    schema: { tags, summary: 'Change URL, event types, description; enable or disable', params: P, body: Type.Object({ url: Type.Optional(body.url), event_types: Type.Optional(body.event_types), description: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()], { description: 'null clears it' })), status: Type.Optional(Type.Union([Type.Literal('enabled'), Type.Literal('disabled')])) }, { additionalProperties: false, minProperties: 1 }), response: { 200: Endpoint, ...errorResponses } },
   }, async (req) => updateEndpoint(ctx, actorOf(req), tenantOf(req), req.params.endpointId, req.body));
 
   app.delete('/v1/webhook-endpoints/:endpointId', { config: { scope: 'webhooks:write' }, schema: { tags, summary: 'Delete a webhook endpoint', params: P, response: { 204: Type.Null(), ...errorResponses } } },
@@ -73,8 +73,16 @@ export function eventRoutes(app: App, ctx: AppContext): void {
 
   app.post('/v1/webhook-endpoints/:endpointId/rotate-secret', {
     config: { scope: 'webhooks:write' },
-    schema: { tags, summary: 'New secret; the previous one keeps signing (second signature) for 24 h', params: P, response: { 200: Type.Object({ secret: Secret, previous_secret_expires_at: Type.String({ format: 'date-time' }) }), ...errorResponses } },
-  }, async (req) => rotateSecret(ctx, actorOf(req), tenantOf(req), req.params.endpointId));
+    schema: {
+      tags, summary: 'New secret; the previous one keeps signing (second signature) for 24 h, or as long as asked (0: ends now). 409 while an earlier rotation\'s previous secret still signs, unless 0', params: P,
+      body: Type.Object({ previous_expires_in_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400, default: 86_400, description: 'How long the current secret keeps signing beside the new one; 0 for a leaked secret' })) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ secret: Secret, previous_secret_expires_at: Type.String({ format: 'date-time' }) }), ...errorResponses },
+    },
+    // No body at all (how this call was first documented) means the defaults.
+    preValidation: async (req) => {
+      req.body ??= {};
+    },
+  }, async (req) => rotateSecret(ctx, actorOf(req), tenantOf(req), req.params.endpointId, (req.body.previous_expires_in_seconds ?? 86_400) * 1000));
 
   app.get('/v1/webhook-endpoints/:endpointId/deliveries', {
     config: { scope: 'webhooks:read' },

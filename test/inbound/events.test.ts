@@ -282,7 +282,9 @@ describe('tenant webhook endpoints and signed deliveries', () => {
 
   it('secret rotation: both secrets sign during the overlap', async () => {
     const ep = await endpoint(a, rxA.url);
-    const rot = (await t.app.inject({ method: 'POST', url: `/v1/webhook-endpoints/${ep.id}/rotate-secret`, headers: bearer(a.key) })).json();
+    const first = await t.app.inject({ method: 'POST', url: `/v1/webhook-endpoints/${ep.id}/rotate-secret`, headers: bearer(a.key) });
+    assert.equal(first.statusCode, 200, first.body);
+    const rot = first.json();
     assert.notEqual(rot.secret, ep.secret);
     await inbound('888000888');
     await deliverAll();
@@ -290,6 +292,52 @@ describe('tenant webhook endpoints and signed deliveries', () => {
     assert.ok(verifyStandardWebhook(rot.secret, hit.headers, hit.body));
     assert.ok(verifyStandardWebhook(ep.secret, hit.headers, hit.body));
     assert.equal(String(hit.headers['webhook-signature']).split(' ').length, 2);
+    // Again while the first overlap runs: refused, since it would end the first secret before the
+    // time the first answer gave; with previous_expires_in_seconds 0 (a leaked secret) every older
+    // secret ends now and only the new one signs.
+    const rotate = (payload?: object) => t.app.inject({ method: 'POST', url: `/v1/webhook-endpoints/${ep.id}/rotate-secret`, headers: bearer(a.key), ...(payload ? { payload } : {}) });
+    const refused = await rotate();
+    assert.equal(refused.statusCode, 409, refused.body);
+    assert.equal((await rotate({ previous_expires_in_seconds: 86_401 })).statusCode, 400);
+    const now = await rotate({ previous_expires_in_seconds: 0 });
+    assert.equal(now.statusCode, 200, now.body);
+    rxA.hits = [];
+    await inbound('888000888');
+    await deliverAll();
+    const only = rxA.hits[0]!;
+    assert.ok(verifyStandardWebhook(now.json().secret, only.headers, only.body));
+    assert.equal(String(only.headers['webhook-signature']).split(' ').length, 1);
+    // After an immediate end, a normal rotation (24 h overlap) is allowed again.
+    assert.equal((await rotate({})).statusCode, 200);
+  });
+
+  it('replay since a time takes deliveries that failed since then, whenever they were queued', async () => {
+    const ep = await endpoint(a, rxA.url);
+    await inbound('888000888', 2);
+    // Both queued two hours ago; one was given up a minute ago, the other two hours ago.
+    const rows = await owner(t).selectFrom('event_deliveries').select('id').where('endpoint_id', '=', ep.id).orderBy('id').execute();
+    const hoursAgo = new Date(Date.now() - 2 * 3600_000);
+    await owner(t).updateTable('event_deliveries').set({ status: 'failed', created_at: hoursAgo, updated_at: hoursAgo }).where('endpoint_id', '=', ep.id).execute();
+    await owner(t).updateTable('event_deliveries').set({ updated_at: new Date(Date.now() - 60_000) }).where('id', '=', rows[0]!.id).execute();
+    const r = await t.app.inject({ method: 'POST', url: `/v1/webhook-endpoints/${ep.id}/replay`, headers: bearer(a.key), payload: { since: new Date(Date.now() - 3600_000).toISOString() } });
+    assert.equal(r.statusCode, 202, r.body);
+    assert.equal(r.json().queued, 1);
+  });
+
+  it('PATCH: description cleared with null; disabling a disabled endpoint keeps its reason; a new URL restarts the failure clock', async () => {
+    const ep = await endpoint(a, rxA.url);
+    const patch = (payload: object) => t.app.inject({ method: 'PATCH', url: `/v1/webhook-endpoints/${ep.id}`, headers: bearer(a.key), payload });
+    assert.equal((await patch({ description: 'orders' })).json().description, 'orders');
+    const cleared = await patch({ description: null });
+    assert.equal(cleared.statusCode, 200, cleared.body);
+    assert.equal(cleared.json().description, null);
+    await owner(t).updateTable('webhook_endpoints').set({ status: 'disabled', disabled_reason: 'gone' }).where('id', '=', ep.id).execute();
+    assert.equal((await patch({ status: 'disabled' })).json().disabled_reason, 'gone');
+    assert.equal((await patch({ status: 'enabled' })).json().disabled_reason, null);
+    await owner(t).updateTable('webhook_endpoints').set({ failing_since: new Date(Date.now() - 4 * 24 * 3600_000) }).where('id', '=', ep.id).execute();
+    assert.equal((await patch({ url: `${rxA.url}/other` })).statusCode, 200);
+    const row = await owner(t).selectFrom('webhook_endpoints').select('failing_since').where('id', '=', ep.id).executeTakeFirstOrThrow();
+    assert.equal(row.failing_since, null);
   });
 
   it("a hanging endpoint of one tenant does not delay another tenant's deliveries", async () => {
