@@ -28,6 +28,8 @@ export interface Config {
   publicUrl: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   bodyLimitBytes: number;
+  /** A client must send its whole request (headers and body) within this; else 408 and the connection closes. */
+  requestTimeoutSeconds: number;
   redisUrl: string | undefined;
   egressAllowPrivate: boolean;
   cookieSecure: boolean;
@@ -159,6 +161,7 @@ export function parseConfig(env: Env, overrides: Partial<Config> = {}): Readonly
     publicUrl: url('PUBLIC_URL', ['https:', 'http:']),
     logLevel,
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    requestTimeoutSeconds: int('REQUEST_TIMEOUT_SECONDS', 30, 1, 3600),
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
     egressAllowPrivate: bool('EGRESS_ALLOW_PRIVATE', false),
     cookieSecure: bool('COOKIE_SECURE', mode === 'production'),

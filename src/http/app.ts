@@ -114,6 +114,9 @@ export async function buildApp(ctx: AppContext): Promise<App> {
     serverFactory: rawRoutes.serverFactory,
     loggerInstance: ctx.logger,
     bodyLimit: ctx.config.bodyLimitBytes,
+    // A client sending its request slowly or never finishing it (a partial body) must not hold a
+    // socket for good, nor keep ingress looking busy to the overload policy (decisions 028, 031).
+    requestTimeout: ctx.config.requestTimeoutSeconds * 1000,
     trustProxy: true,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
     schemaController: { compilersFactory: { buildValidator: strictBodies } },

@@ -35,12 +35,17 @@ export class RawRoutes {
 
   /** Fastify's `serverFactory`: an HTTP server that tries these routes first. */
   serverFactory = (fastify: (req: IncomingMessage, res: ServerResponse) => void, opts: Record<string, unknown>): Server => {
-    const server = createServer((req, res) => {
+    const requestTimeout = Number(opts.requestTimeout);
+    // Node checks request timeouts on this interval (30 s by default): a short timeout needs a shorter one.
+    const checkEvery = requestTimeout > 0 ? Math.min(30_000, Math.max(250, Math.floor(requestTimeout / 4))) : 30_000;
+    const server = createServer({ connectionsCheckingInterval: checkEvery }, (req, res) => {
       if (!this.serve(req, res)) fastify(req, res);
     });
     // What Fastify sets on a server it creates itself.
     server.keepAliveTimeout = Number(opts.keepAliveTimeout);
-    server.requestTimeout = Number(opts.requestTimeout);
+    server.requestTimeout = requestTimeout;
+    // Node enforces requestTimeout only while headersTimeout (60 s by default) is not longer.
+    if (requestTimeout > 0) server.headersTimeout = Math.min(server.headersTimeout, requestTimeout);
     server.setTimeout(Number(opts.connectionTimeout));
     return server;
   };

@@ -9,7 +9,7 @@ import type { RawWebhook } from '../providers/types.js';
 import { openCredentials } from '../channels/service.js';
 import { sql } from 'kysely';
 import { RouteCache, type RoutedChannel } from './routing.js';
-import { cloudApiShare, keptHeaders, recordReject, type InboxWriter } from './inbox.js';
+import { cloudApiShare, keptHeaders, recordReject, type InboxWrite, type InboxWriter } from './inbox.js';
 import { sendRawJson, sendRawProblem } from '../http/raw-routes.js';
 import type { InboxItem } from './normalise.js';
 import { inboundPipeline, type InlineSink } from './pipeline.js';
@@ -114,13 +114,21 @@ export function inboundRoutes(app: App, ctx: AppContext): void {
           throw new AppError('webhook_signature_invalid', 'the webhook signature does not match');
         }
         const w = { tenantId: r.tenantId, channelId: r.channelId, externalId: r.externalId, provider, headers: keptHeaders(raw), split: false, body: raw.body };
-        const items = [{ ...w, id: await inbox.put(w) }];
+        const id = await putRouted(inbox, w, () => routes.forget(provider, { token }));
+        if (id === null) {
+          await recordReject(ctx, provider, 'unroutable', [r.externalId], raw.body);
+          throw new AppError('webhook_unroutable', 'unknown webhook URL');
+        }
+        const items = [{ ...w, id }];
         reply.hijack();
         ack(reply.raw, inline, items);
       });
     }
   });
 }
+
+/** The most distinct `metadata.phone_number_id` values one Cloud API POST may name. */
+export const MAX_LINES_PER_POST = 100;
 
 /**
  * A Cloud API POST: the lines it names are routed, each routed line's signature is checked with its
@@ -134,6 +142,13 @@ async function receiveCloudApi(ctx: AppContext, routes: RouteCache, inbox: Inbox
     const reason = isJson(raw.body) ? 'unroutable' : 'malformed';
     await recordReject(ctx, 'cloud-api', reason, [], raw.body);
     throw reason === 'malformed' ? new AppError('malformed_json', 'body is not a routable JSON webhook') : new AppError('webhook_unroutable', 'no line id in the payload');
+  }
+  // Routing runs before any signature can be checked (the secret belongs to the line), so a POST
+  // naming thousands of made-up lines would cost as many lookups and starve real webhooks. Meta's
+  // name a handful; more than MAX_LINES_PER_POST is refused unread.
+  if (keys.length > MAX_LINES_PER_POST) {
+    await recordReject(ctx, 'cloud-api', 'malformed', keys.slice(0, 20), raw.body);
+    throw new AppError('validation_failed', `a webhook naming more than ${MAX_LINES_PER_POST} line ids is not one Meta sends`);
   }
   const found = await Promise.all(keys.map((k) => routes.byExternalId('cloud-api', k)));
   const accepted: RoutedChannel[] = [];
@@ -154,10 +169,30 @@ async function receiveCloudApi(ctx: AppContext, routes: RouteCache, inbox: Inbox
   const split = keys.length > 1;
   const json = split ? JSON.parse(raw.body.toString('utf8')) : undefined;
   const headers = keptHeaders(raw);
-  return Promise.all(accepted.map(async (r) => {
+  const written = await Promise.all(accepted.map(async (r) => {
     const w = { tenantId: r.tenantId, channelId: r.channelId, externalId: r.externalId, provider: 'cloud-api', headers, split, body: split ? cloudApiShare(json, r.externalId) : raw.body };
-    return { ...w, id: await inbox.put(w) };
+    const id = await putRouted(inbox, w, () => routes.forget('cloud-api', { externalId: r.externalId }));
+    return id === null ? null : { ...w, id };
   }));
+  const gone = accepted.filter((_, i) => written[i] === null).map((r) => r.externalId);
+  if (gone.length > 0) await recordReject(ctx, 'cloud-api', 'unroutable', gone, raw.body);
+  const items = written.filter((w) => w !== null);
+  if (items.length === 0) throw new AppError('webhook_unroutable', 'no active channel owns these lines', { details: { routing_keys: keys } });
+  return items;
+}
+
+/**
+ * Writes a routed webhook's inbox row; null when its channel was deleted after the route was cached
+ * (the row's channel foreign key refuses it): that line is unroutable now, not a server error.
+ */
+async function putRouted(inbox: InboxWriter, w: InboxWrite, forget: () => void): Promise<string | null> {
+  try {
+    return await inbox.put(w);
+  } catch (err) {
+    if ((err as { code?: unknown } | null)?.code !== '23503') throw err;
+    forget();
+    return null;
+  }
 }
 
 function ack(res: ServerResponse, inline: InlineSink, rows: InboxItem[]): void {

@@ -56,6 +56,11 @@ export class RouteCache {
     this.entries.clear();
   }
 
+  /** Drops what is cached for a line or a URL token (its channel turned out to be gone). */
+  forget(provider: string, key: { externalId: string } | { token: string }): void {
+    this.entries.delete('externalId' in key ? `${provider}\0e\0${key.externalId}` : `${provider}\0t\0${key.token}`);
+  }
+
   private get(key: string, provider: string, externalId: string | null, token: string | null): Promise<RoutedChannel | null> {
     const now = this.now();
     const hit = this.entries.get(key);

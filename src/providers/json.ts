@@ -23,3 +23,15 @@ export function parseWebhookJson(body: Buffer): unknown {
   const json: unknown = JSON.parse(text);
   return HOSTILE_ESCAPE.test(text) ? storable(json) : json;
 }
+
+/**
+ * A provider time we can store, else undefined (callers fall back to the envelope's time or now).
+ * A Date past year 9999 serialises with an extended year (`+033658-…`) that PostgreSQL refuses: one
+ * such timestamp failed its whole webhook until the row was parked, every message in it lost — the
+ * same class as the NUL characters above.
+ */
+export function storableTime(d: Date | undefined): Date | undefined {
+  if (d === undefined) return undefined;
+  const year = d.getUTCFullYear();
+  return Number.isNaN(year) || year < 1 || year > 9999 ? undefined : d;
+}

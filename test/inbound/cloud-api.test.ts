@@ -72,6 +72,45 @@ describe('Cloud API ingress', () => {
     assert.equal(contact.profile_name, 'N\uFFFD');
   });
 
+  it('a message time PostgreSQL cannot store (past year 9999) takes the entry time; the webhook loses nothing', async () => {
+    const body = cloudPayload([
+      { phoneNumberId: '111000111', from: '15550000024', id: 'wamid.far-future', text: 'from the future', ts: 999_999_999_999 },
+      { phoneNumberId: '111000111', from: '15550000025', id: 'wamid.same-batch', text: 'beside it' },
+    ]);
+    assert.equal((await postCloud(t, body)).statusCode, 200);
+    await drainAll(t);
+    const got = (await messages(a.id)).filter((m) => ['wamid.far-future', 'wamid.same-batch'].includes(m.provider_message_id!));
+    assert.equal(got.length, 2);
+    const parked = await owner(t).selectFrom('inbox').select('status').where('tenant_id', '=', a.id).where('status', '=', 'rejected').execute();
+    assert.equal(parked.length, 0);
+  });
+
+  it('a POST naming more line ids than Meta ever sends is refused before any lookup', async () => {
+    const lines = Array.from({ length: 101 }, (_, i) => String(700_000_000 + i));
+    const body = cloudPayload(lines.map((phoneNumberId) => ({ phoneNumberId, from: '15550000026' })));
+    const res = await postCloud(t, body, null);
+    assert.equal(res.statusCode, 400, res.body);
+    assert.equal(res.json().code, 'validation_failed');
+    const within = cloudPayload([...lines.slice(0, 99), '111000111'].map((phoneNumberId) => ({ phoneNumberId, from: '15550000027', id: `wamid.cap.${phoneNumberId}` })));
+    assert.equal((await postCloud(t, within)).statusCode, 200, 'a hundred are still routed');
+    await drainAll(t);
+  });
+
+  it('a channel deleted while its route is cached: the line is unroutable (404), not a server error; a batch keeps its other lines', async () => {
+    const ch = await makeChannel(t, a.id, 'cloud-api', cloudCreds('444000444'));
+    assert.equal((await postCloud(t, cloudPayload([{ phoneNumberId: '444000444', from: '15550000028' }]))).statusCode, 200, 'route cached');
+    await drainAll(t);
+    await owner(t).deleteFrom('channels').where('id', '=', ch.id).execute();
+    const gone = await postCloud(t, cloudPayload([{ phoneNumberId: '444000444', from: '15550000029' }]));
+    assert.equal(gone.statusCode, 404, gone.body);
+    assert.equal(gone.json().code, 'webhook_unroutable');
+    const mixed = await postCloud(t, cloudPayload([{ phoneNumberId: '444000444', from: '15550000030' }, { phoneNumberId: '111000111', from: '15550000031', id: 'wamid.beside-gone' }]));
+    assert.equal(mixed.statusCode, 200, mixed.body);
+    assert.equal(mixed.json().accepted, 1);
+    await drainAll(t);
+    assert.ok((await messages(a.id)).some((m) => m.provider_message_id === 'wamid.beside-gone'));
+  });
+
   it('splits a batch spanning two tenants: each gets only its line, no row holds the other body', async () => {
     const body = cloudPayload([
       { phoneNumberId: '111000111', from: '15551110000', id: 'wamid.tenantA', text: 'secret for A' },

@@ -124,3 +124,33 @@ describe('Cloud API webhook ahead of Fastify', () => {
     assert.equal((await completed({ ...signed(body), 'x-request-id': 'meta-7f3a' }))?.reqId, 'meta-7f3a');
   });
 });
+
+describe('a request never finished', () => {
+  let t: TestApp;
+  let port: number;
+  let key: string;
+  before(async () => {
+    t = await startTestApp({ REQUEST_TIMEOUT_SECONDS: '1' });
+    key = (await t.tenant()).key;
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    port = (t.app.server.address() as { port: number }).port;
+  });
+  after(() => closeApp(t));
+
+  for (const path of ['/webhooks/cloud-api', '/v1/messages']) {
+    it(`${path}: a client that sends part of its body and stops gets 408 and its connection closed`, async () => {
+      const socket = connect(port, '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      let answer = '';
+      socket.on('data', (c: Buffer) => (answer += c.toString()));
+      const closed = new Promise<number>((r) => socket.once('close', () => r(Date.now())));
+      const started = Date.now();
+      socket.write(`POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nauthorization: Bearer ${key}\r\ncontent-length: 1000\r\n\r\n{"object":`);
+      const at = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 8_000))]);
+      socket.destroy();
+      assert.notEqual(at, -1, 'still open after 8 s');
+      assert.ok(at - started >= 900, `closed after ${at - started} ms, before the timeout`);
+      assert.match(answer, /^HTTP\/1\.1 408/);
+    });
+  }
+});

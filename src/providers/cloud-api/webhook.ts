@@ -7,7 +7,7 @@ import { bsuidAddress, groupAddress, phoneAddress } from './addressing.js';
 import type { CloudApiCredentials } from './credentials.js';
 import { toErrorInfo } from './errors.js';
 import { inboundContent } from './inbound.js';
-import { parseWebhookJson } from '../json.js';
+import { parseWebhookJson, storableTime } from '../json.js';
 
 /**
  * Meta webhooks → canonical events. One Meta App posts every line's traffic to one URL, batched:
@@ -97,7 +97,7 @@ export function routingKeys(raw: RawWebhook): string[] {
 function unixSeconds(v: unknown): Date | undefined {
   const s = str(v);
   if (s === undefined || !/^\d{1,12}$/.test(s)) return undefined;
-  return new Date(Number(s) * 1000);
+  return storableTime(new Date(Number(s) * 1000));
 }
 
 export function parse(raw: RawWebhook): WebhookParseResult {

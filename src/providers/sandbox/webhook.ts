@@ -5,7 +5,7 @@ import { isRecord, str } from '../http.js';
 import type { RawWebhook, WebhookHandler, WebhookParseResult } from '../types.js';
 import type { SandboxCredentials } from './credentials.js';
 import { SIGNATURE_HEADER } from './protocol.js';
-import { parseWebhookJson } from '../json.js';
+import { parseWebhookJson, storableTime } from '../json.js';
 
 /**
  * Sandbox webhooks (format in protocol.ts): `{"lineId", "events":[…]}`, signed with
@@ -55,8 +55,8 @@ function errorInfo(e: unknown): ProviderErrorInfo | undefined {
 
 function parseEvent(e: unknown, externalId: string): Result {
   if (!isRecord(e)) return { error: 'malformed', detail: 'event is not an object' };
-  const ts = typeof e.timestamp === 'string' ? new Date(e.timestamp) : undefined;
-  if (!ts || Number.isNaN(ts.getTime())) return { error: 'malformed', detail: 'timestamp is not ISO 8601' };
+  const ts = typeof e.timestamp === 'string' ? storableTime(new Date(e.timestamp)) : undefined;
+  if (!ts) return { error: 'malformed', detail: 'timestamp is not an ISO 8601 time between years 1 and 9999' };
   if (e.type === 'message') {
     const m = e.message;
     if (!isRecord(m) || !nonEmpty(m.id)) return { error: 'malformed', detail: 'message.id missing' };

@@ -6,7 +6,7 @@ import { isRecord, lookup, str } from '../http.js';
 import type { RawWebhook, WebhookHandler, WebhookParseResult } from '../types.js';
 import { normalizeInstanceId, ultramsgExternalId, type UltramsgCredentials } from './credentials.js';
 import { contentFromData } from './webhook-content.js';
-import { parseWebhookJson } from '../json.js';
+import { parseWebhookJson, storableTime } from '../json.js';
 import { isOwnMessageId } from '../../core/ids.js';
 
 /**
@@ -81,7 +81,7 @@ function timestampOf(data: Record<string, unknown>, clock: Clock): Date | undefi
   if (t === undefined || t === null || t === '') return clock.now();
   const n = typeof t === 'number' ? t : Number(t);
   if (!Number.isFinite(n) || n < 0 || n > 1e11) return undefined;
-  return new Date(n * 1000);
+  return storableTime(new Date(n * 1000));
 }
 
 function parseEnvelope(env: unknown, clock: Clock): Parsed {

@@ -6,7 +6,7 @@ import type { WahaCredentials } from './credentials.js';
 import { canonicalAddress, isGroupJid, parseSerializedId, serializeId } from './ids.js';
 import { secondsToDate, toCanonicalMessage, type WahaMe } from './inbound.js';
 import { mapSessionStatus } from './session.js';
-import { parseWebhookJson } from '../json.js';
+import { parseWebhookJson, storableTime } from '../json.js';
 
 /**
  * WAHA webhooks. One POST carries one event:
@@ -125,7 +125,7 @@ interface Ctx {
 
 /** Epoch milliseconds → Date, undefined unless it is a real, representable instant. */
 function msToDate(v: unknown): Date | undefined {
-  return typeof v === 'number' && Number.isFinite(v) && v > 0 && v < 8.64e15 ? new Date(v) : undefined;
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 && v < 8.64e15 ? storableTime(new Date(v)) : undefined;
 }
 
 /** Never an invalid Date: the payload time, else the envelope time, else the time we parsed it. */
