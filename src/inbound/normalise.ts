@@ -66,12 +66,21 @@ export async function processInboxRows(ctx: AppContext, tenantId: string, inboxI
         await finish(tx, tenantId, [row.id], 'rejected', `${parsed.reason}: ${parsed.detail}`.slice(0, 500));
         continue;
       }
+      let filed = 0;
       for (const ev of parsed.events) {
         // Cloud API rows are routed by phone_number_id; an event of another line in the same body
         // is never filed under this channel (split rows hold only this line's changes anyway).
         if (row.provider === 'cloud-api' && ev.externalId !== channel.external_id) continue;
+        filed += 1;
         if (ev.kind === 'message.received') received.push({ channelId: channel.id, ev });
         else later.push({ channelId: channel.id, ev });
+      }
+      if (filed === 0 && parsed.events.length > 0) {
+        // Every event names another line than the channel's: it was routed here just before the
+        // channel's line changed. Kept (rejected) for the operator, never silently dropped.
+        ctx.logger.warn({ tenant_id: tenantId, channel_id: channel.id, inbox_id: row.id }, 'inbound row names another line than its channel now has; kept as rejected');
+        await finish(tx, tenantId, [row.id], 'rejected', `its events name another line than the channel's (${channel.external_id}); the line was moved after routing`);
+        continue;
       }
       done.push(row.id);
     }

@@ -48,7 +48,10 @@ const isJson = (b: Buffer): boolean => {
 export function inboundRoutes(app: App, ctx: AppContext): void {
   const routes = new RouteCache(ctx);
   const { inbox, inline, ingress } = inboundPipeline(ctx);
-  app.addHook('onClose', async () => inline.close());
+  app.addHook('onClose', async () => {
+    await inline.close();
+    await routes.close();
+  });
 
   /** Route → verify → commit to the inbox → 200, then processing (the Fastify route and the raw route). */
   const cloudApi = (req: IncomingMessage, res: ServerResponse, body: Buffer): void => {

@@ -40,8 +40,30 @@ const MAX_ENTRIES = 10_000;
 export class RouteCache {
   private readonly entries = new Map<string, Entry>();
   private readonly lookup: Lookup;
+  private stopListening: Promise<() => Promise<void>> | undefined;
+  private readonly listen: (() => void) | undefined;
   constructor(ctx: AppContext, lookupFn?: Lookup, private readonly now: () => number = Date.now) {
     this.lookup = lookupFn ?? ((provider, externalId, token) => lookup(ctx, provider, externalId, token));
+    // A change to what routing reads commits a NOTIFY (migration 041): every cached route goes at
+    // once, not after its 5 s. Without LISTEN (or while it is down) the TTL alone bounds staleness.
+    // Started with the first lookup, so a process that routes no webhook holds no connection for it.
+    const listen = ctx.listen;
+    if (listen && !lookupFn) {
+      this.listen = () => {
+        this.stopListening = listen('sb_routes', () => this.clear(), () => this.clear());
+        this.stopListening.catch((err: unknown) => ctx.logger.warn({ err: (err as Error)?.message }, 'route LISTEN failed; cached routes expire after 5 s'));
+      };
+    }
+  }
+
+  private closed = false;
+  async close(): Promise<void> {
+    this.closed = true;
+    const stop = this.stopListening;
+    this.stopListening = undefined;
+    if (!stop) return;
+    const end = stop.then((f) => f(), () => undefined);
+    await Promise.race([end, new Promise((r) => setTimeout(r, 1000).unref())]);
   }
 
   byExternalId(provider: string, externalId: string): Promise<RoutedChannel | null> {
@@ -62,6 +84,7 @@ export class RouteCache {
   }
 
   private get(key: string, provider: string, externalId: string | null, token: string | null): Promise<RoutedChannel | null> {
+    if (this.listen && !this.stopListening && !this.closed) this.listen();
     const now = this.now();
     const hit = this.entries.get(key);
     if (hit && now - hit.at < TTL_MS) {

@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { inboundPipeline } from '../../src/inbound/pipeline.js';
 import { closeApp, cloudCreds, cloudPayload, drainAll, holdProcessing, makeChannel, owner, postCloud, sign } from './support.js';
 
 describe('Cloud API ingress', () => {
@@ -109,6 +110,33 @@ describe('Cloud API ingress', () => {
     assert.equal(mixed.json().accepted, 1);
     await drainAll(t);
     assert.ok((await messages(a.id)).some((m) => m.provider_message_id === 'wamid.beside-gone'));
+  });
+
+  it("a line moved to another tenant's channel: the next webhook goes to the new owner at once, not after the route cache's 5 s", async () => {
+    const x = await makeChannel(t, a.id, 'cloud-api', cloudCreds('555000555'));
+    assert.equal((await postCloud(t, cloudPayload([{ phoneNumberId: '555000555', from: '15550000032' }]))).statusCode, 200, 'route cached');
+    await drainAll(t);
+    // Tenant A's channel takes another line; tenant B's new channel the freed one (same Meta app).
+    await owner(t).updateTable('channels').set({ external_id: '556000556' }).where('id', '=', x.id).execute();
+    const y = await makeChannel(t, b.id, 'cloud-api', cloudCreds('555000555'));
+    await new Promise((r) => setTimeout(r, 300)); // the NOTIFY's way to this process
+    assert.equal((await postCloud(t, cloudPayload([{ phoneNumberId: '555000555', from: '15550000033', id: 'wamid.after-move' }]))).statusCode, 200);
+    await drainAll(t);
+    const stored = await owner(t).selectFrom('messages').select(['tenant_id', 'channel_id']).where('provider_message_id', '=', 'wamid.after-move').execute();
+    assert.deepEqual(stored, [{ tenant_id: b.id, channel_id: y.id }]);
+  });
+
+  it('a row whose events all name another line than its channel now has is kept as rejected, not dropped', async () => {
+    const z = await makeChannel(t, a.id, 'cloud-api', cloudCreds('557000557'));
+    const body = cloudPayload([{ phoneNumberId: '558000558', from: '15550000034', id: 'wamid.other-line' }]);
+    // As if routed to z just before z's line changed: the row names a line z no longer has.
+    const { inbox } = inboundPipeline(t.ctx);
+    await inbox.put({ tenantId: a.id, channelId: z.id, provider: 'cloud-api', body: Buffer.from(body), headers: {}, split: false });
+    await drainAll(t);
+    const row = await owner(t).selectFrom('inbox').select(['status', 'error']).where('channel_id', '=', z.id).executeTakeFirstOrThrow();
+    assert.equal(row.status, 'rejected');
+    assert.match(String(row.error), /another line/);
+    assert.equal((await messages(a.id)).filter((m) => m.provider_message_id === 'wamid.other-line').length, 0);
   });
 
   it('splits a batch spanning two tenants: each gets only its line, no row holds the other body', async () => {
