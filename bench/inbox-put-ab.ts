@@ -76,7 +76,7 @@ try {
       await sql`select sb_inbox_put_many(${c((p) => p.tenantId)}::text[], ${c((p) => p.id)}::text[], ${c((p) => p.channelId)}::text[],
         ${c((p) => p.provider)}::text[], ${c((p) => p.body)}::bytea[], ${c((p) => JSON.stringify(p.headers))}::jsonb[], ${c((p) => p.split)}::boolean[])`.execute(conn.db);
     } else {
-      const p = packInboxGroup(group);
+      const p = packInboxGroup(group.map((r) => ({ w: r, id: r.id })));
       await sql`select sb_inbox_put_packed(${p.tenants}::text[], ${p.ids}::text[], ${p.channels}::text[], ${p.providers}::text[], ${p.bodies}::bytea, ${p.lengths}::integer[], ${p.headers}::jsonb, ${p.split}::boolean[])`.execute(conn.db);
     }
     const b1 = backendNs();

@@ -9,6 +9,16 @@ import type { Logger } from '../core/runtime.js';
  */
 export type Listen = (channel: string, onPayload: (payload: string) => void, onState?: (listening: boolean) => void) => Promise<() => Promise<void>>;
 
+/**
+ * Stops a LISTEN started with `Listen`, waiting at most `waitMs`: one still connecting (database
+ * down) must not hold a shutdown; it ends itself once connected (see `connect`).
+ */
+export async function stopListen(handle: Promise<() => Promise<void>> | undefined, waitMs = 1000): Promise<void> {
+  if (!handle) return;
+  const end = handle.then((stop) => stop(), () => undefined);
+  await Promise.race([end, new Promise((r) => setTimeout(r, waitMs).unref())]);
+}
+
 export function createListen(url: string, logger: Logger): Listen {
   return async (channel, onPayload, onState) => {
     if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`bad channel name ${channel}`);

@@ -134,7 +134,8 @@ async function record(ctx: AppContext, d: ProcessDeps, items: Result[]): Promise
 
 /**
  * A flush's transaction also locks message rows and rate buckets, which the inbound path (statuses
- * and echoes, in webhook order) and other workers' flushes lock in orders this one cannot choose.
+ * and echoes, in webhook order) and other workers' flushes lock in orders this one cannot choose —
+ * in saving successes (an echo being inserted) as in saving failures.
  * PostgreSQL then aborts one of them (40P01); were it this one, every result of the flush would be
  * lost and, once the leases expire, every message of it sent again. So the whole flush runs again:
  * nothing in it has happened yet (decision 045, amended).
@@ -173,19 +174,20 @@ async function recordSent(tx: Tx, d: ProcessDeps, tenantId: TenantId, ok: (Resul
       await applyMerged(tx, tenantId, ok, merged);
       return;
     } catch (err) {
-      if (!retryable(err) || attempt >= 2) throw err;
+      if (!providerIdTaken(err) || attempt >= 2) throw err;
       await sql`rollback to savepoint sb_record_sent`.execute(tx);
     }
   }
 }
 
 /**
- * The provider id taken (23505 on messages_provider_id), or a deadlock with the inbound
- * transaction that is inserting the echo while it waits for a row this flush has locked.
+ * The provider id taken (23505 on messages_provider_id). A deadlock (with the inbound transaction
+ * inserting the echo, say) is not handled here: it aborts the flush, which `retryOnDeadlock` runs
+ * again whole — and then meets the committed echo as this violation.
  */
-function retryable(err: unknown): boolean {
+function providerIdTaken(err: unknown): boolean {
   const e = err as { code?: unknown; constraint?: unknown } | null;
-  return (e?.code === '23505' && e.constraint === 'messages_provider_id') || e?.code === '40P01';
+  return e?.code === '23505' && e.constraint === 'messages_provider_id';
 }
 
 interface MergedEcho {

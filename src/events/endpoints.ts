@@ -13,7 +13,9 @@ import './schema.js';
 export const ROTATION_OVERLAP_MS = 24 * 3600 * 1000;
 const MAX_ENDPOINTS = 20;
 
-type Row = { [K in keyof WebhookEndpointsTable]: WebhookEndpointsTable[K] extends { __select__: infer S } ? S : WebhookEndpointsTable[K] };
+/** A column as selected (distributes over `| null`, so `Timestamp | null` reads as `Date | null`). */
+type Selected<T> = T extends { __select__: infer S } ? S : T;
+type Row = { [K in keyof WebhookEndpointsTable]: Selected<WebhookEndpointsTable[K]> };
 const iso = (d: unknown) => (d ? new Date(d as string).toISOString() : null);
 
 export function endpointView(r: Row) {
@@ -26,10 +28,16 @@ export function endpointView(r: Row) {
 const aad = (tenantId: string, id: string) => ({ tenantId, recordId: id });
 export const seal = (ctx: AppContext, tenantId: string, id: string, secret: string) => ctx.vault.encrypt(secret, aad(tenantId, id));
 
+type Secrets = { tenant_id: string; id: string; secret_enc: string; previous_secret_enc: string | null; previous_expires_at: Date | null };
+
+/** The previous secret still signs (the overlap after a rotation has not ended). */
+const previousSigns = (r: Secrets, now: Date): r is Secrets & { previous_secret_enc: string } =>
+  r.previous_secret_enc !== null && r.previous_expires_at !== null && r.previous_expires_at > now;
+
 /** Secrets that sign a delivery now: the current one, plus the previous one during the overlap. */
-export function signingSecrets(ctx: AppContext, r: { tenant_id: string; id: string; secret_enc: string; previous_secret_enc: string | null; previous_expires_at: Date | null }, now: Date): string[] {
+export function signingSecrets(ctx: AppContext, r: Secrets, now: Date): string[] {
   const out = [ctx.vault.decrypt(r.secret_enc, aad(r.tenant_id, r.id))];
-  if (r.previous_secret_enc && r.previous_expires_at && r.previous_expires_at > now) out.push(ctx.vault.decrypt(r.previous_secret_enc, aad(r.tenant_id, r.id)));
+  if (previousSigns(r, now)) out.push(ctx.vault.decrypt(r.previous_secret_enc, aad(r.tenant_id, r.id)));
   return out;
 }
 
@@ -96,9 +104,8 @@ export const rotateSecret = (ctx: AppContext, actor: Actor, tenantId: TenantId, 
   withTenant(ctx.db, tenantId, async (tx) => {
     const r = await findEndpoint(tx, id);
     const now = ctx.clock.now();
-    const previousUntil = r.previous_expires_at ? new Date(r.previous_expires_at as unknown as Date) : null;
-    if (overlapMs > 0 && r.previous_secret_enc && previousUntil && previousUntil > now) {
-      throw new AppError('conflict', `the secret before the current one signs until ${previousUntil.toISOString()}; rotate again after that, or with previous_expires_in_seconds 0 to end every older secret now`);
+    if (overlapMs > 0 && previousSigns(r, now)) {
+      throw new AppError('conflict', `the secret before the current one signs until ${r.previous_expires_at!.toISOString()}; rotate again after that, or with previous_expires_in_seconds 0 to end every older secret now`);
     }
     const secret = newSecret();
     const expires = new Date(now.getTime() + overlapMs);

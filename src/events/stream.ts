@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { FastifyReply } from 'fastify';
 import type { AppContext } from '../app/context.js';
 import { asTenantId, withTenant, type Tx } from '../db/db.js';
+import { stopListen } from '../db/listen.js';
 import './schema.js';
 
 /**
@@ -110,7 +111,7 @@ export class Notifier {
         this.generation += 1;
       }
       if (this.subs.size === 0 && this.unlisten) {
-        void this.unlisten.then((stop) => stop()).catch(() => undefined);
+        void stopListen(this.unlisten);
         this.unlisten = undefined;
       }
     };
@@ -182,7 +183,7 @@ export function streamEvents(ctx: AppContext, tenantId: string, lastEventId: str
   reply.hijack();
   // The client may have gone while the request was authenticated: its 'close' has fired already
   // and would never end this stream (subscription, heartbeat and reads for no one).
-  if (raw.destroyed || reply.request.raw.destroyed || !raw.socket || raw.socket.destroyed || !raw.socket.writable) {
+  if (!raw.socket?.writable) {
     raw.destroy();
     return;
   }

@@ -1,4 +1,4 @@
-import type { Listen } from '../db/listen.js';
+import { stopListen, type Listen } from '../db/listen.js';
 
 /**
  * Per-process cache of credential lookups (decision 019): API key rows by key hash, and tenant
@@ -67,10 +67,7 @@ export class AuthCache {
     const stop = this.stop;
     this.stop = undefined;
     this.live = false;
-    if (!stop) return;
-    // Still connecting (database down)? Do not hold shutdown for it; it closes once connected.
-    const end = stop.then((f) => f(), () => undefined);
-    await Promise.race([end, new Promise((r) => setTimeout(r, 1000).unref())]);
+    await stopListen(stop);
   }
 
   private start(): void {

@@ -52,16 +52,16 @@ interface Pending { w: InboxWrite; id: string; resolve: (id: string) => void; re
  * array. As a bytea[] parameter every body went hex-encoded in array text (twice its size on the
  * wire, built and then parsed back on the acknowledge path); docs/performance.md, 2026-12-01.
  */
-export function packInboxGroup(rows: (InboxWrite & { id: string })[]) {
+export function packInboxGroup(rows: { w: InboxWrite; id: string }[]) {
   return {
-    tenants: rows.map((r) => r.tenantId),
+    tenants: rows.map((r) => r.w.tenantId),
     ids: rows.map((r) => r.id),
-    channels: rows.map((r) => r.channelId),
-    providers: rows.map((r) => r.provider),
-    bodies: rows.length === 1 ? rows[0]!.body : Buffer.concat(rows.map((r) => r.body)),
-    lengths: rows.map((r) => r.body.length),
-    headers: JSON.stringify(rows.map((r) => r.headers)),
-    split: rows.map((r) => r.split),
+    channels: rows.map((r) => r.w.channelId),
+    providers: rows.map((r) => r.w.provider),
+    bodies: rows.length === 1 ? rows[0]!.w.body : Buffer.concat(rows.map((r) => r.w.body)),
+    lengths: rows.map((r) => r.w.body.length),
+    headers: JSON.stringify(rows.map((r) => r.w.headers)),
+    split: rows.map((r) => r.w.split),
   };
 }
 
@@ -77,7 +77,7 @@ export class InboxWriter {
 
   private async flush(group: Pending[]): Promise<void> {
     try {
-      const p = packInboxGroup(group.map((g) => ({ ...g.w, id: g.id })));
+      const p = packInboxGroup(group);
       await sql`select sb_inbox_put_packed(${p.tenants}::text[], ${p.ids}::text[], ${p.channels}::text[], ${p.providers}::text[],
         ${p.bodies}::bytea, ${p.lengths}::integer[], ${p.headers}::jsonb, ${p.split}::boolean[])`.execute(this.ctx.db);
       for (const p of group) p.resolve(p.id);

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { AppContext } from '../app/context.js';
 import { openCredentials } from '../channels/service.js';
+import { stopListen } from '../db/listen.js';
 
 /** A channel a webhook routes to, with decrypted credentials for its signature check. */
 export interface RoutedChannel {
@@ -61,9 +62,7 @@ export class RouteCache {
     this.closed = true;
     const stop = this.stopListening;
     this.stopListening = undefined;
-    if (!stop) return;
-    const end = stop.then((f) => f(), () => undefined);
-    await Promise.race([end, new Promise((r) => setTimeout(r, 1000).unref())]);
+    await stopListen(stop);
   }
 
   byExternalId(provider: string, externalId: string): Promise<RoutedChannel | null> {

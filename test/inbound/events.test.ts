@@ -298,6 +298,9 @@ describe('tenant webhook endpoints and signed deliveries', () => {
     const rotate = (payload?: object) => t.app.inject({ method: 'POST', url: `/v1/webhook-endpoints/${ep.id}/rotate-secret`, headers: bearer(a.key), ...(payload ? { payload } : {}) });
     const refused = await rotate();
     assert.equal(refused.statusCode, 409, refused.body);
+    // Another tenant cannot rotate (or learn of) this endpoint's secret.
+    const foreign = await t.app.inject({ method: 'POST', url: `/v1/webhook-endpoints/${ep.id}/rotate-secret`, headers: bearer(b.key), payload: { previous_expires_in_seconds: 0 } });
+    assert.equal(foreign.statusCode, 404, foreign.body);
     assert.equal((await rotate({ previous_expires_in_seconds: 86_401 })).statusCode, 400);
     const now = await rotate({ previous_expires_in_seconds: 0 });
     assert.equal(now.statusCode, 200, now.body);
@@ -319,15 +322,18 @@ describe('tenant webhook endpoints and signed deliveries', () => {
     const hoursAgo = new Date(Date.now() - 2 * 3600_000);
     await owner(t).updateTable('event_deliveries').set({ status: 'failed', created_at: hoursAgo, updated_at: hoursAgo }).where('endpoint_id', '=', ep.id).execute();
     await owner(t).updateTable('event_deliveries').set({ updated_at: new Date(Date.now() - 60_000) }).where('id', '=', rows[0]!.id).execute();
-    const r = await t.app.inject({ method: 'POST', url: `/v1/webhook-endpoints/${ep.id}/replay`, headers: bearer(a.key), payload: { since: new Date(Date.now() - 3600_000).toISOString() } });
+    const since = { since: new Date(Date.now() - 3600_000).toISOString() };
+    assert.equal((await t.app.inject({ method: 'POST', url: `/v1/webhook-endpoints/${ep.id}/replay`, headers: bearer(b.key), payload: since })).statusCode, 404, 'not the other tenant\'s to replay');
+    const r = await t.app.inject({ method: 'POST', url: `/v1/webhook-endpoints/${ep.id}/replay`, headers: bearer(a.key), payload: since });
     assert.equal(r.statusCode, 202, r.body);
     assert.equal(r.json().queued, 1);
   });
 
   it('PATCH: description cleared with null; disabling a disabled endpoint keeps its reason; a new URL restarts the failure clock', async () => {
     const ep = await endpoint(a, rxA.url);
-    const patch = (payload: object) => t.app.inject({ method: 'PATCH', url: `/v1/webhook-endpoints/${ep.id}`, headers: bearer(a.key), payload });
+    const patch = (payload: object, key = a.key) => t.app.inject({ method: 'PATCH', url: `/v1/webhook-endpoints/${ep.id}`, headers: bearer(key), payload });
     assert.equal((await patch({ description: 'orders' })).json().description, 'orders');
+    assert.equal((await patch({ description: null }, b.key)).statusCode, 404, 'not the other tenant\'s to change');
     const cleared = await patch({ description: null });
     assert.equal(cleared.statusCode, 200, cleared.body);
     assert.equal(cleared.json().description, null);

@@ -4,6 +4,7 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { Notifier } from '../../src/events/stream.js';
 import { emitEvent } from '../../src/events/emit.js';
 import { asTenantId, withTenant } from '../../src/db/db.js';
+import { until } from './support.js';
 
 /** With polling switched off, a committed event still wakes its tenant's streams: LISTEN/NOTIFY. */
 let t: TestApp;
@@ -70,7 +71,7 @@ test('the poll (LISTEN down) wakes a tenant for an event committed after a later
     assert.ok(before.a >= 1 && before.b >= 1, 'both woken for what committed');
     release();
     await x;
-    await until(() => wakes.a > before.a, 3_000, 'tenant A woken for X');
+    await until('tenant A woken for X', () => wakes.a > before.a, 3_000);
     // Nothing new: after the window (5 s) has emptied, no tenant is woken.
     await sleep(5_600);
     const idle = { ...wakes };
@@ -94,7 +95,7 @@ test('a LISTEN that comes back wakes every subscribed tenant (notifications mean
   let wakes = 0;
   const off = notifier.subscribe(a.id, () => wakes++);
   try {
-    await until(() => state !== undefined, 1_000, 'listening');
+    await until('listening', () => state !== undefined, 1_000);
     const before = wakes;
     state!(false);
     assert.equal(wakes, before, 'a loss wakes nobody');
@@ -106,10 +107,3 @@ test('a LISTEN that comes back wakes every subscribed tenant (notifications mean
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting: ${what}`);
-    await sleep(20);
-  }
-}

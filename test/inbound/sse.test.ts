@@ -5,15 +5,7 @@ import { buildApp, type App } from '../../src/http/app.js';
 import { openDatabase, type Database } from '../../src/db/db.js';
 import { idTime, openStreams } from '../../src/events/stream.js';
 import { bearer, startTestApp, type TestApp } from '../support/app.js';
-import { closeApp, cloudCreds, cloudPayload, drainAll, makeChannel, postCloud, sseClient as connect, type SseStream as Stream } from './support.js';
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { closeApp, cloudCreds, cloudPayload, drainAll, makeChannel, postCloud, sseClient as connect, until, type SseStream as Stream } from './support.js';
 
 describe('GET /v1/events/stream (SSE)', () => {
   let t: TestApp;
@@ -55,7 +47,7 @@ describe('GET /v1/events/stream (SSE)', () => {
     await new Promise((r) => setTimeout(r, 300));
     await inbound('121000121', 'wamid.sse1');
     await inbound('131000131', 'wamid.sseB');
-    await until(() => sA.events.length >= 1 && sB.events.length >= 1);
+    await until('both tenants streamed', () => sA.events.length >= 1 && sB.events.length >= 1);
     assert.deepEqual(ids(sA), ['wamid.sse1']);
     assert.deepEqual(ids(sB), ['wamid.sseB']);
     assert.equal(sA.events[0]!.type, 'message.received');
@@ -67,13 +59,13 @@ describe('GET /v1/events/stream (SSE)', () => {
     const s1 = await connect(port1, a.key);
     await new Promise((r) => setTimeout(r, 300));
     await inbound('121000121', 'wamid.sse2');
-    await until(() => s1.events.length >= 1);
+    await until('the first event', () => s1.events.length >= 1);
     const last = s1.events[s1.events.length - 1]!.id;
     s1.close();
     await inbound('121000121', 'wamid.sse3');
     await inbound('121000121', 'wamid.sse4');
     const s2 = await connect(port2, a.key, last);
-    await until(() => s2.events.filter((e) => e.id > last).length >= 2);
+    await until('the missed events', () => s2.events.filter((e) => e.id > last).length >= 2);
     await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(ids({ ...s2, events: s2.events.filter((e) => e.id > last) }), ['wamid.sse3', 'wamid.sse4']);
     // Below Last-Event-ID only the 5 s window again, each once, never Last-Event-ID itself: the
@@ -119,7 +111,7 @@ describe('GET /v1/events/stream: the credential is checked again while streaming
     await new Promise((r) => setTimeout(r, 1_200));
     assert.equal(s1.ended, false, 'a valid credential keeps its stream');
     assert.equal((await t.app.inject({ method: 'DELETE', url: `/v1/api-keys/${doomed.id}`, headers: bearer(a.key) })).statusCode, 200);
-    await until(() => s1.ended, 3_000);
+    await until('the revoked stream ended', () => s1.ended, 3_000);
     await assert.rejects(connect(port, doomed.key), /status 401/);
     assert.equal(s2.ended, false);
     s2.close();
@@ -139,7 +131,7 @@ describe('GET /v1/events/stream: clients that go before their stream starts', ()
   after(() => closeApp(t));
 
   it('a client gone while its request was authenticated leaves no stream behind', async () => {
-    await until(() => openStreams() === 0); // the earlier suites' streams, ended when their apps closed
+    await until('no stream open', () => openStreams() === 0); // the earlier suites' streams, ended when their apps closed
     await Promise.all(Array.from({ length: 10 }, () => new Promise<void>((resolve) => {
       const s = net.connect(port, '127.0.0.1', () => {
         s.write(`GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${a.key}\r\n\r\n`, () => setImmediate(() => {
