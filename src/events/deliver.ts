@@ -15,13 +15,17 @@ import './schema.js';
  * Tenant webhook delivery on durable rows (event_deliveries), claimed with SKIP LOCKED under a
  * 60 s lease (> the 10 s request timeout), so a crashed worker's deliveries come back within a
  * minute. Isolation: at most PER_TENANT requests of one tenant in flight per process and claims are
- * capped per tenant, so a dead endpoint (every request waiting the full 10 s) holds 4 of 32 slots
- * and other tenants keep flowing; the inbox loop is separate and never waits on deliveries.
+ * capped per tenant, so a slow endpoint holds at most 4 of 32 slots and other tenants keep flowing;
+ * an endpoint whose last attempt failed is probed one delivery at a time from a budget of its own
+ * (PROBES, at most PER_TENANT a tenant), so dead endpoints hold none of the main slots: neither their
+ * own tenant's healthy endpoints nor other tenants wait behind them (decision 052). The inbox loop is
+ * separate and never waits on deliveries.
  * Requests go through the context's delivery transport (`ctx.webhookRequest`, made by
  * `createDeliveryTransport`): the egress policy is checked on the address actually connected to,
  * every attempt (decision 043); redirects are not followed (a 3xx is a failed attempt).
  */
 const CONCURRENCY = 32;
+const PROBES = 32;
 const PER_TENANT = 4;
 const TIMEOUT_MS = 10_000;
 const LEASE_MS = 60_000;
@@ -36,43 +40,63 @@ const SYSTEM = { type: 'system', id: null, ip: null } as const;
  * has its connection closed (`maxBodyBytes: 0`).
  */
 export function createDeliveryTransport(allowPrivate: boolean): HttpTransport {
-  return createHttpTransport({ allowPrivate, maxSockets: CONCURRENCY, timeout: 4_000, maxBodyBytes: 0 });
+  return createHttpTransport({ allowPrivate, maxSockets: CONCURRENCY + PROBES, timeout: 4_000, maxBodyBytes: 0 });
 }
 
 interface Pool {
   /** Delivery id → its attempt, settled when recorded. */
   inFlight: Map<string, { tenantId: string; done: Promise<void> }>;
+  /** Main-lane attempts in flight per tenant. */
   perTenant: Map<string, number>;
+  /** Endpoint id → tenant id of each probe in flight (one an endpoint). */
+  probing: Map<string, string>;
 }
 const pools = new WeakMap<AppContext, Pool>();
 const poolOf = (ctx: AppContext): Pool => {
   let p = pools.get(ctx);
-  if (!p) pools.set(ctx, (p = { inFlight: new Map(), perTenant: new Map() }));
+  if (!p) pools.set(ctx, (p = { inFlight: new Map(), perTenant: new Map(), probing: new Map() }));
   return p;
 };
+
+const countBy = (values: Iterable<string>): Map<string, number> => {
+  const n = new Map<string, number>();
+  for (const v of values) n.set(v, (n.get(v) ?? 0) + 1);
+  return n;
+};
+const atCap = (counts: Map<string, number>): string[] => [...counts].filter(([, n]) => n >= PER_TENANT).map(([t]) => t);
 
 /** Claims due deliveries into free slots and starts them (not awaited). Returns how many started. */
 export async function deliverDue(ctx: AppContext): Promise<number> {
   const pool = poolOf(ctx);
-  const free = CONCURRENCY - pool.inFlight.size;
-  if (free <= 0) return 0;
-  // Tenants this process already runs at their share are left out of the claim (migration 036).
-  const full = [...pool.perTenant].filter(([, n]) => n >= PER_TENANT).map(([t]) => t);
-  const { rows } = await sql<{ tenant_id: string; id: string }>`select * from sb_event_delivery_claim(${free}, ${PER_TENANT}, ${LEASE_MS}, ${full}::text[])`.execute(ctx.db);
+  const free = CONCURRENCY - (pool.inFlight.size - pool.probing.size);
+  const probesFree = PROBES - pool.probing.size;
+  if (free <= 0 && probesFree <= 0) return 0;
+  // Tenants this process already runs at their share, and endpoints it is probing, are left out of
+  // the claim (migrations 036, 042).
+  const probesPerTenant = countBy(pool.probing.values());
+  const { rows } = await sql<{ tenant_id: string; id: string; endpoint_id: string; probe: boolean }>`
+    select * from sb_event_delivery_claim_lanes(${Math.max(0, free)}, ${PER_TENANT}, ${LEASE_MS}, ${atCap(pool.perTenant)}::text[],
+      ${Math.max(0, probesFree)}, ${[...pool.probing.keys()]}::text[], ${atCap(probesPerTenant)}::text[])`.execute(ctx.db);
   let started = 0;
   for (const r of rows) {
-    const busy = pool.perTenant.get(r.tenant_id) ?? 0;
-    if (busy >= PER_TENANT) {
-      // Hand it back at once: this tenant already uses its share of this process.
+    const busy = r.probe
+      ? pool.probing.has(r.endpoint_id) || (probesPerTenant.get(r.tenant_id) ?? 0) >= PER_TENANT
+      : (pool.perTenant.get(r.tenant_id) ?? 0) >= PER_TENANT;
+    if (busy) {
+      // Hand it back at once: this tenant (or endpoint) already uses its share of this process.
       await withTenant(ctx.db, asTenantId(r.tenant_id), (tx) => tx.updateTable('event_deliveries').set({ locked_until: null }).where('id', '=', r.id).execute());
       continue;
     }
-    pool.perTenant.set(r.tenant_id, busy + 1);
+    if (r.probe) {
+      pool.probing.set(r.endpoint_id, r.tenant_id);
+      probesPerTenant.set(r.tenant_id, (probesPerTenant.get(r.tenant_id) ?? 0) + 1);
+    } else pool.perTenant.set(r.tenant_id, (pool.perTenant.get(r.tenant_id) ?? 0) + 1);
     const done: Promise<void> = attemptDelivery(ctx, r.tenant_id, r.id)
       .catch((err: unknown) => ctx.logger.warn({ err: (err as Error)?.message, delivery_id: r.id }, 'webhook delivery attempt failed to record'))
       .finally(() => {
         pool.inFlight.delete(r.id);
-        pool.perTenant.set(r.tenant_id, (pool.perTenant.get(r.tenant_id) ?? 1) - 1);
+        if (r.probe) pool.probing.delete(r.endpoint_id);
+        else pool.perTenant.set(r.tenant_id, (pool.perTenant.get(r.tenant_id) ?? 1) - 1);
       });
     pool.inFlight.set(r.id, { tenantId: r.tenant_id, done });
     started += 1;

@@ -1,6 +1,7 @@
 /**
  * Tenant webhook deliveries are claimed fairly (migration 036): one tenant's backlog of due
- * deliveries to an endpoint that hangs never keeps another tenant's events from going out.
+ * deliveries to an endpoint that hangs never keeps another tenant's events from going out; a failing
+ * endpoint is probed one delivery at a time outside the main slots (migration 042, decision 052).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -62,7 +63,7 @@ test("a tenant's backlog of 2,100 due deliveries to a hanging endpoint does not 
   const evtB = await withTenant(t.ctx.db, asTenantId(b.id), (tx) => emitEvent(tx, { tenantId: b.id, type: 'conversation.updated', data: {} }));
 
   // One claim: at most four of A's, and B's too.
-  const claim = (skip: string[]) => sql<{ tenant_id: string; id: string }>`select * from sb_event_delivery_claim(32, 4, 60000, ${skip}::text[])`.execute(db);
+  const claim = (skip: string[]) => sql<{ tenant_id: string; id: string }>`select * from sb_event_delivery_claim_lanes(32, 4, 60000, ${skip}::text[], 32, '{}', '{}')`.execute(db);
   const first = (await claim([])).rows;
   assert.equal(first.filter((r) => r.tenant_id === a.id).length, 4);
   assert.equal(first.filter((r) => r.tenant_id === b.id).length, 1);
@@ -91,11 +92,107 @@ test("a suspended tenant's deliveries are held, and go out once it is reactivate
   const evt = await withTenant(t.ctx.db, asTenantId(c.id), (tx) => emitEvent(tx, { tenantId: c.id, type: 'conversation.updated', data: {} }));
   const admin = bearer(t.adminKey);
   assert.equal((await t.app.inject({ method: 'PATCH', url: `/admin/tenants/${c.id}`, headers: admin, payload: { status: 'suspended' } })).statusCode, 200);
-  const claimed = await sql<{ tenant_id: string }>`select * from sb_event_delivery_claim(32, 4, 60000)`.execute(owner(t));
+  const claimed = await sql<{ tenant_id: string }>`select * from sb_event_delivery_claim_lanes(32, 4, 60000, '{}', 32, '{}', '{}')`.execute(owner(t));
   assert.equal(claimed.rows.filter((r) => r.tenant_id === c.id).length, 0, 'nothing of a suspended tenant is claimed');
   assert.equal((await t.app.inject({ method: 'PATCH', url: `/admin/tenants/${c.id}`, headers: admin, payload: { status: 'active' } })).statusCode, 200);
   await until('delivered after reactivation', async () => {
     await deliverDue(t.ctx);
     return hitsC.includes(evt);
   });
+});
+
+/** A server that keeps every request open (answered 500 when the file ends); requests by path. */
+const holding = () => {
+  const open: { path: string; res: http.ServerResponse }[] = [];
+  const server = http.createServer((req, res) => void open.push({ path: String(req.url), res }));
+  return { server, open, count: (path: string) => open.filter((o) => o.path === path).length };
+};
+const failing = holding();
+after(async () => {
+  for (const o of failing.open) o.res.writeHead(500).end();
+  await deliveriesIdle(t.ctx);
+  failing.server.closeAllConnections();
+  await new Promise((r) => failing.server.close(r));
+});
+
+/** An endpoint of `tenant` at `url` with `n` deliveries due a minute ago; `failingSince` as its last failed attempt left it. */
+async function endpointWithBacklog(tenant: { id: string; key: string }, url: string, n: number, failingSince: boolean): Promise<string> {
+  const ep = (await t.app.inject({ method: 'POST', url: '/v1/webhook-endpoints', headers: bearer(tenant.key), payload: { url, event_types: ['*'] } })).json() as { id: string };
+  const db = owner(t);
+  if (failingSince) await sql`update webhook_endpoints set failing_since = now() - interval '1 hour' where id = ${ep.id}`.execute(db);
+  const tag = ep.id.slice(-8);
+  await sql`insert into events (tenant_id, id, type, data) select ${tenant.id}, 'evt_' || ${tag} || lpad(g::text, 18, '0'), 'conversation.updated', '{}' from generate_series(1, ${n}::int) g`.execute(db);
+  await sql`insert into event_deliveries (tenant_id, id, endpoint_id, event_id, next_attempt_at)
+    select ${tenant.id}, 'dlv_' || ${tag} || lpad(g::text, 18, '0'), ${ep.id}, 'evt_' || ${tag} || lpad(g::text, 18, '0'), now() - interval '1 minute'
+    from generate_series(1, ${n}::int) g`.execute(db);
+  return ep.id;
+}
+
+test("failing endpoints are probed one delivery at a time and hold none of the main slots: nine tenants' dead endpoints delay neither their own healthy endpoints nor a tenth tenant", async () => {
+  failing.server.listen(0, '127.0.0.1');
+  await new Promise((r) => failing.server.once('listening', r));
+  const base = `http://127.0.0.1:${(failing.server.address() as AddressInfo).port}`;
+  const hits: string[] = [];
+  const healthy = http.createServer((req, res) => {
+    hits.push(String(req.url));
+    res.writeHead(200).end();
+  });
+  const healthyBase = await listen(healthy);
+  try {
+    // Nine tenants, each with two dead endpoints (backlogs of 50 due deliveries) and one healthy one
+    // with a single due delivery; a tenth tenant with only a healthy endpoint. Before migration 042,
+    // eight tenants' dead endpoints held all 32 slots (four each) and the rest waited.
+    const tenants = await Promise.all(Array.from({ length: 10 }, () => t.tenant()));
+    const dead: string[] = [];
+    for (const [i, tenant] of tenants.entries()) {
+      if (i < 9) for (const d of [1, 2]) dead.push(await endpointWithBacklog(tenant, `${base}/dead-${i}-${d}`, 50, true));
+      await endpointWithBacklog(tenant, `${healthyBase}?t=${i}`, 1, false);
+    }
+    await until('every healthy endpoint got its delivery', async () => {
+      await deliverDue(t.ctx);
+      return tenants.every((_, i) => hits.some((h) => h.endsWith(`?t=${i}`)));
+    });
+    // Each dead endpoint has exactly one request open, however many claim rounds run.
+    await until('each dead endpoint probed', () => failing.open.length >= dead.length);
+    for (let i = 0; i < 5; i++) await deliverDue(t.ctx);
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 9; i++) for (const d of [1, 2]) assert.equal(failing.count(`/dead-${i}-${d}`), 1, `dead-${i}-${d} has one probe in flight`);
+  } finally {
+    await new Promise((r) => healthy.close(r));
+  }
+});
+
+test('a failing endpoint whose probe succeeds is back in the main lane: up to four requests at once', async () => {
+  const tenant = await t.tenant();
+  let first = true;
+  const open: http.ServerResponse[] = [];
+  let answered = 0;
+  const recovering = http.createServer((_req, res) => {
+    if (first) {
+      first = false;
+      answered += 1;
+      res.writeHead(200).end();
+    } else open.push(res);
+  });
+  const url = await listen(recovering);
+  try {
+    const ep = await endpointWithBacklog(tenant, url, 20, true);
+    await until('the probe succeeded and the endpoint is healthy again', async () => {
+      await deliverDue(t.ctx);
+      const row = await sql<{ failing_since: Date | null }>`select failing_since from webhook_endpoints where id = ${ep}`.execute(owner(t));
+      return answered === 1 && row.rows[0]!.failing_since === null;
+    });
+    await until('four requests in flight', async () => {
+      await deliverDue(t.ctx);
+      return open.length === 4;
+    });
+    for (let i = 0; i < 5; i++) await deliverDue(t.ctx);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(open.length, 4, 'the main lane\'s per-tenant cap holds');
+  } finally {
+    // (Not deliveriesIdle: the earlier tests' held requests are still open until the file ends.)
+    for (const res of open) res.writeHead(200).end();
+    recovering.closeAllConnections();
+    await new Promise((r) => recovering.close(r));
+  }
 });
