@@ -28,3 +28,18 @@ export const silentLogger: Logger = {
     return silentLogger;
   },
 };
+
+/**
+ * Waits for `work` for at most `graceMs`; true when it settled in time. The timer is cleared either
+ * way, so a stop that finished early keeps no process alive. Shutdowns use it: let the attempts in
+ * flight finish, then hand back what is still running.
+ */
+export async function settlesWithin(work: Promise<unknown>, graceMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), graceMs)));
+  try {
+    return await Promise.race([work.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

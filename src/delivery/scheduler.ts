@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import type { AppContext } from '../app/context.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './backoff.js';
 import { createProcessor, type ClaimedJob } from './process.js';
+import { settlesWithin } from '../core/runtime.js';
 
 export interface SchedulerOptions {
   /** Lease on a claimed job; renewed every third of it. ≤ 30 s so a killed worker's jobs move on quickly. */
@@ -103,9 +104,7 @@ export function startScheduler(ctx: AppContext, opts: Partial<SchedulerOptions> 
       stopping = true;
       wake?.();
       await done;
-      const timer = sleep(graceMs).then(() => 'timeout' as const);
-      const finished = Promise.all(inflight.values()).then(() => 'done' as const);
-      if ((await Promise.race([finished, timer])) === 'timeout' && inflight.size > 0) {
+      if (!(await settlesWithin(Promise.all(inflight.values()), graceMs)) && inflight.size > 0) {
         await sql`select sb_release_leases(${workerId}, ${[...inflight.keys()]})`.execute(ctx.db).catch(() => undefined);
       }
       clearInterval(heartbeat);

@@ -9,6 +9,7 @@ import { emitEvent } from './emit.js';
 import { signingSecrets } from './endpoints.js';
 import { DISABLE_AFTER_MS, nextDelayMs } from './retry.js';
 import { signedHeaders } from './signing.js';
+import { settlesWithin } from '../core/runtime.js';
 import './schema.js';
 
 /**
@@ -119,11 +120,7 @@ export async function deliveriesIdle(ctx: AppContext): Promise<void> {
  */
 export async function finishDeliveries(ctx: AppContext, graceMs = TIMEOUT_MS + 2_000): Promise<void> {
   const pool = poolOf(ctx);
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), graceMs)));
-  const outcome = await Promise.race([deliveriesIdle(ctx).then(() => 'idle' as const), timeout]);
-  clearTimeout(timer);
-  if (outcome === 'idle') return;
+  if (await settlesWithin(deliveriesIdle(ctx), graceMs)) return;
   const left = [...pool.inFlight];
   ctx.logger.warn({ deliveries: left.length }, 'stopping with webhook deliveries in flight: handed back');
   await Promise.all(left.map(([id, f]) =>
