@@ -18,7 +18,7 @@ const Url = Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 
 const Endpoint = Type.Object({
   id: Type.String(), url: Type.String(), description: Type.Union([Type.String(), Type.Null()]), event_types: Type.Array(Type.String()),
   status: Type.Union([Type.Literal('enabled'), Type.Literal('disabled')]), disabled_reason: Type.Union([Type.String(), Type.Null()], { description: 'manual | gone (410) | failing (5 days)' }),
-  failing_since: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]), created_at: Type.String({ format: 'date-time' }), updated_at: Type.String({ format: 'date-time' }),
+  failing_since: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the current run of failed attempts began; while set, the endpoint gets one delivery at a time until one succeeds (decision 052)' }), created_at: Type.String({ format: 'date-time' }), updated_at: Type.String({ format: 'date-time' }),
 });
 const Secret = Type.String({ description: 'whsec_… (Standard Webhooks); verify webhook-signature with it' });
 const Delivery = Type.Object({
