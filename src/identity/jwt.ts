@@ -44,8 +44,18 @@ export function createJwtVerifier(opts: {
       const tenantId = payload.tenant_id;
       if (typeof tenantId !== 'string' || !tenantId) throw new AppError('token_invalid', 'the JWT has no tenant_id claim');
       if (!payload.exp) throw new AppError('token_invalid', 'the JWT has no exp claim');
-      const scope = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : ['*'];
+      // No claim: every scope (a token minted for the whole tenant). A space-separated string (RFC 8693)
+      // or an array of strings (what several identity providers send) narrows it; anything else is
+      // refused rather than read as "no claim" (it was: an array got every scope).
+      const scope = scopesClaim(payload.scope);
       return { tenantId, subject: payload.sub, scopes: scope };
     },
   };
+}
+
+function scopesClaim(claim: unknown): string[] {
+  if (claim === undefined) return ['*'];
+  if (typeof claim === 'string') return claim.split(' ').filter(Boolean);
+  if (Array.isArray(claim) && claim.every((c) => typeof c === 'string')) return claim.flatMap((c: string) => c.split(' ').filter(Boolean));
+  throw new AppError('token_invalid', 'the JWT scope claim must be a space-separated string or an array of strings');
 }

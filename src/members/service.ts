@@ -52,7 +52,8 @@ export async function getMember(ctx: AppContext, tenantId: TenantId, userId: str
 }
 
 /** Adds a member; creates the user when the e-mail is new (then a password is required). */
-export async function addMember(ctx: AppContext, actor: Actor, tenantId: TenantId, p: { email: string; role: Role; name?: string; password?: string }): Promise<MemberView> {
+export async function addMember(ctx: AppContext, actor: Actor, tenantId: TenantId, p: { email: string; role: Role; name?: string; password?: string }, ownerRights: boolean): Promise<MemberView> {
+  if (p.role === 'owner') assertOwnerRights(ownerRights, 'adding an owner');
   let user = await findUserByEmail(ctx, p.email);
   if (!user) {
     if (!p.password) throw new AppError('validation_failed', 'a password is required for a new user', { details: { errors: [{ path: '/password', message: 'required for a new user' }] } });
@@ -72,15 +73,31 @@ export async function addMember(ctx: AppContext, actor: Actor, tenantId: TenantI
   });
 }
 
+/**
+ * The owners' rows are locked before they are counted: two owners removing (or demoting) each other
+ * at once both saw two owners and left the tenant with none.
+ */
 async function assertNotLastOwner(tx: Tx, userId: string): Promise<void> {
-  const owners = await tx.selectFrom('memberships').select('user_id').where('role', '=', 'owner').execute();
+  const owners = await tx.selectFrom('memberships').select('user_id').where('role', '=', 'owner').orderBy('user_id').forUpdate().execute();
   if (owners.length === 1 && owners[0]!.user_id === userId) throw new AppError('conflict', 'a tenant keeps at least one owner');
 }
 
-export async function updateMember(ctx: AppContext, actor: Actor, tenantId: TenantId, userId: string, role: Role): Promise<MemberView> {
+/**
+ * Who may make, change or remove an owner: only a credential that may change the tenant itself
+ * (`tenant:write`, an owner's). `members:write` alone (an admin, or a key an admin made) would
+ * otherwise make itself owner and remove the real one (decision 053).
+ */
+function assertOwnerRights(ownerRights: boolean, what: string): void {
+  if (!ownerRights) {
+    throw new AppError('insufficient_scope', `${what} needs the tenant:write scope (an owner's)`, { details: { required_scope: 'tenant:write' } });
+  }
+}
+
+export async function updateMember(ctx: AppContext, actor: Actor, tenantId: TenantId, userId: string, role: Role, ownerRights: boolean): Promise<MemberView> {
   return withTenant(ctx.db, tenantId, async (tx) => {
     const cur = await tx.selectFrom('memberships').select('role').where('user_id', '=', userId).executeTakeFirst();
     if (!cur) throw notFound('member');
+    if (cur.role !== role && (role === 'owner' || cur.role === 'owner')) assertOwnerRights(ownerRights, role === 'owner' ? 'making an owner' : "changing an owner's role");
     if (cur.role === 'owner' && role !== 'owner') await assertNotLastOwner(tx, userId);
     await tx.updateTable('memberships').set({ role }).where('user_id', '=', userId).execute();
     // A role that cannot handle conversations hands back the ones it held (decision 049).
@@ -90,10 +107,11 @@ export async function updateMember(ctx: AppContext, actor: Actor, tenantId: Tena
   });
 }
 
-export async function removeMember(ctx: AppContext, actor: Actor, tenantId: TenantId, userId: string): Promise<void> {
+export async function removeMember(ctx: AppContext, actor: Actor, tenantId: TenantId, userId: string, ownerRights: boolean): Promise<void> {
   await withTenant(ctx.db, tenantId, async (tx) => {
     const cur = await tx.selectFrom('memberships').select('role').where('user_id', '=', userId).executeTakeFirst();
     if (!cur) throw notFound('member');
+    if (cur.role === 'owner') assertOwnerRights(ownerRights, 'removing an owner');
     if (cur.role === 'owner') await assertNotLastOwner(tx, userId);
     await tx.deleteFrom('memberships').where('user_id', '=', userId).execute();
     const unassigned = await unassignMember(tx, tenantId, userId);

@@ -195,3 +195,56 @@ test('another process revokes a key or suspends the tenant: this process stops a
     await other.close();
   }
 });
+
+test('a JWT scope claim as an array narrows like the string form; a claim of any other shape is refused (it granted every scope)', async () => {
+  const secret = new TextEncoder().encode(JWT_SECRET);
+  const sign = (scope: unknown) => new SignJWT({ tenant_id: a.id, scope }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(secret);
+  const arr = bearer(await sign(['tenant:read']));
+  assert.equal((await t.app.inject({ url: '/v1/tenant', headers: arr })).statusCode, 200);
+  await expectProblem(arr, 403, 'insufficient_scope', '/v1/api-keys');
+  await expectProblem(bearer(await sign(42)), 401, 'token_invalid');
+  await expectProblem(bearer(await sign(['tenant:read', 7])), 401, 'token_invalid');
+  await expectProblem(bearer(await sign({ all: true })), 401, 'token_invalid');
+});
+
+test('only a credential with tenant:write makes, changes or removes an owner: members:write alone (an admin) cannot take the tenant over', async () => {
+  const tn = await t.tenant();
+  const add = (key: string, email: string, role: string) =>
+    t.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(key), payload: { email, role, password: 'correct horse battery' } });
+  const owner = (await add(tn.key, `owner-${tn.slug}@example.test`, 'owner')).json() as { user_id: string };
+  const admin = (await add(tn.key, `admin-${tn.slug}@example.test`, 'admin')).json() as { user_id: string };
+  // A key with an admin's powers over members, without tenant:write.
+  const keyRes = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(tn.key), payload: { name: 'members', scopes: ['members:read', 'members:write'] } });
+  assert.equal(keyRes.statusCode, 201, keyRes.body);
+  const adminKey = keyRes.json().key as string;
+  const selfPromote = await t.app.inject({ method: 'PATCH', url: `/v1/members/${admin.user_id}`, headers: bearer(adminKey), payload: { role: 'owner' } });
+  assert.equal(selfPromote.statusCode, 403, selfPromote.body);
+  assert.equal(selfPromote.json().required_scope, 'tenant:write');
+  assert.equal((await t.app.inject({ method: 'PATCH', url: `/v1/members/${owner.user_id}`, headers: bearer(adminKey), payload: { role: 'viewer' } })).statusCode, 403);
+  assert.equal((await t.app.inject({ method: 'DELETE', url: `/v1/members/${owner.user_id}`, headers: bearer(adminKey) })).statusCode, 403);
+  assert.equal((await add(adminKey, `second-${tn.slug}@example.test`, 'owner')).statusCode, 403);
+  // What members:write may still do: roles below owner.
+  assert.equal((await t.app.inject({ method: 'PATCH', url: `/v1/members/${admin.user_id}`, headers: bearer(adminKey), payload: { role: 'agent' } })).statusCode, 200);
+  assert.equal((await add(adminKey, `viewer-${tn.slug}@example.test`, 'viewer')).statusCode, 201);
+  // The owner's credential can.
+  assert.equal((await t.app.inject({ method: 'PATCH', url: `/v1/members/${admin.user_id}`, headers: bearer(tn.key), payload: { role: 'owner' } })).statusCode, 200);
+  const roles = (await t.app.inject({ url: '/v1/members', headers: bearer(tn.key) })).json().data.map((m: { role: string }) => m.role).sort();
+  assert.deepEqual(roles, ['owner', 'owner', 'viewer']);
+});
+
+test('two owners removed at once: one goes, the other is refused — a tenant never ends without an owner', async () => {
+  for (let round = 0; round < 5; round++) {
+    const tn = await t.tenant();
+    const ids: string[] = [];
+    for (const n of [1, 2]) {
+      const r = await t.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(tn.key), payload: { email: `o${n}-${tn.slug}@example.test`, role: 'owner', password: 'correct horse battery' } });
+      ids.push(r.json().user_id);
+    }
+    const owners = async () => (await t.app.inject({ url: '/v1/members', headers: bearer(tn.key) })).json().data.filter((m: { role: string }) => m.role === 'owner').length;
+    const before = await owners();
+    const answers = await Promise.all(ids.map((id) => t.app.inject({ method: 'DELETE', url: `/v1/members/${id}`, headers: bearer(tn.key) })));
+    const after = await owners();
+    assert.ok(after >= 1, `round ${round}: ${after} owners left (answers ${answers.map((r) => r.statusCode).join(', ')})`);
+    if (before === 2) assert.deepEqual(answers.map((r) => r.statusCode).sort(), [204, 409]);
+  }
+});
