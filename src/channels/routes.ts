@@ -3,7 +3,7 @@ import type { App } from '../http/app.js';
 import { tenantOf } from '../http/app.js';
 import type { AppContext } from '../app/context.js';
 import { actorOf } from '../audit/audit.js';
-import { errorResponses, IdParam, Name } from '../http/schemas.js';
+import { errorResponses, IdParam, Int32, Name } from '../http/schemas.js';
 import { decodeCursor, Page, PageQuery, toPage } from '../http/pagination.js';
 import { channelView, checkChannelHealth, createChannel, deleteChannel, getChannel, listChannels, updateChannel } from './service.js';
 import { PROVIDER_IDS } from '../providers/types.js';
@@ -28,7 +28,7 @@ export const Channel = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),
 });
-const Rate = { rate_per_second: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1000 })), burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), daily_limit: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])) };
+const Rate = { rate_per_second: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1000 })), burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), daily_limit: Type.Optional(Type.Union([Int32({ minimum: 1 }), Type.Null()])) };
 
 export function channelRoutes(app: App, ctx: AppContext): void {
   const tags = ['channels'];

@@ -100,7 +100,8 @@ export function isRejectedValue(err: unknown): boolean {
   // jsonb refuses half a surrogate pair as invalid input syntax (22P02), which our own casts could
   // also raise: only the Unicode case is the client's.
   if (e.code === '22P02') return /Unicode|surrogate/i.test(String(e.detail ?? ''));
-  return ['22021', '22P05', '22007', '22008'].includes(e.code);
+  // 22003: a number past its column's range (an integer column given 2^31).
+  return ['22021', '22P05', '22007', '22008', '22003'].includes(e.code);
 }
 
 export function isDatabaseUnavailable(err: unknown): boolean {

@@ -60,12 +60,15 @@ export function scopesOf(req: FastifyRequest): ReadonlySet<Scope> {
  * routes keep the security they declare, tenant routes take a tenant credential and name their scope
  * (`x-required-scope`, and a line in the description).
  */
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
 function documentAccess<S>(schema: S, config: unknown): S {
   if (!schema || typeof schema !== 'object') return schema;
   const { auth, scope } = (config ?? {}) as { auth?: string; scope?: string };
   const s = { ...(schema as Record<string, unknown>) };
   if (auth === 'public') s.security = [];
-  else if (auth !== 'admin') {
+  else if (auth === 'admin') s.security ??= [{ adminKey: [] }, { session: [] }];
+  else {
     s.security ??= [{ apiKey: [] }, { session: [] }];
     if (scope) {
       s['x-required-scope'] = scope;
@@ -176,9 +179,16 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   });
 
   app.setErrorHandler((err, req, reply) => sendProblem(reply, classifyAndLog(err, req.log), req));
-  app.setNotFoundHandler((req, reply) =>
-    sendProblem(reply, new AppError('route_not_found', `no route for ${req.method} ${req.url.split('?')[0]}`), req),
-  );
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0]!;
+    // The path exists under other methods: 405 with Allow, not a 404 that says the endpoint is not there.
+    const allow = METHODS.filter((method) => method !== req.method && app.findRoute({ method, url: path }));
+    if (allow.length > 0) {
+      void reply.header('allow', allow.join(', '));
+      return sendProblem(reply, new AppError('method_not_allowed', `${path} answers ${allow.join(', ')}, not ${req.method}`, { details: { allow } }), req);
+    }
+    return sendProblem(reply, new AppError('route_not_found', `no route for ${req.method} ${path}`), req);
+  });
 
   app.get('/healthz', { config: { auth: 'public' }, schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: { auth: 'public' }, schema: { hide: true } }, async (_req, reply) => {

@@ -8,15 +8,21 @@ export const errorResponses = {
   403: Problem,
   404: Problem,
   409: Problem,
+  413: Problem,
+  415: Problem,
   422: Problem,
   429: Problem,
+  503: Problem,
 } as const;
 
+/** A PostgreSQL `integer` column's values: larger ones were a 500 from the database. */
+export const Int32 = (o: { minimum: number }) => Type.Integer({ ...o, maximum: 2_147_483_647 });
+
 export const Limits = Type.Object({
-  messages_per_day: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
-  messages_per_month: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
-  max_channels: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
-  api_requests_per_minute: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  messages_per_day: Type.Union([Int32({ minimum: 0 }), Type.Null()]),
+  messages_per_month: Type.Union([Int32({ minimum: 0 }), Type.Null()]),
+  max_channels: Type.Union([Int32({ minimum: 0 }), Type.Null()]),
+  api_requests_per_minute: Type.Union([Int32({ minimum: 0 }), Type.Null()]),
 });
 export const LimitsPatch = Type.Partial(Limits, { additionalProperties: false });
 

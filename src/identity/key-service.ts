@@ -27,13 +27,22 @@ export const keyView = (k: KeyRow) => ({
   last_used_at: iso(k.last_used_at),
 });
 
+const LATEST_EXPIRY = Date.UTC(9999, 11, 31, 23, 59, 59);
+
 export async function insertApiKey(
   tx: Tx,
   actor: Actor,
   tenantId: TenantId,
   p: { name: string; scopes?: string[]; mode?: 'live' | 'test'; expires_at?: string },
 ) {
-  if (p.expires_at && Date.parse(p.expires_at) <= Date.now()) throw new AppError('validation_failed', 'expires_at is in the past');
+  if (p.expires_at) {
+    const at = Date.parse(p.expires_at);
+    // A leap second (23:59:60, valid RFC 3339) is NaN here but a time to PostgreSQL: refused, not stored unchecked.
+    if (Number.isNaN(at)) throw new AppError('validation_failed', 'expires_at must be a time without a leap second');
+    if (at <= Date.now()) throw new AppError('validation_failed', 'expires_at is in the past');
+    // Past year 9999 a time has no RFC 3339 form: the key would be stored and every answer naming it fail.
+    if (at > LATEST_EXPIRY) throw new AppError('validation_failed', 'expires_at is after 9999-12-31T23:59:59Z');
+  }
   const mode = p.mode ?? 'live';
   const { key, hash, hint } = generateApiKey(mode);
   const id = newId('key');

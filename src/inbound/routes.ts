@@ -76,7 +76,8 @@ export function inboundRoutes(app: App, ctx: AppContext): void {
 
     scope.get('/webhooks/cloud-api', {
       config: { auth: 'public' },
-      schema: { tags, summary: 'Meta verification handshake (hub.challenge)', querystring: Type.Record(Type.String(), Type.String()), response: { 200: Type.String(), 403: Problem } },
+      schema: { tags, summary: 'Meta verification handshake (hub.challenge)', querystring: Type.Object({ 'hub.mode': Type.Optional(Type.String()), 'hub.verify_token': Type.Optional(Type.String()), 'hub.challenge': Type.Optional(Type.String()) }, { additionalProperties: true }),
+        response: { 200: Type.String({ description: 'hub.challenge, as text/plain' }), 403: Problem } },
     }, async (req, reply) => {
       const { rows } = await sql<{ tenant_id: string; id: string; secrets_enc: string; settings: unknown }>`select * from sb_cloud_api_verify_candidates()`.execute(ctx.db);
       const tokens = rows.map((r) => String(openCredentials(ctx, r).verifyToken ?? ''));

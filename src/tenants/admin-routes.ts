@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { App } from '../http/app.js';
 import type { AppContext } from '../app/context.js';
 import { actorOf } from '../audit/audit.js';
-import { Branding, errorResponses, LimitsPatch, Name, Slug, Tenant } from '../http/schemas.js';
+import { Branding, errorResponses, Limits, LimitsPatch, Name, Slug, Tenant } from '../http/schemas.js';
 import { PageQuery, Page, decodeCursor, toPage } from '../http/pagination.js';
 import { createTenant, deleteTenant, getTenantAsAdmin, listTenants, updateTenantAsAdmin } from './service.js';
 import { createPlan, listPlans, updatePlan } from './plans.js';
@@ -59,8 +59,10 @@ export function adminTenantRoutes(app: App, ctx: AppContext): void {
 
   app.get('/admin/plans', { config: admin, schema: { tags, security, summary: 'List plans', response: { 200: Type.Object({ data: Type.Array(Plan) }), ...errorResponses } } },
     async () => ({ data: await listPlans(ctx) }));
-  const PlanBody = Type.Object({ name: Name, messages_per_day: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]), messages_per_month: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]), max_channels: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]), api_requests_per_minute: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]) }, { additionalProperties: false });
-  app.post('/admin/plans', { config: admin, schema: { tags, security, summary: 'Create a plan', body: Type.Intersect([Type.Object({ id: Type.String({ pattern: '^[a-z0-9-]{1,50}$' }) }), PlanBody]), response: { 201: Plan, ...errorResponses } } },
+  const PlanBody = Type.Object({ name: Name, ...Limits.properties }, { additionalProperties: false });
+  // One object, not an intersection: each half of an allOf with additionalProperties false refuses the other's fields.
+  const NewPlan = Type.Object({ id: Type.String({ pattern: '^[a-z0-9-]{1,50}$' }), ...PlanBody.properties }, { additionalProperties: false });
+  app.post('/admin/plans', { config: admin, schema: { tags, security, summary: 'Create a plan', body: NewPlan, response: { 201: Plan, ...errorResponses } } },
     async (req, reply) => reply.status(201).send(await createPlan(ctx, actorOf(req), req.body)));
   app.patch('/admin/plans/:plan', { config: admin, schema: { tags, security, summary: 'Update a plan', params: Type.Object({ plan: Type.String({ maxLength: 50 }) }), body: Type.Partial(PlanBody, { minProperties: 1 }), response: { 200: Plan, ...errorResponses } } },
     async (req) => updatePlan(ctx, actorOf(req), req.params.plan, req.body));
