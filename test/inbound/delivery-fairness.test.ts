@@ -162,25 +162,59 @@ test("failing endpoints are probed one delivery at a time and hold none of the m
   }
 });
 
-test('a failing endpoint whose probe succeeds is back in the main lane: up to four requests at once', async () => {
+test('a failing endpoint is probed one request at a time, probe after probe, until its backlog is worked through', async () => {
   const tenant = await t.tenant();
-  let first = true;
+  let open = 0;
+  let most = 0;
+  const seen = new Set<string>();
+  const failingFast = http.createServer((req, res) => {
+    open += 1;
+    most = Math.max(most, open);
+    seen.add(String(req.headers['webhook-id']));
+    setTimeout(() => {
+      open -= 1;
+      res.writeHead(500).end();
+    }, 20);
+  });
+  const url = await listen(failingFast);
+  try {
+    await endpointWithBacklog(tenant, url, 5, true);
+    await until('each of the five deliveries attempted', async () => {
+      await deliverDue(t.ctx);
+      return seen.size === 5;
+    });
+    assert.equal(most, 1, 'never two requests at once');
+  } finally {
+    failingFast.closeAllConnections();
+    await new Promise((r) => failingFast.close(r));
+  }
+});
+
+test('a failing endpoint whose probe succeeds is back in the main lane: one request until then, up to four at once after', async () => {
+  const tenant = await t.tenant();
   const open: http.ServerResponse[] = [];
-  let answered = 0;
+  let releaseFirst: (() => void) | undefined;
+  let requests = 0;
   const recovering = http.createServer((_req, res) => {
-    if (first) {
-      first = false;
-      answered += 1;
-      res.writeHead(200).end();
-    } else open.push(res);
+    requests += 1;
+    if (requests === 1) releaseFirst = () => res.writeHead(200).end();
+    else open.push(res);
   });
   const url = await listen(recovering);
   try {
     const ep = await endpointWithBacklog(tenant, url, 20, true);
-    await until('the probe succeeded and the endpoint is healthy again', async () => {
+    await until('the probe arrived', async () => {
       await deliverDue(t.ctx);
+      return releaseFirst !== undefined;
+    });
+    // While the probe is open, more claim rounds send nothing else to this endpoint.
+    for (let i = 0; i < 5; i++) await deliverDue(t.ctx);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(requests, 1, 'one probe while failing');
+    releaseFirst!();
+    await until('the endpoint is healthy again', async () => {
       const row = await sql<{ failing_since: Date | null }>`select failing_since from webhook_endpoints where id = ${ep}`.execute(owner(t));
-      return answered === 1 && row.rows[0]!.failing_since === null;
+      return row.rows[0]!.failing_since === null;
     });
     await until('four requests in flight', async () => {
       await deliverDue(t.ctx);
@@ -188,7 +222,7 @@ test('a failing endpoint whose probe succeeds is back in the main lane: up to fo
     });
     for (let i = 0; i < 5; i++) await deliverDue(t.ctx);
     await new Promise((r) => setTimeout(r, 100));
-    assert.equal(open.length, 4, 'the main lane\'s per-tenant cap holds');
+    assert.equal(open.length, 4, "the main lane's per-tenant cap holds");
   } finally {
     // (Not deliveriesIdle: the earlier tests' held requests are still open until the file ends.)
     for (const res of open) res.writeHead(200).end();
