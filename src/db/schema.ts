@@ -48,6 +48,8 @@ export interface UsersTable {
   name: Generated<string>;
   password_hash: string;
   is_superadmin: Generated<boolean>;
+  /** The tenant that set this user's password (POST /v1/members); null for users the operator made (migration 043). */
+  managed_by_tenant: string | null;
   created_at: Generated<Date>;
 }
 

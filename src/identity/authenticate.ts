@@ -111,10 +111,13 @@ async function tenantStatus(ctx: AppContext, tenantId: string): Promise<string |
 async function authenticateSession(ctx: AppContext, token: string): Promise<Principal> {
   const s = await ctx.db
     .selectFrom('dashboard_sessions')
-    .select(['id', 'user_id', 'tenant_id', 'superadmin', 'expires_at', 'csrf_hash'])
+    .innerJoin('users', 'users.id', 'dashboard_sessions.user_id')
+    .select(['dashboard_sessions.id', 'user_id', 'tenant_id', 'superadmin', 'expires_at', 'csrf_hash', 'users.is_superadmin'])
     .where('token_hash', '=', sha256(token))
     .executeTakeFirst();
   if (!s || s.expires_at.getTime() <= ctx.clock.now().getTime()) throw new AppError('unauthenticated', 'the session has expired; sign in again');
+  // A superadmin session ends when the user stops being one, not when it expires.
+  if (s.superadmin && !s.is_superadmin) throw new AppError('unauthenticated', 'you are no longer a superadmin; sign in again');
   if (s.superadmin) return { kind: 'superadmin', userId: s.user_id, adminKeyId: undefined, sessionId: s.id, csrfHash: s.csrf_hash };
   if (!s.tenant_id) throw new AppError('unauthenticated');
   const tenantId = asTenantId(s.tenant_id);

@@ -16,12 +16,15 @@ export interface MemberView {
   created_at: string;
 }
 
-/** Users are global identities; creating one is not tenant-scoped (an e-mail is one person). */
-export async function createUser(ctx: AppContext, p: { email: string; password: string; name?: string; superadmin?: boolean }) {
+/**
+ * Users are global identities (an e-mail is one person). One created by a tenant (`managedBy`) is
+ * that tenant's: nobody proved the address, so no other tenant may add it (decision 054).
+ */
+export async function createUser(ctx: AppContext, p: { email: string; password: string; name?: string; superadmin?: boolean; managedBy?: string }) {
   const existing = await ctx.db.selectFrom('users').select('id').where((eb) => eb(eb.fn('lower', ['email']), '=', p.email.toLowerCase())).executeTakeFirst();
   if (existing) throw new AppError('conflict', 'a user with this e-mail exists');
   const id = newId('usr');
-  await ctx.db.insertInto('users').values({ id, email: p.email, name: p.name ?? '', password_hash: await hashPassword(p.password), is_superadmin: p.superadmin ?? false }).execute();
+  await ctx.db.insertInto('users').values({ id, email: p.email, name: p.name ?? '', password_hash: await hashPassword(p.password), is_superadmin: p.superadmin ?? false, managed_by_tenant: p.managedBy ?? null }).execute();
   return { id, email: p.email, name: p.name ?? '', is_superadmin: p.superadmin ?? false };
 }
 
@@ -57,8 +60,11 @@ export async function addMember(ctx: AppContext, actor: Actor, tenantId: TenantI
   let user = await findUserByEmail(ctx, p.email);
   if (!user) {
     if (!p.password) throw new AppError('validation_failed', 'a password is required for a new user', { details: { errors: [{ path: '/password', message: 'required for a new user' }] } });
-    await createUser(ctx, { email: p.email, password: p.password, name: p.name });
+    await createUser(ctx, { email: p.email, password: p.password, name: p.name, managedBy: tenantId });
     user = (await findUserByEmail(ctx, p.email))!;
+  } else if (user.managed_by_tenant !== null && user.managed_by_tenant !== tenantId) {
+    // Its password was set by another tenant, which could sign in as this "member" (decision 054).
+    throw new AppError('conflict', 'this address belongs to an account another organisation created; the operator can make it shareable');
   } else if (p.password) {
     // Never let one tenant set the password of a person who already exists (maybe in another tenant).
     throw new AppError('conflict', 'this user exists; add them without a password');
@@ -114,6 +120,8 @@ export async function removeMember(ctx: AppContext, actor: Actor, tenantId: Tena
     if (cur.role === 'owner') assertOwnerRights(ownerRights, 'removing an owner');
     if (cur.role === 'owner') await assertNotLastOwner(tx, userId);
     await tx.deleteFrom('memberships').where('user_id', '=', userId).execute();
+    // Their sessions here end now, and do not come back if they are added again.
+    await tx.deleteFrom('dashboard_sessions').where('user_id', '=', userId).where('tenant_id', '=', tenantId).execute();
     const unassigned = await unassignMember(tx, tenantId, userId);
     await audit(tx, { tenantId, actor, action: 'member.removed', targetType: 'user', targetId: userId, ...(unassigned ? { details: { unassigned_conversations: unassigned } } : {}) });
   });

@@ -248,3 +248,49 @@ test('two owners removed at once: one goes, the other is refused — a tenant ne
     if (before === 2) assert.deepEqual(answers.map((r) => r.statusCode).sort(), [204, 409]);
   }
 });
+
+test("a user one tenant created (with a password it chose) cannot be added by another tenant: the first tenant's password never signs in there", async () => {
+  const [squatter, victim] = [await t.tenant(), await t.tenant()];
+  const email = `ceo-${victim.slug}@victim.example`;
+  const made = await t.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(squatter.key), payload: { email, role: 'viewer', password: 'attacker-chosen-pw' } });
+  assert.equal(made.statusCode, 201, made.body);
+  const added = await t.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(victim.key), payload: { email, role: 'owner' } });
+  assert.equal(added.statusCode, 409, added.body);
+  assert.equal(added.json().code, 'conflict');
+  assert.doesNotMatch(added.body, /attacker|viewer/);
+  const login = await t.app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: 'attacker-chosen-pw', tenant: victim.slug } });
+  assert.equal(login.statusCode, 401);
+  // The creating tenant still manages its own user: removed and added again.
+  const userId = made.json().user_id as string;
+  assert.equal((await t.app.inject({ method: 'DELETE', url: `/v1/members/${userId}`, headers: bearer(squatter.key) })).statusCode, 204);
+  assert.equal((await t.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(squatter.key), payload: { email, role: 'viewer' } })).statusCode, 201);
+  // Deleting the tenant deletes the users it made: the address is free again.
+  assert.equal((await t.app.inject({ method: 'DELETE', url: `/admin/tenants/${squatter.id}`, headers: bearer(t.adminKey) })).statusCode, 204);
+  const nowFree = await t.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(victim.key), payload: { email, role: 'owner', password: 'the real ceo password' } });
+  assert.equal(nowFree.statusCode, 201, nowFree.body);
+});
+
+test("a removed member's sessions end, and do not come back when they are added again", async () => {
+  const tn = await t.tenant();
+  const email = `agent-${tn.slug}@example.test`;
+  const m = (await t.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(tn.key), payload: { email, role: 'agent', password: 'correct horse battery' } })).json() as { user_id: string };
+  const login = await t.app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: 'correct horse battery', tenant: tn.slug } });
+  const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+  assert.equal((await t.app.inject({ url: '/v1/tenant', headers: { cookie } })).statusCode, 200);
+  assert.equal((await t.app.inject({ method: 'DELETE', url: `/v1/members/${m.user_id}`, headers: bearer(tn.key) })).statusCode, 204);
+  assert.equal((await t.app.inject({ url: '/v1/tenant', headers: { cookie } })).statusCode, 401);
+  assert.equal((await t.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(tn.key), payload: { email, role: 'admin' } })).statusCode, 201);
+  assert.equal((await t.app.inject({ url: '/v1/tenant', headers: { cookie } })).statusCode, 401, 'the old session stays ended');
+});
+
+test('a superadmin session ends when the user is no longer a superadmin', async () => {
+  const { createUser } = await import('../../src/members/service.js');
+  const email = `root-${Date.now()}@example.test`;
+  const u = await createUser(t.ctx, { email, password: 'correct horse battery', superadmin: true });
+  const login = await t.app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: 'correct horse battery' } });
+  assert.equal(login.statusCode, 200, login.body);
+  const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+  assert.equal((await t.app.inject({ url: '/admin/tenants', headers: { cookie } })).statusCode, 200);
+  await t.ctx.db.updateTable('users').set({ is_superadmin: false }).where('id', '=', u.id).execute();
+  assert.equal((await t.app.inject({ url: '/admin/tenants', headers: { cookie } })).statusCode, 401);
+});
