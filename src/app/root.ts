@@ -21,6 +21,7 @@ import { createBuiltinSandbox } from './sandbox.js';
 import { ownerMaintenance } from '../ops/vacuum.js';
 import { redisCounters } from '../core/shared-counters.js';
 import { publicBaseUrl } from './urls.js';
+import { appConnectionProblems } from '../db/rls-check.js';
 
 /**
  * The composition root: the one place that turns configuration into live parts (database, vault,
@@ -197,6 +198,17 @@ export async function createRuntime(config: Readonly<Config>, opts: RuntimeOptio
     throw err;
   }
   const appUrl = config.appDatabaseUrl ?? appUrlFrom(ownerUrl, config.dbAppRole, appPassword);
+  // Row-level security is the last wall between tenants: a connection that is not subject to it
+  // would serve every tenant's rows to every tenant without an error. Refuse to run on one
+  // (`doctor`, which runs without migrating, reports it as a check instead).
+  const bypass = opts.migrate === false ? [] : await appConnectionProblems(appUrl).catch(async (err: unknown) => {
+    await embedded?.stop();
+    throw err;
+  });
+  if (bypass.length > 0) {
+    await embedded?.stop();
+    throw new Error(`the app's database connection is not subject to row-level security (${bypass.join('; ')}): connect as a role that is not a superuser, lacks BYPASSRLS and owns no table (DB_APP_ROLE, or APP_DATABASE_URL)`);
+  }
   const { ctx, database, close } = createAppContext({
     config: { ...config, masterKey },
     appUrl,

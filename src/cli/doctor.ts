@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Command } from './main.js';
 import { createRuntime } from '../app/root.js';
-import { tenancyChecks, type Check } from '../db/rls-check.js';
+import { appConnectionProblems, tenancyChecks, type Check } from '../db/rls-check.js';
 import { migrationFiles } from '../db/migrate.js';
 import { readServerSettings, settingsChecks } from '../db/server-settings.js';
 import { httpThreadNiceCheck } from '../app/priority.js';
@@ -34,6 +34,8 @@ export const doctor: Command = async (config) => {
       checks.push({ name: 'database reachable (app role)', ok: false, detail: (err as Error).message });
     }
     checks.push(...(await tenancyChecks(rt.ownerUrl, config.dbAppRole)));
+    const bypass = await appConnectionProblems(rt.appUrl);
+    checks.push({ name: 'the app connection is subject to row-level security', ok: bypass.length === 0, detail: bypass.join('; ') || 'ok' });
     const shared = rt.ctx.sharedCounters;
     if (shared) {
       const where = new URL(config.redisUrl!).host;

@@ -70,3 +70,27 @@ export async function tenantTables(ownerUrl: string): Promise<string[]> {
   const checks = await tenancyChecks(ownerUrl, '__none__');
   return checks.filter((c) => c.name.startsWith('tenant table ')).map((c) => c.name.slice('tenant table '.length));
 }
+
+/**
+ * What makes a live connection see every tenant's rows: a superuser, BYPASSRLS, or the role that owns
+ * the tables (the `owner_all` policies let it through). `tenancyChecks` inspects DB_APP_ROLE by name;
+ * this asks the connection the app really uses (APP_DATABASE_URL may name any role). Empty when confined.
+ */
+export async function appConnectionProblems(appUrl: string): Promise<string[]> {
+  const c = new pg.Client({ connectionString: appUrl });
+  await c.connect();
+  try {
+    const r = (await c.query<{ user: string; rolsuper: boolean; rolbypassrls: boolean; owns: boolean }>(
+      `select current_user as user, r.rolsuper, r.rolbypassrls,
+              exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                      where n.nspname = 'public' and c.relkind in ('r','p') and c.relowner = r.oid) as owns
+       from pg_roles r where r.rolname = current_user`)).rows[0]!;
+    return [
+      r.rolsuper && `${r.user} is a superuser`,
+      r.rolbypassrls && `${r.user} has BYPASSRLS`,
+      r.owns && `${r.user} owns the tables`,
+    ].filter((p): p is string => Boolean(p));
+  } finally {
+    await c.end();
+  }
+}

@@ -95,3 +95,13 @@ test('doctor says when it does', { skip: await skipWithoutRedis() }, async () =>
   assert.equal(up.code, 0, up.stdout + up.stderr);
   assert.match(up.stdout, /✔ redis reachable: .*counted across processes/);
 });
+
+test('Switchboard refuses to run on an app connection that row-level security does not confine (the owner), and doctor says so', async () => {
+  const asOwner = { ...env, APP_DATABASE_URL: db.ownerUrl };
+  const r = await runCli(['tenants', 'list', '--json'], asOwner);
+  assert.notEqual(r.code, 0, r.stdout);
+  assert.match(r.stderr, /not subject to row-level security \(.*(superuser|owns the tables)/);
+  const d = await runCli(['doctor'], asOwner);
+  assert.match(d.stdout, /✘ the app connection is subject to row-level security/);
+  assert.match((await runCli(['doctor'], env)).stdout, /✔ the app connection is subject to row-level security/);
+});
