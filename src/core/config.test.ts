@@ -23,3 +23,11 @@ test('HTTP_THREAD_NICE: -5 by default, any nice value from -20 to 19, nothing el
     assert.throws(() => parseConfig({ HTTP_THREAD_NICE: bad }), (err: unknown) => err instanceof ConfigError && err.problems.includes(`HTTP_THREAD_NICE must be an integer from -20 to 19 (got "${bad}")`));
   }
 });
+
+test('TRUST_PROXY: loopback and private networks by default; true, false, or a list of addresses, ranges and keywords; anything else refused', () => {
+  assert.deepEqual(parseConfig({}).trustProxy, ['loopback', 'linklocal', 'uniquelocal']);
+  assert.equal(parseConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
+  assert.equal(parseConfig({ TRUST_PROXY: 'false' }).trustProxy, false);
+  assert.deepEqual(parseConfig({ TRUST_PROXY: '10.0.0.0/8, 2001:db8::1,loopback' }).trustProxy, ['10.0.0.0/8', '2001:db8::1', 'loopback']);
+  assert.throws(() => parseConfig({ TRUST_PROXY: 'everyone' }), (e: unknown) => e instanceof ConfigError && /TRUST_PROXY/.test(e.message));
+});

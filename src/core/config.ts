@@ -31,6 +31,8 @@ export interface Config {
   /** A client must send its whole request (headers and body) within this; else 408 and the connection closes. */
   requestTimeoutSeconds: number;
   redisUrl: string | undefined;
+  /** Which peers' X-Forwarded-For is believed for the client address (Fastify's trustProxy). */
+  trustProxy: boolean | string[];
   egressAllowPrivate: boolean;
   cookieSecure: boolean;
   /**
@@ -135,6 +137,11 @@ export function parseConfig(env: Env, overrides: Partial<Config> = {}): Readonly
   if (mode === 'production' && !databaseUrl) problems.push('DATABASE_URL is required when SWITCHBOARD_ENV=production');
   const role = env.DB_APP_ROLE ?? 'switchboard_app';
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(role)) problems.push('DB_APP_ROLE must be a lower-case SQL identifier');
+  const trustRaw = (env.TRUST_PROXY ?? 'loopback,linklocal,uniquelocal').trim();
+  const trustList = trustRaw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!['true', 'false'].includes(trustRaw) && !trustList.every((s) => /^(loopback|linklocal|uniquelocal)$/.test(s) || /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(s))) {
+    problems.push('TRUST_PROXY must be true, false, or a comma-separated list of addresses, CIDR ranges, loopback, linklocal, uniquelocal');
+  }
   const jwtSecret = env.JWT_SECRET;
   if (jwtSecret !== undefined && jwtSecret.length < 32) problems.push('JWT_SECRET must be at least 32 characters');
 
@@ -163,6 +170,7 @@ export function parseConfig(env: Env, overrides: Partial<Config> = {}): Readonly
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     requestTimeoutSeconds: int('REQUEST_TIMEOUT_SECONDS', 30, 1, 3600),
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    trustProxy: trustRaw === 'true' ? true : trustRaw === 'false' ? false : trustList,
     egressAllowPrivate: bool('EGRESS_ALLOW_PRIVATE', false),
     cookieSecure: bool('COOKIE_SECURE', mode === 'production'),
     inboundThread: bool('INBOUND_THREAD', true),

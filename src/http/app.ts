@@ -120,7 +120,10 @@ export async function buildApp(ctx: AppContext): Promise<App> {
     // A client sending its request slowly or never finishing it (a partial body) must not hold a
     // socket for good, nor keep ingress looking busy to the overload policy (decisions 028, 031).
     requestTimeout: ctx.config.requestTimeoutSeconds * 1000,
-    trustProxy: true,
+    // X-Forwarded-For is believed only from proxies (TRUST_PROXY, default: loopback and private
+    // networks): from anyone, a client could name any address for the audit log and the per-address
+    // sign-in limit.
+    trustProxy: ctx.config.trustProxy,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
     schemaController: { compilersFactory: { buildValidator: strictBodies } },
     requestIdHeader: 'x-request-id',

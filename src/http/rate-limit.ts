@@ -3,17 +3,54 @@ import { AppError } from '../core/errors.js';
 import type { TenantId } from '../db/db.js';
 import { loadLimits } from '../tenants/limits.js';
 
-const WINDOW_MS = 60_000;
+/**
+ * Fixed-window counts. With `REDIS_URL` a window's count is shared by every process
+ * (`ctx.sharedCounters`, DESIGN §2), so a limit holds once across the deployment, not once per node;
+ * without it, or while Redis does not answer, each process counts on its own (a Redis outage never
+ * fails a request).
+ */
+export class WindowCounter {
+  private readonly local = new Map<string, { window: number; count: number }>();
+  constructor(private readonly prefix: string, private readonly windowMs: number) {}
+
+  /** Adds one to `key`'s current window; returns the count and the seconds until the window ends. */
+  async hit(ctx: AppContext, key: string): Promise<{ count: number; retryAfterSeconds: number }> {
+    const now = ctx.clock.now().getTime();
+    const window = Math.floor(now / this.windowMs);
+    const count = (await this.shared(ctx, key, window)) ?? this.hitLocal(key, window);
+    return { count, retryAfterSeconds: Math.ceil(((window + 1) * this.windowMs - now) / 1000) };
+  }
+
+  /** The deployment-wide count, or undefined without shared counters or while they fail. */
+  private async shared(ctx: AppContext, key: string, window: number): Promise<number | undefined> {
+    if (!ctx.sharedCounters) return undefined;
+    try {
+      // The key outlives its window by a second, so a clock a little behind still finds it.
+      return await ctx.sharedCounters.incr(`sb:${this.prefix}:${key}:${window}`, this.windowMs + 1_000);
+    } catch {
+      return undefined; // logged by the counters' connection, once a minute
+    }
+  }
+
+  private hitLocal(key: string, window: number): number {
+    const w = this.local.get(key);
+    if (!w || w.window !== window) {
+      // Keys of past windows go once there are many (one a client address, for logins).
+      if (this.local.size >= 50_000) for (const [k, v] of this.local) if (v.window !== window) this.local.delete(k);
+      this.local.set(key, { window, count: 1 });
+      return 1;
+    }
+    return (w.count += 1);
+  }
+}
 
 /**
- * Per-tenant API request limit (plan `api_requests_per_minute`), fixed one-minute windows.
- * With `REDIS_URL` the window's count is shared by every process (`ctx.sharedCounters`, DESIGN §2),
- * so a tenant gets its limit once across the deployment, not once per node; without it, or while
- * Redis does not answer, each process counts on its own (a Redis outage never fails a request).
- * Limits are cached for 30 s so a request costs no extra query.
+ * Per-tenant API request limit (plan `api_requests_per_minute`), fixed one-minute windows, shared
+ * across processes with Redis (WindowCounter). Limits are cached for 30 s so a request costs no
+ * extra query.
  */
 export class ApiRateLimiter {
-  private readonly windows = new Map<string, { window: number; count: number }>();
+  private readonly counter = new WindowCounter('api', 60_000);
   private readonly limits = new Map<string, { limit: number | null; until: number }>();
 
   async check(ctx: AppContext, tenantId: TenantId): Promise<void> {
@@ -25,31 +62,28 @@ export class ApiRateLimiter {
       this.limits.set(tenantId, cached);
     }
     if (cached.limit === null) return;
-    const window = Math.floor(now / WINDOW_MS);
-    const count = (await this.shared(ctx, tenantId, window)) ?? this.local(tenantId, window);
+    const { count, retryAfterSeconds } = await this.counter.hit(ctx, tenantId);
     if (count > cached.limit) {
-      const retry = Math.ceil(((window + 1) * WINDOW_MS - now) / 1000);
-      throw new AppError('rate_limited', `the plan allows ${cached.limit} API requests a minute`, { retryAfterSeconds: retry });
+      throw new AppError('rate_limited', `the plan allows ${cached.limit} API requests a minute`, { retryAfterSeconds });
     }
   }
+}
 
-  /** The deployment-wide count, or undefined without shared counters or while they fail. */
-  private async shared(ctx: AppContext, tenantId: string, window: number): Promise<number | undefined> {
-    if (!ctx.sharedCounters) return undefined;
-    try {
-      // The key outlives its window by a second, so a clock a little behind still finds it.
-      return await ctx.sharedCounters.incr(`sb:api:${tenantId}:${window}`, WINDOW_MS + 1_000);
-    } catch {
-      return undefined; // logged by the counters' connection, once a minute
-    }
-  }
+/**
+ * Sign-in attempts (decision 055): at most LOGIN_PER_ACCOUNT a quarter hour for one e-mail address and
+ * LOGIN_PER_ADDRESS from one client address, counted before the password is checked, so guessing is
+ * slow and an attacker cannot make the server hash (argon2id, ~19 MiB each) without bound. Over it:
+ * 429 `rate_limited` with Retry-After, whatever the password.
+ */
+export const LOGIN_PER_ACCOUNT = 10;
+export const LOGIN_PER_ADDRESS = 100;
+export class LoginLimiter {
+  private readonly accounts = new WindowCounter('login:account', 15 * 60_000);
+  private readonly addresses = new WindowCounter('login:ip', 15 * 60_000);
 
-  private local(tenantId: string, window: number): number {
-    const w = this.windows.get(tenantId);
-    if (!w || w.window !== window) {
-      this.windows.set(tenantId, { window, count: 1 });
-      return 1;
-    }
-    return (w.count += 1);
+  async check(ctx: AppContext, email: string, ip: string): Promise<void> {
+    const [account, address] = await Promise.all([this.accounts.hit(ctx, email.toLowerCase()), this.addresses.hit(ctx, ip)]);
+    const over = account.count > LOGIN_PER_ACCOUNT ? account : address.count > LOGIN_PER_ADDRESS ? address : null;
+    if (over) throw new AppError('rate_limited', 'too many sign-in attempts; try again later', { retryAfterSeconds: over.retryAfterSeconds });
   }
 }

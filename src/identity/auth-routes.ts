@@ -9,9 +9,11 @@ import { createSession, SESSION_COOKIE, SESSION_TTL_MS } from './authenticate.js
 import { dummyHash, verifyPassword } from './passwords.js';
 import { findUserByEmail } from '../members/service.js';
 import { subdomainOf } from '../tenants/tenant-routes.js';
+import { LoginLimiter } from '../http/rate-limit.js';
 
 export function authRoutes(app: App, ctx: AppContext): void {
   const tags = ['auth'];
+  const limiter = new LoginLimiter();
   app.post('/auth/login', {
     config: { auth: 'public' },
     schema: {
@@ -22,6 +24,7 @@ export function authRoutes(app: App, ctx: AppContext): void {
       response: { 200: Type.Object({ user_id: Type.String(), tenant_id: Type.Union([Type.String(), Type.Null()]), superadmin: Type.Boolean(), csrf_token: Type.String(), expires_at: Type.String() }), ...errorResponses },
     },
   }, async (req, reply) => {
+    await limiter.check(ctx, req.body.email, req.ip);
     const user = await findUserByEmail(ctx, req.body.email);
     const ok = await verifyPassword(req.body.password, user?.password_hash ?? (await dummyHash()));
     if (!user || !ok) throw new AppError('invalid_credentials', 'wrong e-mail or password');

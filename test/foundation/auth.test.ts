@@ -294,3 +294,33 @@ test('a superadmin session ends when the user is no longer a superadmin', async 
   await t.ctx.db.updateTable('users').set({ is_superadmin: false }).where('id', '=', u.id).execute();
   assert.equal((await t.app.inject({ url: '/admin/tenants', headers: { cookie } })).statusCode, 401);
 });
+
+test('sign-in attempts are limited per account before the password is checked: the right password is refused too once over, with Retry-After; other accounts are unaffected', async () => {
+  const tn = await t.tenant();
+  const email = `guessed-${tn.slug}@example.test`;
+  await t.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(tn.key), payload: { email, role: 'agent', password: 'correct horse battery' } });
+  const login = (password: string, who = email) => t.app.inject({ method: 'POST', url: '/auth/login', payload: { email: who, password, tenant: tn.slug } });
+  for (let i = 0; i < 10; i++) assert.equal((await login(`wrong password ${i}`)).statusCode, 401);
+  const limited = await login('correct horse battery');
+  assert.equal(limited.statusCode, 429, limited.body);
+  assert.equal(limited.json().code, 'rate_limited');
+  const retry = Number(limited.headers['retry-after']);
+  assert.ok(retry > 0 && retry <= 900, `Retry-After ${retry}`);
+  // The same address differently cased is the same account.
+  assert.equal((await login('correct horse battery', email.toUpperCase())).statusCode, 429);
+  const other = `other-${tn.slug}@example.test`;
+  await t.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(tn.key), payload: { email: other, role: 'agent', password: 'correct horse battery' } });
+  assert.equal((await login('correct horse battery', other)).statusCode, 200);
+});
+
+test('X-Forwarded-For names the client only when a proxy (loopback or a private network by default) sends it: a client on the internet cannot forge its audit address', async () => {
+  const tn = await t.tenant();
+  const create = (remoteAddress: string, forwarded: string) =>
+    t.app.inject({ method: 'POST', url: '/v1/api-keys', remoteAddress, headers: { ...bearer(tn.key), 'x-forwarded-for': forwarded }, payload: { name: `from ${remoteAddress}` } });
+  assert.equal((await create('203.0.113.9', '6.6.6.6')).statusCode, 201);
+  assert.equal((await create('10.1.2.3', '198.51.100.4')).statusCode, 201);
+  const entries = (await t.app.inject({ url: '/v1/audit-log?action=api_key.created', headers: bearer(tn.key) })).json().data as { ip: string | null; details: { name?: string } }[];
+  const ipOf = (name: string) => entries.find((e) => e.details.name === name)?.ip;
+  assert.equal(ipOf('from 203.0.113.9'), '203.0.113.9', 'a public peer: its own address, the header ignored');
+  assert.equal(ipOf('from 10.1.2.3'), '198.51.100.4', 'a proxy on a private network: the address it forwards');
+});
