@@ -132,6 +132,23 @@ export async function buildApp(ctx: AppContext): Promise<App> {
 
   app.decorateRequest('principal', null);
   app.decorate('rawRoutes', rawRoutes);
+  // JSON only: a text/plain body is a 415, as documented, not a string that then fails validation.
+  app.removeContentTypeParser('text/plain');
+  // Many clients send `Content-Type: application/json` with every POST: an empty body is nothing on a
+  // route that takes no body (a channel's test), no fields where every field is optional
+  // (rotate-secret), and still malformed JSON where one is required.
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text === '') {
+      const schema = req.routeOptions.schema?.body as { required?: unknown[] } | undefined;
+      if (!schema) return done(null, undefined);
+      // A body whose every field is optional (rotate-secret's): empty means none given.
+      if (!schema.required?.length) return done(null, {});
+    }
+    return json(req, text, done);
+  });
   await app.register(cookie);
   app.addSchema(ProblemSchema);
 

@@ -69,3 +69,18 @@ test('OpenAPI: admin routes name their security; the Cloud API handshake has rea
   const send = doc.paths['/v1/messages'].post.responses;
   for (const code of ['413', '415', '503']) assert.ok(send[code], `POST /v1/messages documents ${code}`);
 });
+
+test('an empty body sent as application/json: nothing on a route without a body, no fields where all are optional, malformed where one is required; text/plain is a 415', async () => {
+  const ep = await t.app.inject({ method: 'POST', url: '/v1/webhook-endpoints', headers: bearer(a.key), payload: { url: 'https://hooks.example.com/x', event_types: ['*'] } });
+  assert.equal(ep.statusCode, 201, ep.body);
+  const rotate = await t.app.inject({ method: 'POST', url: `/v1/webhook-endpoints/${ep.json().id}/rotate-secret`, headers: { ...bearer(a.key), 'content-type': 'application/json' }, body: '' });
+  assert.equal(rotate.statusCode, 200, rotate.body);
+  const logout = await t.app.inject({ method: 'POST', url: '/auth/logout', headers: { 'content-type': 'application/json' }, body: '' });
+  assert.equal(logout.statusCode, 204, logout.body);
+  const send = await t.app.inject({ method: 'POST', url: '/v1/messages', headers: { ...bearer(a.key), 'content-type': 'application/json' }, body: '' });
+  assert.equal(send.statusCode, 400);
+  assert.equal(send.json().code, 'malformed_json');
+  const plain = await t.app.inject({ method: 'POST', url: '/v1/messages', headers: { ...bearer(a.key), 'content-type': 'text/plain' }, body: '{}' });
+  assert.equal(plain.statusCode, 415, plain.body);
+  assert.equal(plain.json().code, 'unsupported_media_type');
+});
