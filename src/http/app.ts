@@ -78,6 +78,22 @@ function documentAccess<S>(schema: S, config: unknown): S {
   return s as S;
 }
 
+/**
+ * A stable operationId from the method and path, for client generators: `GET /v1/conversations/:id`
+ * → `getConversationsById` (the version segment left out; method + path is unique, so is this).
+ */
+export function operationIdOf(method: string, url: string): string {
+  const words = url.split('/').filter((seg) => seg && seg !== 'v1').map((seg) => (seg.startsWith(':') ? `by-${seg.slice(1)}` : seg));
+  return [method.toLowerCase(), ...words.flatMap((w) => w.split(/[-_.]/))].filter(Boolean)
+    .map((w, i) => (i === 0 ? w : w[0]!.toUpperCase() + w.slice(1))).join('');
+}
+
+function withOperationId<S>(schema: S, method: string | string[], url: string): S {
+  if (!schema || typeof schema !== 'object') return schema;
+  const m = Array.isArray(method) ? method[0]! : method;
+  return { operationId: operationIdOf(m, url), ...(schema as Record<string, unknown>) } as S;
+}
+
 type OpenApiDoc = { paths?: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, unknown> }> }>> };
 /** Error answers are sent as `application/problem+json` (src/http/problem.ts); the document says so. */
 function problemContentType(doc: OpenApiDoc): OpenApiDoc {
@@ -170,7 +186,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
       },
     },
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
-    transform: ({ schema, url, route }) => ({ schema: documentAccess(schema, route.config), url }),
+    transform: ({ schema, url, route }) => ({ schema: withOperationId(documentAccess(schema, route.config), route.method, url), url }),
     transformObject: (doc) => problemContentType(('openapiObject' in doc ? doc.openapiObject : {}) as OpenApiDoc) as Record<string, unknown>,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

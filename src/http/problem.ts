@@ -46,6 +46,9 @@ export function toProblem(err: AppError, instance?: string): Problem {
     ...(instance ? { instance } : {}),
   };
   if (err.details) for (const [k, v] of Object.entries(err.details)) if (v !== undefined && !(k in p)) p[k] = v;
+  // Every validation problem lists `errors[]` (docs/errors.md), also those a handler finds (a bad
+  // cursor, dates out of order) and give only a sentence: then one entry for the whole request.
+  if (err.code === 'validation_failed' && !Array.isArray(p.errors)) p.errors = [{ path: '/', message: err.message }];
   return p;
 }
 

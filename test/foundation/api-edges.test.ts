@@ -84,3 +84,19 @@ test('an empty body sent as application/json: nothing on a route without a body,
   assert.equal(plain.statusCode, 415, plain.body);
   assert.equal(plain.json().code, 'unsupported_media_type');
 });
+
+test('every validation_failed answer lists errors[], also those a handler finds (a bad cursor)', async () => {
+  const r = await t.app.inject({ url: '/v1/conversations?cursor=not-a-cursor', headers: bearer(a.key) });
+  assert.equal(r.statusCode, 400, r.body);
+  assert.equal(r.json().code, 'validation_failed');
+  assert.ok(Array.isArray(r.json().errors) && r.json().errors.length > 0, r.body);
+});
+
+test('OpenAPI: every operation has a unique operationId', async () => {
+  const doc = (await t.app.inject({ url: '/openapi.json' })).json() as { paths: Record<string, Record<string, { operationId?: string }>> };
+  const ids = Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((op) => op.operationId));
+  assert.ok(ids.length > 40);
+  assert.ok(ids.every((id) => typeof id === 'string' && /^[a-z][A-Za-z0-9]+$/.test(id)), ids.join(', '));
+  assert.equal(new Set(ids).size, ids.length);
+  assert.equal(doc.paths['/v1/conversations/{conversationId}']!.get!.operationId, 'getConversationsByConversationId');
+});
