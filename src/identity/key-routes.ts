@@ -19,7 +19,9 @@ export const ApiKey = Type.Object({
   revoked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 });
-const Scope = Type.Union([Type.Literal('*'), ...SCOPES.map((s) => Type.Literal(s))]);
+// One enum, not a union of literals: a wrong scope is one clear error naming the allowed values, not
+// one "must be equal to constant" per scope.
+const Scope = Type.Unsafe<'*' | (typeof SCOPES)[number]>(Type.String({ enum: ['*', ...SCOPES] }));
 export const CreateKeyBody = Type.Object(
   {
     name: Name,

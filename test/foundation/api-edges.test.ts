@@ -100,3 +100,12 @@ test('OpenAPI: every operation has a unique operationId', async () => {
   assert.equal(new Set(ids).size, ids.length);
   assert.equal(doc.paths['/v1/conversations/{conversationId}']!.get!.operationId, 'getConversationsByConversationId');
 });
+
+test('a wrong scope is one error naming the allowed values', async () => {
+  const r = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(a.key), payload: { name: 'x', scopes: ['nope'] } });
+  assert.equal(r.statusCode, 400);
+  const errors = r.json().errors as { path: string; message: string }[];
+  assert.equal(errors.length, 1, r.body);
+  assert.equal(errors[0]!.path, '/scopes/0');
+  assert.match(errors[0]!.message, /allowed values/);
+});
