@@ -16,6 +16,7 @@ import { asTenantId } from '../db/db.js';
 import { SCOPES } from '../identity/scopes.js';
 
 const actor = () => cliActor(userInfo().username);
+const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
 
 /** Opens a runtime for a one-shot command and always closes it. */
 async function withRuntime<T>(config: Readonly<Config>, fn: (rt: Runtime) => Promise<T>): Promise<T> {
@@ -43,13 +44,35 @@ export const adminCommands: Record<string, Command> = {
     );
   },
   'superadmin key': async (config, argv) => {
-    const { values } = args(argv, { name: { type: 'string' } });
+    const { values } = args(argv, { name: { type: 'string' }, 'expires-in-days': { type: 'string' } });
+    const days = values['expires-in-days'];
+    if (days !== undefined && !/^[1-9]\d{0,4}$/.test(days)) throw new UsageError('--expires-in-days is a whole number of days from 1 to 99999');
+    const expiresAt = days === undefined ? null : new Date(Date.now() + Number(days) * 86_400_000);
     const { key, hash, hint } = generateApiKey('admin');
     const id = newId('key');
     await withRuntime(quiet(config), (rt) =>
-      rt.ctx.db.insertInto('admin_keys').values({ id, name: values.name ?? 'cli', hint, key_hash: hash }).execute(),
+      rt.ctx.db.insertInto('admin_keys').values({ id, name: values.name ?? 'cli', hint, key_hash: hash, expires_at: expiresAt }).execute(),
     );
-    print(values.json, { id, name: values.name ?? 'cli', key }, () => `superadmin key ${id} (shown once):\n${key}`);
+    const expires_at = expiresAt?.toISOString() ?? null;
+    print(values.json, { id, name: values.name ?? 'cli', key, expires_at }, () => `superadmin key ${id}${expires_at ? `, expires ${expires_at}` : ''} (shown once):\n${key}`);
+  },
+  'superadmin keys': async (config, argv) => {
+    const { values } = args(argv, {});
+    const rows = await withRuntime(quiet(config), (rt) =>
+      rt.ctx.db.selectFrom('admin_keys').select(['id', 'name', 'hint', 'created_at', 'expires_at', 'revoked_at', 'last_used_at']).orderBy('id').execute(),
+    );
+    const view = rows.map((r) => ({ ...r, created_at: iso(r.created_at), expires_at: iso(r.expires_at), revoked_at: iso(r.revoked_at), last_used_at: iso(r.last_used_at) }));
+    print(values.json, view, () => table(view as unknown as Record<string, unknown>[], ['id', 'name', 'hint', 'expires_at', 'revoked_at', 'last_used_at']));
+  },
+  'superadmin key revoke': async (config, argv) => {
+    const { values, positionals } = args(argv, {});
+    const id = positionals[0];
+    if (!id) throw new UsageError('name the superadmin key id to revoke');
+    const revoked = await withRuntime(quiet(config), (rt) =>
+      rt.ctx.db.updateTable('admin_keys').set({ revoked_at: new Date() }).where('id', '=', id).where('revoked_at', 'is', null).returning('id').executeTakeFirst(),
+    );
+    if (!revoked) throw new UsageError(`no superadmin key ${id} that is not revoked already`);
+    print(values.json, { id, revoked: true }, () => `superadmin key ${id} revoked`);
   },
   'tenants create': async (config, argv) => {
     const { values } = args(argv, { slug: { type: 'string' }, name: { type: 'string' }, plan: { type: 'string' } });

@@ -14,7 +14,9 @@ Usage: switchboard <command> [options]     (from the repo: npm run -s switchboar
   migrate                       apply database migrations
   doctor                        check config, database, role privileges and row-level security
   superadmin create --email E [--password P] [--name N] [--json]
-  superadmin key [--name N] [--json]          create a superadmin API key (shown once)
+  superadmin key [--name N] [--expires-in-days D] [--json]   create a superadmin API key (shown once)
+  superadmin keys [--json]                    list superadmin keys (hint, expiry, revoked, last used)
+  superadmin key revoke ID [--json]           revoke a superadmin key
   tenants create --slug S --name N [--plan P] [--json]
   tenants list [--json]
   tenants suspend|activate <slug|id>
@@ -36,7 +38,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   work: server('work'),
   migrate: server('migrate'),
   ...Object.fromEntries(
-    ['superadmin create', 'superadmin key', 'tenants create', 'tenants list', 'tenants suspend', 'tenants activate', 'keys create', 'keys revoke', 'channels list', 'channels add'].map((n) => [n, admin(n)]),
+    ['superadmin create', 'superadmin key', 'superadmin keys', 'superadmin key revoke', 'tenants create', 'tenants list', 'tenants suspend', 'tenants activate', 'keys create', 'keys revoke', 'channels list', 'channels add'].map((n) => [n, admin(n)]),
   ),
   doctor: async () => (await import('./doctor.js')).doctor,
   'vault rotate': async () => (await import('./vault.js')).vaultRotate,
@@ -50,7 +52,8 @@ export async function main(argv: string[]): Promise<number> {
     return first ? 0 : 1;
   }
   const two = `${first} ${second ?? ''}`;
-  const [name, rest] = COMMANDS[two] ? [two, argv.slice(2)] : [first, argv.slice(1)];
+  const three = `${two} ${argv[2] ?? ''}`;
+  const [name, rest] = COMMANDS[three] ? [three, argv.slice(3)] : COMMANDS[two] ? [two, argv.slice(2)] : [first, argv.slice(1)];
   const load = COMMANDS[name];
   if (!load) {
     process.stderr.write(`unknown command "${argv.join(' ')}"\n\n${HELP}\n`);

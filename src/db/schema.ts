@@ -96,6 +96,7 @@ export interface AdminKeysTable {
   created_at: Generated<Date>;
   revoked_at: Timestamp | null;
   last_used_at: Timestamp | null;
+  expires_at: Timestamp | null;
 }
 
 export interface ChannelsTable {

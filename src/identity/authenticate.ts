@@ -55,9 +55,15 @@ async function authenticateKey(ctx: AppContext, key: string): Promise<Principal>
   if (!kind) throw new AppError('api_key_malformed');
   const hash = hashApiKey(key);
   if (kind === 'admin') {
-    const row = await ctx.db.selectFrom('admin_keys').select(['id', 'revoked_at']).where('key_hash', '=', hash).executeTakeFirst();
+    const row = await ctx.db.selectFrom('admin_keys').select(['id', 'revoked_at', 'expires_at']).where('key_hash', '=', hash).executeTakeFirst();
     if (!row) throw new AppError('invalid_credentials', 'unknown API key');
     if (row.revoked_at) throw new AppError('api_key_revoked');
+    if (row.expires_at && new Date(row.expires_at).getTime() <= ctx.clock.now().getTime()) throw new AppError('api_key_expired');
+    const now = ctx.clock.now().getTime();
+    if ((touchedAt.get(row.id) ?? -Infinity) <= now - TOUCH_EVERY_MS) {
+      await ctx.db.updateTable('admin_keys').set({ last_used_at: new Date(now) }).where('id', '=', row.id).execute();
+      touchedAt.set(row.id, now);
+    }
     return { kind: 'superadmin', userId: undefined, adminKeyId: row.id, sessionId: undefined, csrfHash: undefined };
   }
   const row = await ctx.authCache.get(`k:${hash.toString('hex')}`, () => findKey(ctx, hash), (r) => r.tenant_id);

@@ -324,3 +324,17 @@ test('X-Forwarded-For names the client only when a proxy (loopback or a private 
   assert.equal(ipOf('from 203.0.113.9'), '203.0.113.9', 'a public peer: its own address, the header ignored');
   assert.equal(ipOf('from 10.1.2.3'), '198.51.100.4', 'a proxy on a private network: the address it forwards');
 });
+
+test('a superadmin key past its expiry is refused; a used one records when', async () => {
+  const { generateApiKey: gen } = await import('../../src/identity/api-keys.js');
+  const { newId } = await import('../../src/core/ids.js');
+  const expired = gen('admin');
+  await t.database.db.insertInto('admin_keys').values({ id: newId('key'), name: 'old', hint: expired.hint, key_hash: expired.hash, expires_at: new Date(Date.now() - 1000) }).execute();
+  await expectProblem(bearer(expired.key), 401, 'api_key_expired', '/admin/tenants');
+  const live = gen('admin');
+  const id = newId('key');
+  await t.database.db.insertInto('admin_keys').values({ id, name: 'live', hint: live.hint, key_hash: live.hash, expires_at: new Date(Date.now() + 60_000) }).execute();
+  assert.equal((await t.app.inject({ url: '/admin/tenants', headers: bearer(live.key) })).statusCode, 200);
+  const row = await t.database.db.selectFrom('admin_keys').select('last_used_at').where('id', '=', id).executeTakeFirstOrThrow();
+  assert.ok(row.last_used_at, 'last_used_at written');
+});

@@ -105,3 +105,19 @@ test('Switchboard refuses to run on an app connection that row-level security do
   assert.match(d.stdout, /✘ the app connection is subject to row-level security/);
   assert.match((await runCli(['doctor'], env)).stdout, /✔ the app connection is subject to row-level security/);
 });
+
+test('superadmin keys: created with an expiry, listed, revoked from the CLI', async () => {
+  const made = await runCli(['superadmin', 'key', '--name', 'ops', '--expires-in-days', '30', '--json'], env);
+  assert.equal(made.code, 0, made.stderr);
+  const key = json(made.stdout) as { id: string; key: string; expires_at: string };
+  const days = (Date.parse(key.expires_at) - Date.now()) / 86_400_000;
+  assert.ok(days > 29.9 && days <= 30, `expires in ${days} days`);
+  assert.equal((await runCli(['superadmin', 'key', '--expires-in-days', 'soon'], env)).code, 2);
+  const listed = JSON.parse((await runCli(['superadmin', 'keys', '--json'], env)).stdout) as { id: string; expires_at: string | null; revoked_at: string | null }[];
+  assert.equal(listed.find((k) => k.id === key.id)?.expires_at, key.expires_at);
+  const revoked = await runCli(['superadmin', 'key', 'revoke', key.id, '--json'], env);
+  assert.equal(revoked.code, 0, revoked.stderr);
+  const after = JSON.parse((await runCli(['superadmin', 'keys', '--json'], env)).stdout) as { id: string; revoked_at: string | null }[];
+  assert.ok(after.find((k) => k.id === key.id)?.revoked_at);
+  assert.notEqual((await runCli(['superadmin', 'key', 'revoke', key.id], env)).code, 0, 'revoking twice says so');
+});
