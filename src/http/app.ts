@@ -69,7 +69,7 @@ function documentAccess<S>(schema: S, config: unknown): S {
   if (auth === 'public') s.security = [];
   else if (auth === 'admin') s.security ??= [{ adminKey: [] }, { session: [] }];
   else {
-    s.security ??= [{ apiKey: [] }, { session: [] }];
+    s.security ??= [{ apiKey: [] }, { apiKeyHeader: [] }, { session: [] }];
     if (scope) {
       s['x-required-scope'] = scope;
       s.description = [s.description, `Requires the \`${scope}\` scope.`].filter(Boolean).join('\n\n');
@@ -181,7 +181,8 @@ export async function buildApp(ctx: AppContext): Promise<App> {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: 'Tenant API key `sb_live_…` / `sb_test_…`, or a JWT' },
           adminKey: { type: 'http', scheme: 'bearer', description: 'Superadmin key `sb_admin_…`' },
-          session: { type: 'apiKey', in: 'cookie', name: 'sb_session' },
+          apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The same tenant API key, in a header of its own' },
+          session: { type: 'apiKey', in: 'cookie', name: 'sb_session', description: 'Dashboard session (POST /auth/login); writes also send X-CSRF-Token' },
         },
       },
     },

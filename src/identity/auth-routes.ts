@@ -21,7 +21,7 @@ export function authRoutes(app: App, ctx: AppContext): void {
       summary: 'Sign in to the dashboard (sets an httpOnly session cookie; returns the CSRF token)',
       description: 'The tenant is the one named by `tenant` (slug) or the subdomain, and only if the user is a member of it. Superadmins sign in without a tenant.',
       body: Type.Object({ email: Type.String({ maxLength: 320 }), password: Type.String({ maxLength: 200 }), tenant: Type.Optional(Type.String({ maxLength: 63 })) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ user_id: Type.String(), tenant_id: Type.Union([Type.String(), Type.Null()]), superadmin: Type.Boolean(), csrf_token: Type.String(), expires_at: Type.String() }), ...errorResponses },
+      response: { 200: Type.Object({ user_id: Type.String(), tenant_id: Type.Union([Type.String(), Type.Null()]), superadmin: Type.Boolean(), csrf_token: Type.String(), expires_at: Type.String({ format: 'date-time' }) }), ...errorResponses },
     },
   }, async (req, reply) => {
     await limiter.check(ctx, req.body.email, req.ip);

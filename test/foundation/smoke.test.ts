@@ -16,7 +16,7 @@ test('health, openapi and an admin-created tenant with a working key', async () 
   // Who may call what: tenant routes take a tenant credential and name their scope, public routes
   // need nothing, admin routes keep their own; error answers are problem documents.
   const list = spec.paths['/v1/conversations'].get;
-  assert.deepEqual(list.security, [{ apiKey: [] }, { session: [] }]);
+  assert.deepEqual(list.security, [{ apiKey: [] }, { apiKeyHeader: [] }, { session: [] }]);
   assert.equal(list['x-required-scope'], 'conversations:read');
   assert.match(list.description, /conversations:read/);
   assert.ok(list.responses['400'].content['application/problem+json'], JSON.stringify(list.responses['400']));
