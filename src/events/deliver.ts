@@ -64,7 +64,6 @@ const countBy = (values: Iterable<string>): Map<string, number> => {
   for (const v of values) n.set(v, (n.get(v) ?? 0) + 1);
   return n;
 };
-const atCap = (counts: Map<string, number>): string[] => [...counts].filter(([, n]) => n >= PER_TENANT).map(([t]) => t);
 
 /** Claims due deliveries into free slots and starts them (not awaited). Returns how many started. */
 export async function deliverDue(ctx: AppContext): Promise<number> {
@@ -72,19 +71,22 @@ export async function deliverDue(ctx: AppContext): Promise<number> {
   const free = CONCURRENCY - (pool.inFlight.size - pool.probing.size);
   const probesFree = PROBES - pool.probing.size;
   if (free <= 0 && probesFree <= 0) return 0;
-  // Tenants this process already runs at their share, and endpoints it is probing, are left out of
-  // the claim (migrations 036, 042).
+  // Each tenant is offered only the room it has left in this process, and endpoints it is probing are
+  // left out (migrations 036, 042).
   const probesPerTenant = countBy(pool.probing.values());
+  const running = [...pool.perTenant].filter(([, n]) => n > 0);
   const { rows } = await sql<{ tenant_id: string; id: string; endpoint_id: string; probe: boolean }>`
-    select * from sb_event_delivery_claim_lanes(${Math.max(0, free)}, ${PER_TENANT}, ${LEASE_MS}, ${atCap(pool.perTenant)}::text[],
-      ${Math.max(0, probesFree)}, ${[...pool.probing.keys()]}::text[], ${atCap(probesPerTenant)}::text[])`.execute(ctx.db);
+    select * from sb_event_delivery_claim_lanes(${Math.max(0, free)}, ${PER_TENANT}, ${LEASE_MS},
+      ${running.map(([t]) => t)}::text[], ${running.map(([, n]) => n)}::int[],
+      ${Math.max(0, probesFree)}, ${[...pool.probing.keys()]}::text[], ${[...probesPerTenant.keys()]}::text[], ${[...probesPerTenant.values()]}::int[])`.execute(ctx.db);
   let started = 0;
   for (const r of rows) {
     const busy = r.probe
       ? pool.probing.has(r.endpoint_id) || (probesPerTenant.get(r.tenant_id) ?? 0) >= PER_TENANT
       : (pool.perTenant.get(r.tenant_id) ?? 0) >= PER_TENANT;
     if (busy) {
-      // Hand it back at once: this tenant (or endpoint) already uses its share of this process.
+      // Hand it back at once: this tenant (or endpoint) already uses its share of this process (only
+      // when deliverDue calls overlap; the claim offers each tenant just the room it has).
       await withTenant(ctx.db, asTenantId(r.tenant_id), (tx) => tx.updateTable('event_deliveries').set({ locked_until: null }).where('id', '=', r.id).execute());
       continue;
     }

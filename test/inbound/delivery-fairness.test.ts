@@ -63,13 +63,17 @@ test("a tenant's backlog of 2,100 due deliveries to a hanging endpoint does not 
   const evtB = await withTenant(t.ctx.db, asTenantId(b.id), (tx) => emitEvent(tx, { tenantId: b.id, type: 'conversation.updated', data: {} }));
 
   // One claim: at most four of A's, and B's too.
-  const claim = (skip: string[]) => sql<{ tenant_id: string; id: string }>`select * from sb_event_delivery_claim_lanes(32, 4, 60000, ${skip}::text[], 32, '{}', '{}')`.execute(db);
+  const claim = (running: [string, number][]) => sql<{ tenant_id: string; id: string }>`select * from sb_event_delivery_claim_lanes(32, 4, 60000,
+    ${running.map(([id]) => id)}::text[], ${running.map(([, n]) => n)}::int[], 32, '{}', '{}', '{}')`.execute(db);
   const first = (await claim([])).rows;
   assert.equal(first.filter((r) => r.tenant_id === a.id).length, 4);
   assert.equal(first.filter((r) => r.tenant_id === b.id).length, 1);
   await sql`update event_deliveries set locked_until = null`.execute(db);
-  // A tenant the process already runs at its share is left out.
-  assert.deepEqual((await claim([a.id, b.id])).rows, []);
+  // A tenant the process already runs at its share is left out; one with room gets only that room.
+  assert.deepEqual((await claim([[a.id, 4], [b.id, 4]])).rows, []);
+  await sql`update event_deliveries set locked_until = null`.execute(db);
+  const room = (await claim([[a.id, 3]])).rows;
+  assert.equal(room.filter((r) => r.tenant_id === a.id).length, 1, 'three of four running: one more');
   await sql`update event_deliveries set locked_until = null`.execute(db);
 
   // The worker's loop: A's endpoint holds four requests open, and B's event still goes out.
@@ -92,7 +96,7 @@ test("a suspended tenant's deliveries are held, and go out once it is reactivate
   const evt = await withTenant(t.ctx.db, asTenantId(c.id), (tx) => emitEvent(tx, { tenantId: c.id, type: 'conversation.updated', data: {} }));
   const admin = bearer(t.adminKey);
   assert.equal((await t.app.inject({ method: 'PATCH', url: `/admin/tenants/${c.id}`, headers: admin, payload: { status: 'suspended' } })).statusCode, 200);
-  const claimed = await sql<{ tenant_id: string }>`select * from sb_event_delivery_claim_lanes(32, 4, 60000, '{}', 32, '{}', '{}')`.execute(owner(t));
+  const claimed = await sql<{ tenant_id: string }>`select * from sb_event_delivery_claim_lanes(32, 4, 60000, '{}', '{}', 32, '{}', '{}', '{}')`.execute(owner(t));
   assert.equal(claimed.rows.filter((r) => r.tenant_id === c.id).length, 0, 'nothing of a suspended tenant is claimed');
   assert.equal((await t.app.inject({ method: 'PATCH', url: `/admin/tenants/${c.id}`, headers: admin, payload: { status: 'active' } })).statusCode, 200);
   await until('delivered after reactivation', async () => {

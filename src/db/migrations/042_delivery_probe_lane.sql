@@ -19,8 +19,12 @@ create index event_deliveries_pending_by_endpoint on event_deliveries (tenant_id
 
 -- sb_event_delivery_claim (migration 036) stays for processes of the previous version during a
 -- rolling upgrade.
-create function sb_event_delivery_claim_lanes(p_limit integer, p_per_tenant integer, p_lease_ms integer, p_skip_tenants text[],
-                                              p_probe_limit integer, p_probing text[], p_skip_probe_tenants text[])
+-- p_busy_tenants / p_busy_counts: the main-lane requests this process has in flight per tenant;
+-- p_probe_tenants / p_probe_counts: its probes per tenant; p_probing: the endpoints it is probing.
+-- Each tenant gets only the room it has left, so nothing claimed has to be handed back.
+create function sb_event_delivery_claim_lanes(p_limit integer, p_per_tenant integer, p_lease_ms integer,
+                                              p_busy_tenants text[], p_busy_counts integer[],
+                                              p_probe_limit integer, p_probing text[], p_probe_tenants text[], p_probe_counts integer[])
 returns table (tenant_id text, id text, endpoint_id text, probe boolean)
 language sql volatile security definer set search_path = public as $$
   with recursive tenants_pending(tenant_id) as (
@@ -44,14 +48,16 @@ language sql volatile security definer set search_path = public as $$
   ), main as (
     select r.tenant_id, r.id, r.endpoint_id, false as probe from (
       select d.*, row_number() over (partition by d.tenant_id order by d.next_attempt_at) as rn
-      from due d where not d.probe and not (d.tenant_id = any (p_skip_tenants))
-    ) r where r.rn <= p_per_tenant order by r.next_attempt_at limit p_limit
+      from due d where not d.probe
+    ) r where r.rn <= p_per_tenant - coalesce((select b.n from unnest(p_busy_tenants, p_busy_counts) as b(t, n) where b.t = r.tenant_id), 0)
+    order by r.next_attempt_at limit p_limit
   ), probes as (
     -- Round the failing endpoints: the one probed longest ago (or never) first.
     select r.tenant_id, r.id, r.endpoint_id, true as probe from (
       select d.*, row_number() over (partition by d.tenant_id order by d.probed_at nulls first, d.next_attempt_at) as rn
-      from due d where d.probe and not (d.endpoint_id = any (p_probing)) and not (d.tenant_id = any (p_skip_probe_tenants))
-    ) r where r.rn <= p_per_tenant order by r.probed_at nulls first, r.next_attempt_at limit p_probe_limit
+      from due d where d.probe and not (d.endpoint_id = any (p_probing))
+    ) r where r.rn <= p_per_tenant - coalesce((select b.n from unnest(p_probe_tenants, p_probe_counts) as b(t, n) where b.t = r.tenant_id), 0)
+    order by r.probed_at nulls first, r.next_attempt_at limit p_probe_limit
   ), chosen as (
     select * from main union all select * from probes
   ), claimed as (
