@@ -109,6 +109,13 @@ async function assertExternalIdFree(tx: Tx, provider: string, externalId: string
   if (rows[0]?.taken) throw new AppError('external_id_taken', `another channel already uses ${provider} line ${externalId}`);
 }
 
+async function assertChannelRoom(tx: Tx, tenantId: TenantId): Promise<void> {
+  const limits = await effectiveLimits(tx, tenantId);
+  if (limits.max_channels === null) return;
+  const { count } = await tx.selectFrom('channels').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+  if (Number(count) >= limits.max_channels) throw new AppError('plan_limit_reached', `the plan allows ${limits.max_channels} channels`);
+}
+
 export async function createChannel(ctx: AppContext, actor: Actor, tenantId: TenantId, p: ChannelInput) {
   const def = ctx.providers.definition(p.provider);
   // A sandbox channel with no credentials is a line on the built-in sandbox.
@@ -119,16 +126,16 @@ export async function createChannel(ctx: AppContext, actor: Actor, tenantId: Ten
   const id = newId('chn');
   // Cheap checks first, so a doomed request never reaches the provider.
   await withTenant(ctx.db, tenantId, async (tx) => {
-    const limits = await effectiveLimits(tx, tenantId);
-    if (limits.max_channels !== null) {
-      const { count } = await tx.selectFrom('channels').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-      if (Number(count) >= limits.max_channels) throw new AppError('plan_limit_reached', `the plan allows ${limits.max_channels} channels`);
-    }
+    await assertChannelRoom(tx, tenantId);
     await assertExternalIdFree(tx, def.id, externalId, null);
   });
   const health = await testConnection(ctx, def, { tenantId, channelId: id, credentials: creds });
   const sealed = seal(ctx, def, tenantId, id, creds);
   return withTenant(ctx.db, tenantId, async (tx) => {
+    // Again, under the tenant's channel lock: concurrent creates each passed the check above while
+    // the others were testing their connections, and all got in past max_channels.
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`channels:${tenantId}`}, 0))`.execute(tx);
+    await assertChannelRoom(tx, tenantId);
     await assertExternalIdFree(tx, def.id, externalId, null);
     let row: ChannelRow;
     try {
@@ -190,32 +197,58 @@ export async function updateChannel(ctx: AppContext, actor: Actor, tenantId: Ten
   let sealed: { secrets_enc: string; settings: Record<string, unknown> } | undefined;
   let externalId = current.external_id;
   if (patch.credentials) {
-    // Secret fields left out (or sent back masked) keep their stored value.
-    const merged = { ...openCredentials(ctx, current), ...Object.fromEntries(Object.entries(patch.credentials).filter(([, v]) => v !== MASK)) };
+    // Secret fields left out (or sent back masked) keep their stored value — unless the change points
+    // the channel somewhere else (an address or the line): the stored secrets would then be sent,
+    // in the connection test, to wherever the new address says, and anyone with channels:write
+    // could read them there. Then every secret is sent anew.
+    const stored = openCredentials(ctx, current);
+    const given = Object.fromEntries(Object.entries(patch.credentials).filter(([, v]) => v !== MASK));
+    const merged = { ...stored, ...given };
     const creds = validateCredentials(def, merged);
     await checkUrls(ctx, def, creds);
     externalId = def.credentials.externalId(creds);
+    const moved = def.credentials.fields.filter((f) => f.kind === 'url' && (creds as Record<string, unknown>)[f.name] !== stored[f.name]).map((f) => f.name);
+    if (externalId !== current.external_id) moved.push('the line');
+    const kept = def.credentials.fields.filter((f) => f.secret && f.name in stored && !(f.name in given)).map((f) => f.name);
+    if (moved.length > 0 && kept.length > 0) {
+      throw new AppError('validation_failed', `changing ${moved.join(', ')} needs every secret sent again: ${kept.join(', ')}`, {
+        details: { errors: kept.map((name) => ({ path: `/credentials/${name}`, message: 'required when the address or line changes' })) },
+      });
+    }
     await testConnection(ctx, def, { tenantId, channelId: id, credentials: creds });
     sealed = seal(ctx, def, tenantId, id, creds);
   }
   return withTenant(ctx.db, tenantId, async (tx) => {
     if (externalId !== current.external_id) await assertExternalIdFree(tx, def.id, externalId, id);
-    const row = (await tx
-      .updateTable('channels')
-      .set({
-        ...(patch.name !== undefined ? { name: patch.name } : {}),
-        ...(patch.status !== undefined ? { status: patch.status } : {}),
-        ...(patch.rate_per_second !== undefined ? { rate_per_second: patch.rate_per_second } : {}),
-        ...(patch.burst !== undefined ? { burst: patch.burst } : {}),
-        ...(patch.daily_limit !== undefined ? { daily_limit: patch.daily_limit } : {}),
-        ...(sealed ? { secrets_enc: sealed.secrets_enc, settings: JSON.stringify(sealed.settings), external_id: externalId } : {}),
-        updated_at: new Date(),
-      })
-      .where('id', '=', id)
-      .returningAll()
-      .executeTakeFirstOrThrow()) as ChannelRow;
+    let row: ChannelRow | undefined;
+    try {
+      row = (await tx
+        .updateTable('channels')
+        .set({
+          ...(patch.name !== undefined ? { name: patch.name } : {}),
+          ...(patch.status !== undefined ? { status: patch.status } : {}),
+          ...(patch.rate_per_second !== undefined ? { rate_per_second: patch.rate_per_second } : {}),
+          ...(patch.burst !== undefined ? { burst: patch.burst } : {}),
+          ...(patch.daily_limit !== undefined ? { daily_limit: patch.daily_limit } : {}),
+          ...(sealed ? { secrets_enc: sealed.secrets_enc, settings: JSON.stringify(sealed.settings), external_id: externalId } : {}),
+          updated_at: new Date(),
+        })
+        .where('id', '=', id)
+        // Credentials were merged with the row as read before the connection test: written only if
+        // nobody changed them meanwhile, or one of two concurrent PATCHes is silently lost.
+        .$if(sealed !== undefined, (q) => q.where('secrets_enc', '=', current.secrets_enc).where(sql<boolean>`settings = ${JSON.stringify(current.settings)}::jsonb`))
+        .returningAll()
+        .executeTakeFirst()) as ChannelRow | undefined;
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw new AppError('external_id_taken', `another channel already uses ${def.id} line ${externalId}`);
+      throw err;
+    }
+    if (!row) {
+      await findChannel(tx, id); // gone: 404
+      throw new AppError('conflict', "the channel's credentials changed while this change was tested; read it again and retry");
+    }
     const { credentials: _c, ...rest } = patch;
-    await audit(tx, { tenantId, actor, action: 'channel.updated', targetType: 'channel', targetId: id, details: { ...rest, credentials_changed: Boolean(patch.credentials) } });
+    await audit(tx, { tenantId, actor, action: 'channel.updated', targetType: 'channel', targetId: id, details: { ...rest, connection_changed: Boolean(patch.credentials) } });
     return channelView(ctx, row);
   });
 }
@@ -241,7 +274,8 @@ export async function checkChannelHealth(ctx: AppContext, tenantId: TenantId, id
     health = { ok: false, checked_at: ctx.clock.now().toISOString(), code: e.code ?? 'internal_error', detail: e.message };
   }
   return withTenant(ctx.db, tenantId, async (tx) => {
-    const updated = (await tx.updateTable('channels').set({ health: JSON.stringify(health) }).where('id', '=', id).returningAll().executeTakeFirstOrThrow()) as ChannelRow;
+    const updated = (await tx.updateTable('channels').set({ health: JSON.stringify(health) }).where('id', '=', id).returningAll().executeTakeFirst()) as ChannelRow | undefined;
+    if (!updated) throw notFound('channel'); // deleted while its connection was tested
     return channelView(ctx, updated);
   });
 }
