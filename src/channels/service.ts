@@ -37,6 +37,10 @@ export interface ChannelInput {
 type AnyDef = ProviderDefinition<any>;
 const secretNames = (def: AnyDef) => new Set(def.credentials.fields.filter((f) => f.secret).map((f) => f.name));
 
+/** Where a channel's provider posts its webhooks (Cloud API: one URL for every app, decision 021). */
+const webhookUrlOf = (base: string, provider: string, token: string): string =>
+  provider === 'cloud-api' ? `${base}/webhooks/cloud-api` : `${base}/webhooks/${provider}/${token}`;
+
 export function channelView(ctx: AppContext, c: ChannelRow) {
   const def = ctx.providers.definition(c.provider);
   const credentials: Record<string, unknown> = { ...c.settings };
@@ -52,7 +56,7 @@ export function channelView(ctx: AppContext, c: ChannelRow) {
     rate_per_second: c.rate_per_second,
     burst: c.burst,
     daily_limit: c.daily_limit,
-    webhook_url: c.provider === 'cloud-api' ? `${base}/webhooks/cloud-api` : `${base}/webhooks/${c.provider}/${c.webhook_token}`,
+    webhook_url: webhookUrlOf(base, c.provider, c.webhook_token),
     health: c.health,
     created_at: c.created_at.toISOString(),
     updated_at: c.updated_at.toISOString(),
@@ -76,9 +80,27 @@ async function checkUrls(ctx: AppContext, def: AnyDef, creds: Record<string, unk
 }
 
 /** Live connection test; maps provider failures to the answers an operator can act on. */
-export async function testConnection(ctx: AppContext, def: AnyDef, ref: { tenantId: string; channelId: string; credentials: unknown }) {
+export const testConnection = (ctx: AppContext, def: AnyDef, ref: { tenantId: string; channelId: string; credentials: unknown }) =>
+  providerCall(def, () => ctx.providers.adapter(def.id).testConnection(ref));
+
+/**
+ * Connects a line whose provider keeps a session (WAHA, UltraMsg): creates it (or updates it) with
+ * its webhooks pointed at this channel's URL, and starts it — so nobody configures the provider by
+ * hand — then tests the connection. Other providers: the connection test alone.
+ */
+async function connect(ctx: AppContext, def: AnyDef, ref: { tenantId: string; channelId: string; credentials: unknown }, webhookToken: string) {
+  const adapter = ctx.providers.adapter(def.id);
+  if (adapter.session) {
+    const session = adapter.session;
+    await providerCall(def, () => session.create(ref, { webhookUrl: webhookUrlOf(publicBaseUrl(ctx.config), def.id, webhookToken), start: true }));
+  }
+  return testConnection(ctx, def, ref);
+}
+
+/** Runs a provider call for a channel, mapping its failures to the answers an operator can act on. */
+export async function providerCall<T>(def: AnyDef, call: () => Promise<T>): Promise<T> {
   try {
-    return await ctx.providers.adapter(def.id).testConnection(ref);
+    return await call();
   } catch (err) {
     if (err instanceof ProviderError) {
       if (err.kind === 'unauthorized' || err.kind === 'not_found' || err.kind === 'invalid_request') {
@@ -124,12 +146,13 @@ export async function createChannel(ctx: AppContext, actor: Actor, tenantId: Ten
   await checkUrls(ctx, def, creds);
   const externalId = def.credentials.externalId(creds);
   const id = newId('chn');
+  const webhookToken = randomBytes(24).toString('base64url');
   // Cheap checks first, so a doomed request never reaches the provider.
   await withTenant(ctx.db, tenantId, async (tx) => {
     await assertChannelRoom(tx, tenantId);
     await assertExternalIdFree(tx, def.id, externalId, null);
   });
-  const health = await testConnection(ctx, def, { tenantId, channelId: id, credentials: creds });
+  const health = await connect(ctx, def, { tenantId, channelId: id, credentials: creds }, webhookToken);
   const sealed = seal(ctx, def, tenantId, id, creds);
   return withTenant(ctx.db, tenantId, async (tx) => {
     // Again, under the tenant's channel lock: concurrent creates each passed the check above while
@@ -149,7 +172,7 @@ export async function createChannel(ctx: AppContext, actor: Actor, tenantId: Ten
           external_id: externalId,
           secrets_enc: sealed.secrets_enc,
           settings: JSON.stringify(sealed.settings),
-          webhook_token: randomBytes(24).toString('base64url'),
+          webhook_token: webhookToken,
           rate_per_second: p.rate_per_second ?? def.rateDefaults.perSecond,
           burst: p.burst ?? def.rateDefaults.burst,
           daily_limit: p.daily_limit ?? null,
@@ -215,7 +238,8 @@ export async function updateChannel(ctx: AppContext, actor: Actor, tenantId: Ten
         details: { errors: kept.map((name) => ({ path: `/credentials/${name}`, message: 'required when the address or line changes' })) },
       });
     }
-    await testConnection(ctx, def, { tenantId, channelId: id, credentials: creds });
+    // A session provider's new address or session gets its webhooks pointed here again.
+    await connect(ctx, def, { tenantId, channelId: id, credentials: creds }, current.webhook_token);
     sealed = seal(ctx, def, tenantId, id, creds);
   }
   return withTenant(ctx.db, tenantId, async (tx) => {
