@@ -55,4 +55,19 @@ describe('UltraMsg error mapping', () => {
     assert.equal(other.retryable, false);
     assert.equal(ultramsgErrorFrom(response(200, { sent: false, message: 'WhatsApp not connected' }))!.kind, 'session_not_ready');
   });
+
+  test('a 429 or 5xx whose error body says nothing we know is the status: retryable, Retry-After kept (it failed the message for good)', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    const r429 = ultramsgErrorFrom(response(429, { error: 'Too many requests' }, { 'retry-after': '30' }), now)!;
+    assert.equal(r429.kind, 'rate_limited');
+    assert.equal(r429.retryable, true);
+    assert.equal(r429.retryAfterMs, 30_000);
+    for (const status of [500, 503]) {
+      const r = ultramsgErrorFrom(response(status, { error: 'Service Unavailable' }))!;
+      assert.equal(r.kind, 'unavailable', String(status));
+      assert.equal(r.retryable, true);
+    }
+    // A message we know keeps its meaning whatever the status.
+    assert.equal(ultramsgErrorFrom(response(500, { error: 'Wrong token. Please provide token' }))!.kind, 'unauthorized');
+  });
 });

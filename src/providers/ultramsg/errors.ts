@@ -71,7 +71,11 @@ export function ultramsgErrorFrom(res: ProviderResponse, now: number = Date.now(
   if (isRecord(body) && body.error !== undefined && body.error !== null && body.error !== '') {
     if (Array.isArray(body.error)) return ultramsgError('invalid_request', false, describeValidation(body.error), res.status, 'validation');
     const msg = str(body.error) ?? (isRecord(body.error) ? str(body.error.message) : undefined) ?? 'error';
-    return fromErrorString(msg, res.status);
+    const known = fromErrorString(msg, res.status);
+    // A 429 or 5xx with a message we do not recognise is the status's (retryable, Retry-After kept):
+    // read as a permanent `invalid_request`, a passing overload failed the message for good.
+    if (known.providerCode === 'error' && (res.status === 429 || res.status >= 500)) return fromStatus(res, now);
+    return known;
   }
   if (res.status === 429 || res.status >= 400) return fromStatus(res, now);
   if (isRecord(body) && (body.sent === 'false' || body.sent === false)) {
