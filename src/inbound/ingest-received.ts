@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { AppContext } from '../app/context.js';
 import { newId } from '../core/ids.js';
-import type { InboxItem } from './normalise.js';
+import { namesLine, type InboxItem } from './normalise.js';
 import { firstOccurrence, receivedFields, type Received } from './apply-batch.js';
 
 const PARSE_CHUNK = 32;
@@ -22,8 +22,8 @@ export async function ingestReceived(ctx: AppContext, tenantId: string, items: I
     // every PARSE_CHUNK rows, so a big batch never holds the acknowledge path for milliseconds.
     if (n > 0 && n % PARSE_CHUNK === 0) await new Promise((r) => setImmediate(r));
     const parsed = ctx.providers.definition(item.provider).webhook.parse({ headers: item.headers, body: item.body, query: {} });
-    // Cloud API rows are routed by phone_number_id: an event of another line is never filed here.
-    const events = parsed.ok ? parsed.events.filter((ev) => item.provider !== 'cloud-api' || ev.externalId === item.externalId) : [];
+    // An event of another line (Cloud API) or session (WAHA) is never filed here (namesLine).
+    const events = parsed.ok ? parsed.events.filter((ev) => namesLine(item.provider, ev.externalId, item.externalId)) : [];
     if (!parsed.ok || events.length === 0 || events.some((ev) => ev.kind !== 'message.received')) general.push(item);
     else fast.push({ item, events: events as Received[] });
   }

@@ -12,6 +12,20 @@ import './schema.js';
 const MAX_ATTEMPTS = 5;
 const DRAIN_PARALLEL = 4;
 
+/**
+ * Whether an event names the line of the channel its row was routed to. Cloud API rows are routed
+ * by phone_number_id: an event of another line in the same body is never filed under this channel
+ * (split rows hold only this line's changes anyway). WAHA rows are routed by the URL token, and the
+ * body names its session: a signed body of another session (a WAHA server posting one session's
+ * events to another channel's URL) is not this line's. UltraMsg and the sandbox name no line.
+ */
+export function namesLine(provider: string, eventLine: string, channelLine: string): boolean {
+  if (provider === 'cloud-api') return eventLine === channelLine;
+  // A WAHA channel's line is `session@host:port…`; its events carry the session name.
+  if (provider === 'waha') return eventLine === channelLine.slice(0, channelLine.indexOf('@'));
+  return true;
+}
+
 /** An inbox row as ingress wrote it: the inline processor has it in memory and skips re-reading it. */
 export interface InboxItem {
   tenantId: string;
@@ -68,18 +82,17 @@ export async function processInboxRows(ctx: AppContext, tenantId: string, inboxI
       }
       let filed = 0;
       for (const ev of parsed.events) {
-        // Cloud API rows are routed by phone_number_id; an event of another line in the same body
-        // is never filed under this channel (split rows hold only this line's changes anyway).
-        if (row.provider === 'cloud-api' && ev.externalId !== channel.external_id) continue;
+        if (!namesLine(row.provider, ev.externalId, channel.external_id)) continue;
         filed += 1;
         if (ev.kind === 'message.received') received.push({ channelId: channel.id, ev });
         else later.push({ channelId: channel.id, ev });
       }
       if (filed === 0 && parsed.events.length > 0) {
-        // Every event names another line than the channel's: it was routed here just before the
-        // channel's line changed. Kept (rejected) for the operator, never silently dropped.
+        // Every event names another line than the channel's: routed here just before the channel's
+        // line changed, or a WAHA session's body posted to another session's channel URL. Kept
+        // (rejected) for the operator, never silently dropped.
         ctx.logger.warn({ tenant_id: tenantId, channel_id: channel.id, inbox_id: row.id }, 'inbound row names another line than its channel now has; kept as rejected');
-        await finish(tx, tenantId, [row.id], 'rejected', `its events name another line than the channel's (${channel.external_id}); the line was moved after routing`);
+        await finish(tx, tenantId, [row.id], 'rejected', `its events name another line than the channel's (${channel.external_id}): a line moved after routing, or a WAHA body of another session`);
         continue;
       }
       done.push(row.id);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestApp, bearer, type TestApp } from '../support/app.js';
 import { createCloudApiSimulator, type CloudApiSimulator } from '../../src/providers/cloud-api/index.js';
 import { sampleBody } from '../support/openapi-samples.js';
+import { createWahaSimulator, type WahaSimulator } from '../../src/providers/waha/index.js';
 
 /**
  * BOLA (OWASP API1): tenant B's credential on any of tenant A's resources must answer 404, on every
@@ -11,6 +12,7 @@ import { sampleBody } from '../support/openapi-samples.js';
  */
 let t: TestApp;
 let sim: CloudApiSimulator;
+let waha: WahaSimulator;
 const ids: Record<string, string> = {};
 let a: { id: string; key: string };
 let b: { id: string; key: string };
@@ -27,6 +29,16 @@ before(async () => {
   });
   assert.equal(ch.statusCode, 201, ch.body);
   ids.channelId = ch.json().id;
+  // The session routes need a line that has a session: a WAHA one (its QR is waiting to be scanned).
+  waha = createWahaSimulator({ apiKey: 'waha-key-0123456789' });
+  await waha.listen();
+  const w = await t.app.inject({
+    method: 'POST', url: '/v1/channels', headers: bearer(a.key),
+    payload: { name: 'A WAHA line', provider: 'waha', credentials: { baseUrl: waha.url, apiKey: 'waha-key-0123456789', sessionName: 'a-line', webhookHmacKey: 'hmac-key-0123456789' } },
+  });
+  assert.equal(w.statusCode, 201, w.body);
+  ids.sessionChannelId = w.json().id;
+  ids.action = 'restart';
   const k = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(a.key), payload: { name: 'second' } });
   ids.keyId = k.json().id;
   const m = await t.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(a.key), payload: { email: 'agent@a.example', role: 'agent', password: 'correct horse battery' } });
@@ -35,6 +47,7 @@ before(async () => {
 });
 after(async () => {
   await sim.close();
+  await waha.close();
   await t.close();
 });
 
@@ -68,7 +81,7 @@ test('every tenant-scoped route answers 404 to another tenant', async () => {
       }
       let url = path;
       for (const p of params) {
-        const id = ids[p];
+        const id = p === 'channelId' && path.includes('/session') ? ids.sessionChannelId : ids[p];
         assert.ok(id, `no fixture for path parameter {${p}} of ${method.toUpperCase()} ${path}: add one in test/support/tenant-fixtures.ts`);
         url = url.replace(`{${p}}`, id);
       }
@@ -92,6 +105,6 @@ test('every tenant-scoped route answers 404 to another tenant', async () => {
 test('the channel really belongs to A and B cannot see it in its list', async () => {
   const listA = (await t.app.inject({ url: '/v1/channels', headers: bearer(a.key) })).json();
   const listB = (await t.app.inject({ url: '/v1/channels', headers: bearer(b.key) })).json();
-  assert.equal(listA.data.length, 1);
+  assert.equal(listA.data.length, 2);
   assert.equal(listB.data.length, 0);
 });

@@ -54,6 +54,20 @@ describe('WAHA and UltraMsg ingress (per-channel token URLs)', () => {
     assert.equal(rows.length, 1);
   });
 
+  it("WAHA: a signed body naming another session than the channel's is kept as rejected, never filed under this line", async () => {
+    const body = fixture('waha/webhook_message_webjs_full.json').replace('"session": "default"', '"session": "some-other-session"');
+    assert.notEqual(body, fixture('waha/webhook_message_webjs_full.json'));
+    const before = await owner(t).selectFrom('messages').select('id').where('channel_id', '=', waha.id).execute();
+    const res = await post(`/webhooks/waha/${waha.token}`, body, wahaSig(body));
+    assert.equal(res.statusCode, 200, res.body);
+    await drainAll(t);
+    const after = await owner(t).selectFrom('messages').select('id').where('channel_id', '=', waha.id).execute();
+    assert.equal(after.length, before.length, 'no message filed');
+    const rows = await owner(t).selectFrom('inbox').select(['status', 'error']).where('channel_id', '=', waha.id).where('error', 'like', '%another line%').execute();
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]!.status, 'rejected');
+  });
+
   it('UltraMsg: the URL token routes; the same message twice is stored once', async () => {
     const body = fixture('ultramsg/webhook_message_received.json');
     for (let i = 0; i < 2; i++) assert.equal((await post(`/webhooks/ultramsg/${ultra.token}`, body)).statusCode, 200);
