@@ -43,6 +43,33 @@ describe('quotas and usage', () => {
     assert.match(month.json().detail, /monthly/);
   });
 
+  it('a limit removed and set again counts what was sent meanwhile (tenant and channel): the counters follow the limits', async () => {
+    const tn = await s.t.tenant();
+    const ch = await addChannel(s.t, tn.key, s.sim, 2);
+    const admin = bearer(s.t.adminKey);
+    const limitTenant = (n: number | null) => s.t.app.inject({ method: 'PATCH', url: `/admin/tenants/${tn.id}`, headers: admin, payload: { limits_override: { messages_per_day: n } } });
+    const sendN = async (n: number) => {
+      const codes: number[] = [];
+      for (let i = 0; i < n; i++) codes.push((await send(s.t, tn.key, text(ch, '+16505553200'))).statusCode);
+      return codes;
+    };
+    assert.equal((await limitTenant(5)).statusCode, 200);
+    assert.deepEqual(await sendN(2), [202, 202]);
+    await limitTenant(null);
+    assert.deepEqual(await sendN(4), [202, 202, 202, 202]);
+    await limitTenant(5);
+    assert.deepEqual(await sendN(1), [429], 'six sent today against a limit of five');
+    await limitTenant(null);
+    // The channel's own daily limit, the same way.
+    const limitChannel = (n: number | null) => s.t.app.inject({ method: 'PATCH', url: `/v1/channels/${ch}`, headers: bearer(tn.key), payload: { daily_limit: n } });
+    assert.equal((await limitChannel(8)).statusCode, 200);
+    assert.deepEqual(await sendN(1), [202]);
+    await limitChannel(null);
+    assert.deepEqual(await sendN(2), [202, 202]);
+    await limitChannel(8);
+    assert.deepEqual(await sendN(1), [429], 'nine sent on the line against its eight');
+  });
+
   it('periods reset at the UTC day and month boundary', () => {
     const p = periods(new Date('2026-01-31T23:59:30Z'));
     assert.equal(p.day, 'd:2026-01-31');
