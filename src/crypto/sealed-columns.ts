@@ -4,7 +4,9 @@ import '../events/schema.js';
 
 /**
  * Every column holding a vault envelope, so `vault rotate` cannot miss one: a feature that stores a
- * new kind of secret adds an entry here. `rotate` runs inside one tenant's transaction.
+ * new kind of secret adds an entry here. `rotate` runs inside one tenant's transaction and locks the
+ * rows it reads: a secret changed between its read and its write (a credential PATCH) was otherwise
+ * overwritten with the old value re-encrypted, after that PATCH had answered 200.
  */
 export interface SealedColumn {
   name: string;
@@ -15,7 +17,7 @@ export const SEALED_COLUMNS: SealedColumn[] = [
   {
     name: 'channels.secrets_enc',
     async rotate(tx, vault) {
-      const rows = await tx.selectFrom('channels').select(['tenant_id', 'id', 'secrets_enc']).execute();
+      const rows = await tx.selectFrom('channels').select(['tenant_id', 'id', 'secrets_enc']).forUpdate().execute();
       let n = 0;
       for (const r of rows) {
         if (vault.isCurrent(r.secrets_enc)) continue;
@@ -31,7 +33,7 @@ export const SEALED_COLUMNS: SealedColumn[] = [
     // Webhook endpoint signing secrets (src/events/endpoints.ts), AAD tenant + endpoint id.
     name: 'webhook_endpoints.secret_enc',
     async rotate(tx, vault) {
-      const rows = await tx.selectFrom('webhook_endpoints').select(['tenant_id', 'id', 'secret_enc', 'previous_secret_enc']).execute();
+      const rows = await tx.selectFrom('webhook_endpoints').select(['tenant_id', 'id', 'secret_enc', 'previous_secret_enc']).forUpdate().execute();
       let n = 0;
       for (const r of rows) {
         const aad = { tenantId: r.tenant_id, recordId: r.id };
