@@ -184,6 +184,14 @@ describe('UltraMsg simulator rejects what UltraMsg rejects', () => {
     assert.deepEqual(loc.json, { error: [{ lat: 'invalid latitude' }, { lng: 'invalid longitude' }] });
     const to = await post('messages/chat', { token: TOKEN, to: 'someone', body: 'x' });
     assert.deepEqual(to.json, { error: [{ to: 'invalid phone number or chatID' }] });
+    // Only +E164, <digits>@c.us and <gid>@g.us (contracts §3.2): other WhatsApp ids are refused.
+    for (const other of ['status@broadcast', '123456789012345@lid', '120363000000000000@newsletter']) {
+      const r = await post('messages/chat', { token: TOKEN, to: other, body: 'x' });
+      assert.deepEqual(r.json, { error: [{ to: 'invalid phone number or chatID' }] }, other);
+    }
+    for (const ok of ['14155552671@c.us', '120363043211234567@g.us']) {
+      assert.equal(((await post('messages/chat', { token: TOKEN, to: ok, body: 'x' })).json as { sent: string }).sent, 'true', ok);
+    }
     const doc = await post('messages/document', { token: TOKEN, to: '+14155552671', document: 'https://x/y.pdf' });
     assert.deepEqual(doc.json, { error: [{ filename: 'is required' }] });
   });

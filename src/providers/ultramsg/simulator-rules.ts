@@ -25,8 +25,13 @@ export const SEND_ENDPOINTS: Record<string, { required: string[]; needsTo: boole
 
 const MAX_LEN: Record<string, number> = { body: 4096, caption: 1024, address: 300, filename: 255, emoji: 16 };
 
-/** `to` as UltraMsg takes it: `+E164`, bare digits, `<digits>@c.us`, `<gid>@g.us`. */
+/**
+ * `to` as UltraMsg takes it (contracts §3.2): `+E164`, `<digits>@c.us`, `<gid>@g.us` — bare digits
+ * too, which the API reads as a phone number. Other ids (`status@broadcast`, `…@lid`, `…@newsletter`)
+ * are refused, as UltraMsg refuses them.
+ */
 export function chatIdOf(to: string): string | null {
+  if (!/^(\+?\d{6,15}|\d{6,15}@c\.us|[\d-]{6,40}@g\.us)$/.test(to)) return null;
   const canonical = normalizeAddress(to);
   if (!canonical) return null;
   return canonical.startsWith('+') ? `${canonical.slice(1)}@c.us` : canonical;

@@ -192,8 +192,9 @@ export function wahaRoutes(model: WahaModel, o: RouteOptions): SimRoute[] {
     send('/api/sendText', (c) => c.string('text').boolean('linkPreview'), (b) => ({ type: 'chat', body: b.text as string })),
     send('/api/sendImage', (c) => c.file().string('caption', { optional: true }), (b) => ({ type: 'image', body: caption(b), ...media(b) })),
     send('/api/sendFile', (c) => c.file().string('caption', { optional: true }), (b) => ({ type: 'document', body: caption(b), ...media(b) })),
-    send('/api/sendVideo', (c) => c.file('file', { filenameRequired: true }).boolean('convert').boolean('asNote'), (b) => ({ type: 'video', body: caption(b), ...media(b) })),
-    send('/api/sendVoice', (c) => c.file().boolean('convert'), (b) => ({ type: 'ptt', body: '', ...media(b) })),
+    // `convert` is required by WAHA's OpenAPI (MessageVideoRequest, MessageVoiceRequest).
+    send('/api/sendVideo', (c) => c.file('file', { filenameRequired: true }).boolean('convert', false).boolean('asNote'), (b) => ({ type: 'video', body: caption(b), ...media(b) })),
+    send('/api/sendVoice', (c) => c.file().boolean('convert', false), (b) => ({ type: 'ptt', body: '', ...media(b) })),
     send('/api/sendLocation', (c) => c.number('latitude').number('longitude').string('title'), (b) => ({ type: 'location', body: String(b.title) })),
     send('/api/sendContactVcard', (c) => c.contacts(), () => ({ type: 'vcard', body: '' })),
     send('/api/sendList', (c) => c.list(), (b) => ({ type: 'list', body: isRecord(b.message) ? String(b.message.description ?? '') : '' })),

@@ -60,6 +60,8 @@ describe('WAHA simulator rejects like WAHA', () => {
     await bad('/api/sendImage', { session: 'line_one', chatId: '31687654321@c.us', file: { url: 'https://x.test/a.jpg' } }, /file\.mimetype/);
     await bad('/api/sendFile', { session: 'line_one', chatId: '31687654321@c.us', file: { mimetype: 'application/pdf', url: 'not a url' } }, /file\.url must be a URL/);
     await bad('/api/sendVideo', { session: 'line_one', chatId: '31687654321@c.us', file: { mimetype: 'video/mp4', url: 'https://x.test/v.mp4' } }, /file\.filename/);
+    await bad('/api/sendVideo', { session: 'line_one', chatId: '31687654321@c.us', file: { mimetype: 'video/mp4', url: 'https://x.test/v.mp4', filename: 'v.mp4' } }, /^convert must be a boolean value$/);
+    await bad('/api/sendVoice', { session: 'line_one', chatId: '31687654321@c.us', file: { mimetype: 'audio/ogg; codecs=opus', url: 'https://x.test/v.ogg' } }, /^convert must be a boolean value$/);
     await bad('/api/sendLocation', { session: 'line_one', chatId: '31687654321@c.us', latitude: '52', longitude: 5 }, /latitude must be a number/);
     await bad('/api/sendLocation', { session: 'line_one', chatId: '31687654321@c.us', latitude: 52, longitude: 5 }, /^title must be a string$/);
     await bad('/api/sendContactVcard', { session: 'line_one', chatId: '31687654321@c.us', contacts: [] }, /contacts must be a non-empty array/);
