@@ -28,7 +28,7 @@ export const Channel = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),
 });
-const Rate = { rate_per_second: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1000 })), burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), daily_limit: Type.Optional(Type.Union([Int32({ minimum: 1 }), Type.Null()])) };
+const Rate = { rate_per_second: Type.Optional(Type.Number({ minimum: 0.01, maximum: 1000, description: 'messages a second; at least 0.01 (one in 100 s)' })), burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), daily_limit: Type.Optional(Type.Union([Int32({ minimum: 1 }), Type.Null()])) };
 
 export function channelRoutes(app: App, ctx: AppContext): void {
   const tags = ['channels'];

@@ -147,11 +147,10 @@ export async function createChannel(ctx: AppContext, actor: Actor, tenantId: Ten
   const externalId = def.credentials.externalId(creds);
   const id = newId('chn');
   const webhookToken = randomBytes(24).toString('base64url');
-  // Cheap checks first, so a doomed request never reaches the provider.
-  await withTenant(ctx.db, tenantId, async (tx) => {
-    await assertChannelRoom(tx, tenantId);
-    await assertExternalIdFree(tx, def.id, externalId, null);
-  });
+  // The plan's room first, so a doomed request never reaches the provider. Whether the line is
+  // taken is told only after the connection test: before it, anyone could learn which lines other
+  // tenants own by naming them with made-up credentials.
+  await withTenant(ctx.db, tenantId, (tx) => assertChannelRoom(tx, tenantId));
   const health = await connect(ctx, def, { tenantId, channelId: id, credentials: creds }, webhookToken);
   const sealed = seal(ctx, def, tenantId, id, creds);
   return withTenant(ctx.db, tenantId, async (tx) => {

@@ -14,13 +14,16 @@ export interface UsageRow {
   count: number;
 }
 
-/** Inclusive UTC day range; at most 366 days so one request cannot scan years of messages. */
+/** Inclusive UTC day range of at most 366 days, so one request cannot scan years of messages. */
 export function dayRange(from: string | undefined, to: string | undefined, now: Date): { from: string; to: string } {
   const today = now.toISOString().slice(0, 10);
   const t = to ?? today;
   const f = from ?? `${t.slice(0, 8)}01`;
   const days = (Date.parse(t) - Date.parse(f)) / 86_400_000;
-  if (!(days >= 0) || days > 366) throw new AppError('validation_failed', '`from` must not be after `to`, and the range at most 366 days');
+  // PostgreSQL has no year 0 (JavaScript does): refused here, not as an unstorable value.
+  if (f < '0001-01-01' || t < '0001-01-01') throw new AppError('validation_failed', 'dates start at 0001-01-01');
+  // `days` counts the days after `from`: 365 of them make the inclusive range 366 days long.
+  if (!(days >= 0) || days > 365) throw new AppError('validation_failed', '`from` must not be after `to`, and the range at most 366 days');
   return { from: f, to: t };
 }
 

@@ -94,5 +94,12 @@ describe('quotas and usage', () => {
     assert.ok(new Set(all.json().data.map((r: { tenant_id: string }) => r.tenant_id)).size >= 2);
     assert.equal((await s.t.app.inject({ method: 'GET', url: '/admin/usage', headers: bearer(s.tenant.key) })).statusCode, 403);
     assert.equal((await s.t.app.inject({ method: 'GET', url: '/v1/usage?from=2026-05-01&to=2026-01-01', headers: bearer(s.tenant.key) })).statusCode, 400);
+    // At most 366 days, both ends included (a leap year); year 0 does not exist in PostgreSQL.
+    const usage = (q: string) => s.t.app.inject({ method: 'GET', url: `/v1/usage?${q}`, headers: bearer(s.tenant.key) });
+    assert.equal((await usage('from=2024-01-01&to=2024-12-31')).statusCode, 200);
+    assert.equal((await usage('from=2023-12-31&to=2024-12-31')).statusCode, 400);
+    const year0 = await usage('from=0000-01-01&to=0000-12-01');
+    assert.equal(year0.statusCode, 400);
+    assert.match(year0.json().detail, /0001-01-01/);
   });
 });

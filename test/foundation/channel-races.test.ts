@@ -99,3 +99,12 @@ test('a connection test racing the channel\'s delete is a 404, not a 500', async
   const r = await testing;
   assert.equal(r.statusCode, 404, r.body);
 });
+
+test("another tenant's line is not revealed to made-up credentials: they are rejected first, before whether the line is taken", async () => {
+  const [x, y] = [await s.t.tenant(undefined, 'unlimited'), await s.t.tenant(undefined, 'unlimited')];
+  const own = await s.t.app.inject({ method: 'POST', url: '/v1/channels', headers: bearer(x.key), payload: { name: 'x', provider: 'cloud-api', credentials: s.sim.credentials(0) } });
+  assert.equal(own.statusCode, 201, own.body);
+  const probe = await s.t.app.inject({ method: 'POST', url: '/v1/channels', headers: bearer(y.key), payload: { name: 'y', provider: 'cloud-api', credentials: { ...s.sim.credentials(0), accessToken: 'EAAG-made-up-token' } } });
+  assert.equal(probe.statusCode, 422, probe.body);
+  assert.equal(probe.json().code, 'channel_credentials_rejected');
+});
