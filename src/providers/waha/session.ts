@@ -8,7 +8,8 @@ import { wahaError } from './errors.js';
 import { canonicalAddress } from './ids.js';
 
 /** The events Switchboard subscribes a session to (see docs/providers/waha.md for why these). */
-export const WAHA_WEBHOOK_EVENTS = ['message', 'message.ack', 'message.revoked', 'message.edited', 'message.reaction', 'session.status'] as const;
+// `message.ack` covers contacts only: group delivery and read receipts come as `message.ack.group`.
+export const WAHA_WEBHOOK_EVENTS = ['message', 'message.ack', 'message.ack.group', 'message.revoked', 'message.edited', 'message.reaction', 'session.status'] as const;
 
 /**
  * WAHA retries a webhook that does not get a 2xx. Exponential from 2 s over 12 attempts ≈ 2.3 h of

@@ -150,6 +150,8 @@ describe('WAHA acks (acceptance rules)', () => {
       assert.equal(e.status, 'read');
       assert.equal(e.recipient, '9999@lid');
       assert.equal(e.dedupeKey, `status:${payload.id}:3:9999@lid`);
+      // The message as our send stored it: without the reader's suffix.
+      assert.equal(e.providerMessageId, 'true_11111111111@g.us_4CC5EDD64BC22EBA6D639F2AF571346C');
     }
   });
 

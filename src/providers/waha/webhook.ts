@@ -188,7 +188,13 @@ function ack(p: Record<string, unknown>, ctx: Ctx, groupEvent: boolean): Webhook
   const status = ACK_STATUS[String(n)];
   if (!status) return { ok: false, reason: 'unsupported', detail: `message.ack: unknown ack ${n}` };
   const participant = canonicalAddress(p.participant);
-  const chatJid = str(p.from) ?? parseSerializedId(p.id)?.chat;
+  const parts = parseSerializedId(p.id);
+  const chatJid = str(p.from) ?? parts?.chat;
+  // A group ack names the message with the reader appended (`true_<g>@g.us_<id>_<reader>`, WAHA's
+  // docs); our send was stored as `true_<g>@g.us_<id>`, so the reader's suffix is left off here.
+  const messageId = parts?.participant && isGroupJid(parts.chat) && parts.participant === str(p.participant)
+    ? serializeId({ fromMe: parts.fromMe, chat: parts.chat, id: parts.id })
+    : p.id;
   const recipient = (isGroupJid(chatJid) || groupEvent ? participant : undefined) ?? canonicalAddress(chatJid);
   const ev: InboundEvent = {
     kind: 'message.status',
@@ -196,7 +202,7 @@ function ack(p: Record<string, unknown>, ctx: Ctx, groupEvent: boolean): Webhook
     // A group message is read once per participant: each participant's ack is its own event.
     dedupeKey: `status:${p.id}:${n}${participant && (groupEvent || isGroupJid(chatJid)) ? `:${participant}` : ''}`,
     timestamp: when(ctx, secondsToDate(p.timestamp)),
-    providerMessageId: p.id,
+    providerMessageId: messageId,
     status,
     ...(recipient ? { recipient } : {}),
     ...(status === 'failed' ? { error: { code: 'ERROR', title: 'WhatsApp reported the message as failed (ack -1)' } } : {}),
