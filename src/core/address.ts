@@ -61,11 +61,17 @@ const phoneCache = new Map<string, string | null>();
  * every area code.
  */
 export const NANP = /^1\d{10}$/;
+/**
+ * WhatsApp still names Mexican mobiles `521` + ten digits (the mobile `1` Mexico dropped from its
+ * numbering in 2019; libphonenumber calls the form impossible). They are kept as WhatsApp writes them,
+ * `+521…`, so a message from one is never dropped and a reply goes to the same WhatsApp id.
+ */
+const MEXICO_WHATSAPP = /^521\d{10}$/;
 
 function phoneFromDigits(digits: string): Address | null {
   if (!/^\d{6,15}$/.test(digits)) return null;
   // Not cached: nothing to save, and it would push the library's answers out of the cache.
-  if (NANP.test(digits)) return { kind: 'phone', value: `+${digits}` };
+  if (NANP.test(digits) || MEXICO_WHATSAPP.test(digits)) return { kind: 'phone', value: `+${digits}` };
   let value = phoneCache.get(digits);
   if (value === undefined) {
     value = libraryE164(digits);

@@ -16,6 +16,15 @@ function events(body: unknown): InboundEvent[] {
 }
 
 describe('UltraMsg webhook parse', () => {
+  test("a Mexican mobile as WhatsApp names it (521…) is a sender, not a malformed body (the message was lost)", () => {
+    const body = received();
+    body.data = { ...body.data, from: '5215512345678@c.us', id: 'false_5215512345678@c.us_3EB0MX' };
+    const [e] = events(body);
+    assert.ok(e?.kind === 'message.received');
+    assert.equal(e.chat, '+5215512345678');
+    assert.equal(e.from, '+5215512345678');
+  });
+
   test('webhook_message_received.json → one incoming text message', () => {
     const evs = events(received());
     assert.equal(evs.length, 1);
