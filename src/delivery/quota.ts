@@ -20,25 +20,14 @@ export function periods(now: Date): { day: string; month: string; secondsToDayEn
   };
 }
 
+/**
+ * Adds `n` to a counter; the first message of a period since the limit applied seeds it from what was
+ * already sent in it (messages, and deleted channels' retired counts), so a limit added mid-month
+ * counts the month's earlier messages too. One SQL function (migrations 012, 046), shared with the
+ * single-message accept.
+ */
 async function bump(tx: Tx, tenantId: TenantId, scope: string, period: string, n: number): Promise<number> {
-  const up = await sql<{ count: number }>`
-    update quota_counters set count = count + ${n} where tenant_id = ${tenantId} and scope = ${scope} and period = ${period}
-    returning count`.execute(tx);
-  if (up.rows[0]) return up.rows[0].count;
-  // First message of the period since the limit applied: seed from the messages already sent in
-  // it, so a limit added mid-month counts the month's earlier messages too.
-  const [kind, p] = [period.slice(0, 1), period.slice(2)];
-  const start = kind === 'd' ? p : `${p}-01`;
-  const end = kind === 'd' ? sql`${start}::date + 1` : sql`(${start}::date + interval '1 month')::date`;
-  const r = await sql<{ count: number }>`
-    insert into quota_counters (tenant_id, scope, period, count)
-    values (${tenantId}, ${scope}, ${period}, ${n} + (
-      select count(*)::int from messages
-      where direction = 'out' and created_at >= ${start}::date::timestamp at time zone 'UTC'
-        and created_at < (${end})::timestamp at time zone 'UTC'
-        ${scope === 'tenant' ? sql`` : sql`and channel_id = ${scope}`}))
-    on conflict (tenant_id, scope, period) do update set count = quota_counters.count + ${n}
-    returning count`.execute(tx);
+  const r = await sql<{ count: number }>`select sb_quota_bump(${tenantId}, ${scope}, ${period}, ${n}) as count`.execute(tx);
   return r.rows[0]!.count;
 }
 

@@ -35,11 +35,16 @@ export function dayRange(from: string | undefined, to: string | undefined, now: 
  */
 export const tenantUsage = (ctx: AppContext, tenantId: TenantId, range: { from: string; to: string }) =>
   withTenant(ctx.db, tenantId, async (tx) => {
+    // Deleted channels' messages are gone, their counts kept in usage_retired (migration 046).
     const r = await sql<UsageRow & { day: Date }>`
-      select (created_at at time zone 'UTC')::date as day, channel_id, direction, type,
-             case when status in ('queued', 'sending') then 'pending' else status end as outcome, count(*)::int as count
-      from messages
-      where created_at >= ${range.from}::date::timestamp at time zone 'UTC' and created_at < (${range.to}::date + 1)::timestamp at time zone 'UTC'
+      select day, channel_id, direction, type, outcome, sum(n)::int as count from (
+        select (created_at at time zone 'UTC')::date as day, channel_id, direction, type,
+               case when status in ('queued', 'sending') then 'pending' else status end as outcome, 1 as n
+        from messages
+        where created_at >= ${range.from}::date::timestamp at time zone 'UTC' and created_at < (${range.to}::date + 1)::timestamp at time zone 'UTC'
+        union all
+        select day, channel_id, direction, type, outcome, count from usage_retired where day between ${range.from}::date and ${range.to}::date
+      ) u
       group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5`.execute(tx);
     return r.rows.map((x) => ({ ...x, day: dayString(x.day) }));
   });

@@ -70,6 +70,23 @@ describe('quotas and usage', () => {
     assert.deepEqual(await sendN(1), [429], 'nine sent on the line against its eight');
   });
 
+  it("a deleted channel's messages stay in the usage reports and count against a limit set afterwards", async () => {
+    const tn = await s.t.tenant();
+    const ch = await addChannel(s.t, tn.key, s.sim, 3);
+    for (let i = 0; i < 3; i++) assert.equal((await send(s.t, tn.key, text(ch, '+16505553300'))).statusCode, 202);
+    const usageOf = async (key: string, url: string) => ((await s.t.app.inject({ url, headers: bearer(key) })).json().data as { channel_id: string; count: number; tenant_id?: string }[]);
+    const sum = (rows: { channel_id: string; count: number }[]) => rows.filter((r) => r.channel_id === ch).reduce((a, r) => a + r.count, 0);
+    assert.equal(sum(await usageOf(tn.key, '/v1/usage')), 3);
+    assert.equal((await s.t.app.inject({ method: 'DELETE', url: `/v1/channels/${ch}`, headers: bearer(tn.key) })).statusCode, 204);
+    assert.equal(sum(await usageOf(tn.key, '/v1/usage')), 3, 'still in the tenant report');
+    assert.equal(sum((await usageOf(s.t.adminKey, '/admin/usage')).filter((r) => r.tenant_id === tn.id)), 3, 'and in the admin report');
+    // A daily limit of 4 set now: the three sent on the deleted line count, one more fits.
+    await s.t.app.inject({ method: 'PATCH', url: `/admin/tenants/${tn.id}`, headers: bearer(s.t.adminKey), payload: { limits_override: { messages_per_day: 4 } } });
+    const again = await addChannel(s.t, tn.key, s.sim, 3);
+    assert.equal((await send(s.t, tn.key, text(again, '+16505553300'))).statusCode, 202);
+    assert.equal((await send(s.t, tn.key, text(again, '+16505553300'))).statusCode, 429);
+  });
+
   it('periods reset at the UTC day and month boundary', () => {
     const p = periods(new Date('2026-01-31T23:59:30Z'));
     assert.equal(p.day, 'd:2026-01-31');
