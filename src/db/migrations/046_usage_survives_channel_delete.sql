@@ -23,6 +23,8 @@ begin
     select m.tenant_id, (m.created_at at time zone 'UTC')::date, m.channel_id, m.direction, m.type,
            case when m.status in ('queued', 'sending') then 'pending' else m.status end, count(*)::int
     from messages m join gone g on m.tenant_id = g.tenant_id and m.channel_id = g.id
+    -- A channel deleted with its tenant takes its usage along (the tenant is gone: nothing to bill).
+    where exists (select 1 from tenants t where t.id = g.tenant_id)
     group by 1, 2, 3, 4, 5, 6
     on conflict (tenant_id, day, channel_id, direction, type, outcome) do update set count = usage_retired.count + excluded.count;
   delete from messages x using gone g where x.tenant_id = g.tenant_id and x.channel_id = g.id;
