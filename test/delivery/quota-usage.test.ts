@@ -68,6 +68,17 @@ describe('quotas and usage', () => {
     assert.deepEqual(await sendN(2), [202, 202]);
     await limitChannel(8);
     assert.deepEqual(await sendN(1), [429], 'nine sent on the line against its eight');
+    await limitChannel(null);
+    // A plan's limit, for every tenant on it.
+    const plan = { id: 'quota-follow', name: 'Q', messages_per_day: 12, messages_per_month: null, max_channels: null, api_requests_per_minute: null };
+    assert.equal((await s.t.app.inject({ method: 'POST', url: '/admin/plans', headers: admin, payload: plan })).statusCode, 201);
+    assert.equal((await s.t.app.inject({ method: 'PATCH', url: `/admin/tenants/${tn.id}`, headers: admin, payload: { plan: 'quota-follow', limits_override: {} } })).statusCode, 200);
+    const limitPlan = (n: number | null) => s.t.app.inject({ method: 'PATCH', url: '/admin/plans/quota-follow', headers: admin, payload: { messages_per_day: n } });
+    assert.deepEqual(await sendN(1), [202], 'ten sent today against the plan\'s twelve');
+    await limitPlan(null);
+    assert.deepEqual(await sendN(2), [202, 202]);
+    assert.equal((await limitPlan(12)).statusCode, 200);
+    assert.deepEqual(await sendN(1), [429], 'twelve sent today against the plan\'s twelve');
   });
 
   it("a deleted channel's messages stay in the usage reports and count against a limit set afterwards", async () => {
