@@ -142,6 +142,10 @@ describe('UltraMsg adapter ↔ simulator over HTTP', () => {
     await rejects(send({ type: 'text', text: 'x' }), 'unknown', false);
     sim.server.injectFault({ path: '/messages/chat', response: { status: 200, json: { sent: 'queued', id: 77 } } });
     assert.deepEqual(await send({ type: 'text', text: 'x' }), { providerMessageId: '77' });
+    // Accepted without an id: not failed (the scheduler would send it again), recorded under our id.
+    sim.server.injectFault({ path: '/messages/chat', response: { status: 200, json: { sent: 'true', message: 'ok' } } });
+    const noId = await send({ type: 'text', text: 'x' });
+    assert.match(noId.providerMessageId, /^switchboard:/);
   });
 
   test('markRead posts chats/read with the chat id; testConnection reports the status', async () => {

@@ -43,14 +43,20 @@ export function createUltramsgClient(deps: ProviderDeps): UltramsgClient {
  * see boolean true). `{"sent":"queued","id":…}` means the line is down and UltraMsg queued the
  * message itself; it will go out on reconnect, so it counts as accepted — retrying would send twice.
  */
-function sendResult(res: ProviderResponse, now: number): SendResult {
+function sendResult(res: ProviderResponse, now: number, clientRef: string, warn: () => void): SendResult {
   const err = ultramsgErrorFrom(res, now);
   if (err) throw err;
   const body = res.json;
   if (isRecord(body)) {
     const sent = body.sent;
     const id = str(body.id);
-    if ((sent === 'true' || sent === true || sent === 'queued') && id) return { providerMessageId: id };
+    if (sent === 'true' || sent === true || sent === 'queued') {
+      if (id) return { providerMessageId: id };
+      // Accepted without a queue id: failing now would make the scheduler send it again. Recorded
+      // under a Switchboard id (as WAHA does); its acks still match by `referenceId` (decision 045).
+      warn();
+      return { providerMessageId: `switchboard:${clientRef}` };
+    }
   }
   throw new ProviderError({
     kind: 'unknown',
@@ -71,7 +77,8 @@ export function createUltramsgAdapter(deps: ProviderDeps): ProviderAdapter<Ultra
 
     async send(ch, req: SendRequest) {
       const call = buildSendCall(req);
-      return sendResult(await client.post(ch, call.endpoint, call.fields), client.now());
+      const warn = () => deps.logger.warn({ channelId: ch.channelId, clientRef: req.clientRef }, 'ultramsg send answer without a message id');
+      return sendResult(await client.post(ch, call.endpoint, call.fields), client.now(), req.clientRef, warn);
     },
 
     /** `chats/read` marks the whole chat read: WhatsApp Web has no per-message read receipt. */

@@ -76,12 +76,16 @@ export function ownMessageId(env: Record<string, unknown>, data: Record<string, 
   return nonEmpty(data.id);
 }
 
-function timestampOf(data: Record<string, unknown>, clock: Clock): Date | undefined {
+/**
+ * Unix seconds, as UltraMsg documents. Milliseconds (13 digits, as some integrations forward them)
+ * are read as such; anything else that is not a time falls back to the clock like a missing one:
+ * a message is never refused for an odd timestamp.
+ */
+function timestampOf(data: Record<string, unknown>, clock: Clock): Date {
   const t = data.time ?? data.timestamp;
-  if (t === undefined || t === null || t === '') return clock.now();
-  const n = typeof t === 'number' ? t : Number(t);
-  if (!Number.isFinite(n) || n < 0 || n > 1e11) return undefined;
-  return storableTime(new Date(n * 1000));
+  const n = typeof t === 'number' ? t : typeof t === 'string' && t.trim() !== '' ? Number(t) : NaN;
+  if (!Number.isFinite(n) || n <= 0) return clock.now();
+  return storableTime(new Date(n > 1e11 ? n : n * 1000)) ?? clock.now();
 }
 
 function parseEnvelope(env: unknown, clock: Clock): Parsed {
@@ -97,7 +101,6 @@ function parseEnvelope(env: unknown, clock: Clock): Parsed {
   const waId = nonEmpty(data.id);
   if (!waId) return { error: 'malformed', detail: 'data.id missing' };
   const timestamp = timestampOf(data, clock);
-  if (!timestamp) return { error: 'malformed', detail: 'data.time is not a unix time' };
   const fromMe = bool(data.fromMe);
 
   if (eventType === 'message_ack') {
@@ -124,7 +127,10 @@ function parseEnvelope(env: unknown, clock: Clock): Parsed {
   }
 
   // Groups: `from` is the group and `author` the participant; own messages: `to` is the peer.
-  const chat = normalizeAddress(str(fromMe ? data.to : data.from) ?? '');
+  const chatJid = str(fromMe ? data.to : data.from) ?? '';
+  // Contacts' status updates (stories) are not messages to the line, as on WAHA.
+  if (chatJid === 'status@broadcast') return { events: [] };
+  const chat = normalizeAddress(chatJid);
   const from = normalizeAddress(nonEmpty(data.author) ?? str(data.from) ?? '');
   if (!chat || !from) return { error: 'malformed', detail: 'from/to is not a WhatsApp address' };
   const event: InboundEvent = {
