@@ -152,3 +152,17 @@ export function ackPayload(msg: Record<string, unknown>, ack: number): Record<st
   const chatId = typeof msg.to === 'string' ? msg.to : '';
   return { id: msg.id, from: chatId, to: isRecord(msg) ? msg.from : null, participant: null, fromMe: true, ack, ackName: ACK_NAME[ack] ?? 'UNKNOWN', _data: {} };
 }
+
+/** The participant the simulator has read and receive group messages. */
+export const GROUP_READER = '24610246492311@lid';
+
+/**
+ * The webhook event of an ack, as WAHA sends it: `message.ack` is for contacts only; in a group,
+ * delivery and read receipts come per participant as `message.ack.group`, the message id with the
+ * reader appended and `participant` set (WAHA's docs).
+ */
+export function ackEvent(msg: Record<string, unknown>, ack: number): { event: string; payload: Record<string, unknown> } {
+  const chatId = typeof msg.to === 'string' ? msg.to : '';
+  if (!chatId.endsWith('@g.us') || ack < 2) return { event: 'message.ack', payload: ackPayload(msg, ack) };
+  return { event: 'message.ack.group', payload: { ...ackPayload(msg, ack), id: `${String(msg.id)}_${GROUP_READER}`, participant: GROUP_READER } };
+}

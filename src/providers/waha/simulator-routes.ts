@@ -3,7 +3,7 @@ import QRCode from 'qrcode';
 import { isRecord } from '../http.js';
 import type { SimRequest, SimResponse, SimRoute } from '../simulator-kit.js';
 import { parseSerializedId } from './ids.js';
-import { ackPayload, buildOutbound, type OutboundSpec } from './simulator-messages.js';
+import { ackEvent, buildOutbound, type OutboundSpec } from './simulator-messages.js';
 import { newBareId, type SimSession, type WahaModel } from './simulator-model.js';
 import { Check, badRequest, notFound, statusNotExpected, unprocessable, UNAUTHORIZED } from './simulator-validate.js';
 
@@ -85,7 +85,8 @@ export function wahaRoutes(model: WahaModel, o: RouteOptions): SimRoute[] {
     const step = (): void => {
       const ack = seq[i++]!;
       msg.ack = ack;
-      model.emit(s, 'message.ack', ackPayload(msg, ack));
+      const { event, payload } = ackEvent(msg, ack);
+      model.emit(s, event, payload);
       if (i < seq.length) model.later(o.ackDelayMs, step);
     };
     model.later(o.ackDelayMs, step);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { fixtureJson } from '../../../test/support/fixtures.js';
 import { SimServer } from '../simulator-kit.js';
 import { createWahaSimulator } from './simulator.js';
-import { API_KEY, HMAC_KEY, world, type World } from './test-support.js';
+import { API_KEY, events, HMAC_KEY, world, type World } from './test-support.js';
 import { wahaWebhook } from './webhook.js';
 
 /** The simulator must refuse what WAHA refuses, with WAHA's own bodies. */
@@ -116,6 +116,27 @@ describe('WAHA simulator rejects like WAHA', () => {
 });
 
 describe('WAHA simulator webhooks', () => {
+  test("group receipts come as message.ack.group with the reader appended; Switchboard's parser names the message as the send did", async () => {
+    const w = await world();
+    try {
+      const group = '120363404882958348@g.us';
+      const sent = await w.adapter.send(w.ch, { to: group, content: { type: 'text', text: 'hi all' }, clientRef: 'msg_G1' });
+      await w.sim.idle();
+      assert.equal(w.receiver.bodies('message.ack').filter((b) => String((b.payload as { id: string }).id).startsWith(sent.providerMessageId)).length, 1, 'only the server ack as message.ack');
+      const group_acks = w.receiver.bodies('message.ack.group');
+      assert.deepEqual(group_acks.map((b) => (b.payload as { ackName: string }).ackName), ['DEVICE', 'READ']);
+      for (const b of group_acks) {
+        const p = b.payload as { id: string; participant: string };
+        assert.equal(p.id, `${sent.providerMessageId}_${p.participant}`);
+        const [e] = events(b);
+        assert.ok(e?.kind === 'message.status');
+        assert.equal(e.providerMessageId, sent.providerMessageId);
+      }
+    } finally {
+      await w.close();
+    }
+  });
+
   test('signed with the session key over the exact body, WAHA headers, envelope fields', async () => {
     const w = await world();
     try {

@@ -3,7 +3,7 @@ import { notFound } from './simulator-validate.js';
 import { buildInbound, chatIdOf, type InboundSpec } from './simulator-messages.js';
 import { ACK_NAME, WahaModel, type SimMe, type SimSession, type WahaEngine, type WebhookDelivery } from './simulator-model.js';
 import { wahaRoutes } from './simulator-routes.js';
-import { ackPayload } from './simulator-messages.js';
+import { ackEvent } from './simulator-messages.js';
 
 /**
  * A fake WAHA server over real HTTP on 127.0.0.1, faithful where Switchboard depends on it:
@@ -124,7 +124,8 @@ export class WahaSimulator {
     if (!msg) throw new Error(`simulator: no message ${messageId}`);
     msg.ack = ack;
     msg.ackName = ACK_NAME[ack];
-    this.model.emit(s, 'message.ack', ackPayload(msg, ack));
+    const { event, payload } = ackEvent(msg, ack);
+    this.model.emit(s, event, payload);
   }
 
   /** Someone writes to the line: emits `message` and `message.any`; returns the message id. */
