@@ -21,9 +21,10 @@ export async function ingestReceived(ctx: AppContext, tenantId: string, items: I
     // Parsing is the synchronous part of a batch (~20 µs a row): let waiting webhook requests in
     // every PARSE_CHUNK rows, so a big batch never holds the acknowledge path for milliseconds.
     if (n > 0 && n % PARSE_CHUNK === 0) await new Promise((r) => setImmediate(r));
-    const parsed = ctx.providers.definition(item.provider).webhook.parse({ headers: item.headers, body: item.body, query: {} });
-    // An event of another line (Cloud API) or session (WAHA) is never filed here (namesLine).
-    const events = parsed.ok ? parsed.events.filter((ev) => namesLine(item.provider, ev.externalId, item.externalId)) : [];
+    const def = ctx.providers.definition(item.provider);
+    const parsed = def.webhook.parse({ headers: item.headers, body: item.body, query: {} });
+    // An event of another line (Cloud API) or session (WAHA) is never filed here.
+    const events = parsed.ok ? parsed.events.filter((ev) => namesLine(def, ev.externalId, item.externalId)) : [];
     if (!parsed.ok || events.length === 0 || events.some((ev) => ev.kind !== 'message.received')) general.push(item);
     else fast.push({ item, events: events as Received[] });
   }

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { AppContext } from '../app/context.js';
 import { asTenantId, withTenant, type Tx } from '../db/db.js';
-import type { RawWebhook } from '../providers/types.js';
+import type { ProviderDefinition, RawWebhook } from '../providers/types.js';
 import { applyEvent } from './apply.js';
 import { applyReceivedBatch } from './apply-batch.js';
 import { ingestReceived } from './ingest-received.js';
@@ -13,17 +13,12 @@ const MAX_ATTEMPTS = 5;
 const DRAIN_PARALLEL = 4;
 
 /**
- * Whether an event names the line of the channel its row was routed to. Cloud API rows are routed
- * by phone_number_id: an event of another line in the same body is never filed under this channel
- * (split rows hold only this line's changes anyway). WAHA rows are routed by the URL token, and the
- * body names its session: a signed body of another session (a WAHA server posting one session's
- * events to another channel's URL) is not this line's. UltraMsg and the sandbox name no line.
+ * Whether an event names the line of the channel its row was routed to (the provider's `eventLine`).
+ * A Cloud API body may hold changes of several lines, and a WAHA server may post one session's
+ * events to another session's channel URL: such events are never filed under this channel.
  */
-export function namesLine(provider: string, eventLine: string, channelLine: string): boolean {
-  if (provider === 'cloud-api') return eventLine === channelLine;
-  // A WAHA channel's line is `session@host:port…`; its events carry the session name.
-  if (provider === 'waha') return eventLine === channelLine.slice(0, channelLine.indexOf('@'));
-  return true;
+export function namesLine(def: Pick<ProviderDefinition<unknown>, 'credentials'>, eventLine: string, channelLine: string): boolean {
+  return def.credentials.eventLine === undefined || def.credentials.eventLine(channelLine) === eventLine;
 }
 
 /** An inbox row as ingress wrote it: the inline processor has it in memory and skips re-reading it. */
@@ -74,7 +69,8 @@ export async function processInboxRows(ctx: AppContext, tenantId: string, inboxI
         continue;
       }
       const raw: RawWebhook = { headers: row.headers, body: row.body, query: {} };
-      const parsed = ctx.providers.definition(row.provider).webhook.parse(raw);
+      const def = ctx.providers.definition(row.provider);
+      const parsed = def.webhook.parse(raw);
       if (!parsed.ok) {
         ctx.logger.info({ tenant_id: tenantId, channel_id: channel.id, inbox_id: row.id, reason: parsed.reason }, 'inbound payload rejected by parser');
         await finish(tx, tenantId, [row.id], 'rejected', `${parsed.reason}: ${parsed.detail}`.slice(0, 500));
@@ -82,7 +78,7 @@ export async function processInboxRows(ctx: AppContext, tenantId: string, inboxI
       }
       let filed = 0;
       for (const ev of parsed.events) {
-        if (!namesLine(row.provider, ev.externalId, channel.external_id)) continue;
+        if (!namesLine(def, ev.externalId, channel.external_id)) continue;
         filed += 1;
         if (ev.kind === 'message.received') received.push({ channelId: channel.id, ev });
         else later.push({ channelId: channel.id, ev });

@@ -136,6 +136,11 @@ export interface ProviderDefinition<C = unknown> {
     fields: CredentialField[];
     /** The provider line id, unique per provider across tenants (webhook routing key). */
     externalId(credentials: C): string;
+    /**
+     * What this provider's webhook events call a line (`InboundEvent.externalId`), from its line id;
+     * an event naming another line is never filed under the channel. Absent when events name no line.
+     */
+    eventLine?(externalId: string): string;
   };
   capabilities: ProviderCapabilities;
   /**

@@ -16,6 +16,8 @@ export const cloudApiProvider: ProviderDefinition<CloudApiCredentials> = {
     schema: CloudApiCredentialsSchema,
     fields: cloudApiCredentialFields,
     externalId: cloudApiExternalId,
+    // Routed by `metadata.phone_number_id`, which is the line id itself.
+    eventLine: (externalId) => externalId,
   },
   capabilities: {
     content: [

@@ -13,7 +13,7 @@ test('externalId is session@host:port[/prefix], unique per server, stable across
   assert.equal(wahaExternalId({ ...good, baseUrl: 'http://10.0.0.5:3000' }), 'shop_1@10.0.0.5:3000');
   assert.equal(wahaExternalId({ ...good, baseUrl: 'http://proxy.example/waha/' }), 'shop_1@proxy.example:80/waha');
   assert.notEqual(wahaExternalId({ ...good, sessionName: 'default' }), wahaExternalId({ ...good, sessionName: 'default', baseUrl: 'https://other.example' }));
-  assert.equal(wahaEventExternalId(good), 'shop_1', 'webhook events carry only the session name');
+  assert.equal(wahaEventExternalId(wahaExternalId(good)), 'shop_1', 'webhook events carry only the session name');
   assert.equal(normaliseBaseUrl('https://h.example/prefix//'), 'https://h.example/prefix');
 });
 

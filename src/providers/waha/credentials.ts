@@ -86,9 +86,11 @@ export function wahaExternalId(c: Pick<WahaCredentials, 'baseUrl' | 'sessionName
 }
 
 /**
- * What WAHA webhook events carry as `externalId`: the envelope's `session`. The ingress compares it
- * with this (not with `wahaExternalId`), because a webhook body never names the server it came from.
+ * What WAHA webhook events carry as `externalId`: the envelope's `session`, the part of the line id
+ * (`wahaExternalId`, `session@host:port…`) before the `@` — a webhook body never names the server it
+ * came from. The ingress files only events of the channel's own session.
  */
-export function wahaEventExternalId(c: Pick<WahaCredentials, 'sessionName'>): string {
-  return c.sessionName;
+export function wahaEventExternalId(externalId: string): string {
+  const at = externalId.indexOf('@');
+  return at < 0 ? externalId : externalId.slice(0, at);
 }

@@ -1,6 +1,6 @@
 import type { ProviderDefinition } from '../types.js';
 import { createWahaAdapter } from './adapter.js';
-import { wahaCredentialFields, wahaCredentialsSchema, wahaExternalId, type WahaCredentials } from './credentials.js';
+import { wahaCredentialFields, wahaCredentialsSchema, wahaEventExternalId, wahaExternalId, type WahaCredentials } from './credentials.js';
 import { WAHA_CONTENT } from './outbound.js';
 import { wahaWebhook } from './webhook.js';
 import { checkWahaContent } from './check.js';
@@ -12,6 +12,7 @@ export const wahaProvider: ProviderDefinition<WahaCredentials> = {
     schema: wahaCredentialsSchema,
     fields: wahaCredentialFields,
     externalId: wahaExternalId,
+    eventLine: wahaEventExternalId,
   },
   checkContent: checkWahaContent,
   capabilities: {
