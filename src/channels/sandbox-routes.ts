@@ -6,7 +6,7 @@ import { AppError } from '../core/errors.js';
 import { normalizeAddress } from '../core/address.js';
 import { withTenant } from '../db/db.js';
 import { errorResponses, IdParam } from '../http/schemas.js';
-import { findChannel, openCredentials } from './service.js';
+import { channelRef, findChannel } from './service.js';
 import type { SandboxAdapter, SandboxCredentials } from '../providers/sandbox/index.js';
 
 /** Sandbox only: make the simulated contact write to the line (arrives like any inbound message). */
@@ -26,7 +26,7 @@ export function sandboxRoutes(app: App, ctx: AppContext): void {
     const from = normalizeAddress(req.body.from);
     if (!from?.startsWith('+')) throw new AppError('validation_failed', '`from` must be a phone number in E.164 form');
     const adapter = ctx.providers.adapter('sandbox') as SandboxAdapter;
-    const ch = { tenantId: row.tenant_id, channelId: row.id, credentials: openCredentials(ctx, row) as unknown as SandboxCredentials };
+    const ch = channelRef<SandboxCredentials>(ctx, row);
     const { messageId } = await adapter.contactReply(ch, { phone: from, text: req.body.text });
     return reply.status(202).send({ provider_message_id: messageId });
   });

@@ -9,7 +9,7 @@ import { withTenant, type TenantId, type Tx } from '../db/db.js';
 import type { ChannelsTable } from '../db/schema.js';
 import { audit, type Actor } from '../audit/audit.js';
 import { effectiveLimits } from '../tenants/limits.js';
-import type { ProviderDefinition, ProviderId } from '../providers/types.js';
+import type { ChannelRef, ProviderDefinition, ProviderId } from '../providers/types.js';
 import { publicBaseUrl } from '../app/urls.js';
 import { BUILTIN_SANDBOX_URL } from '../app/sandbox.js';
 import { newSandboxCredentials } from '../providers/sandbox/index.js';
@@ -126,6 +126,10 @@ export function openCredentials(ctx: AppContext, c: { tenant_id: string; id: str
   return { ...(c.settings as Record<string, unknown>), ...secret };
 }
 
+/** A stored channel as its adapter takes it (decrypted credentials: never log or return them). */
+export const channelRef = <C = Record<string, unknown>>(ctx: AppContext, row: ChannelRow): ChannelRef<C> =>
+  ({ tenantId: row.tenant_id, channelId: row.id, credentials: openCredentials(ctx, row) as C });
+
 async function assertExternalIdFree(tx: Tx, provider: string, externalId: string, except: string | null): Promise<void> {
   const { rows } = await sql<{ taken: boolean }>`select sb_external_id_taken(${provider}, ${externalId}, ${except}) as taken`.execute(tx);
   if (rows[0]?.taken) throw new AppError('external_id_taken', `another channel already uses ${provider} line ${externalId}`);
@@ -229,7 +233,7 @@ export async function updateChannel(ctx: AppContext, actor: Actor, tenantId: Ten
     const creds = validateCredentials(def, merged);
     await checkUrls(ctx, def, creds);
     externalId = def.credentials.externalId(creds);
-    const moved = def.credentials.fields.filter((f) => f.kind === 'url' && (creds as Record<string, unknown>)[f.name] !== stored[f.name]).map((f) => f.name);
+    const moved = def.credentials.fields.filter((f) => f.kind === 'url' && creds[f.name] !== stored[f.name]).map((f) => f.name);
     if (externalId !== current.external_id) moved.push('the line');
     const kept = def.credentials.fields.filter((f) => f.secret && f.name in stored && !(f.name in given)).map((f) => f.name);
     if (moved.length > 0 && kept.length > 0) {
@@ -290,7 +294,7 @@ export async function checkChannelHealth(ctx: AppContext, tenantId: TenantId, id
   const def = ctx.providers.definition(row.provider);
   let health: Record<string, unknown>;
   try {
-    const r = await testConnection(ctx, def, { tenantId, channelId: id, credentials: openCredentials(ctx, row) });
+    const r = await testConnection(ctx, def, channelRef(ctx, row));
     health = { ok: true, checked_at: ctx.clock.now().toISOString(), detail: r.detail ?? null };
   } catch (err) {
     const e = err as AppError;

@@ -6,7 +6,7 @@ import { AppError } from '../core/errors.js';
 import { withTenant, type TenantId } from '../db/db.js';
 import { errorResponses, IdParam } from '../http/schemas.js';
 import type { ProviderSessionInfo, SessionOps } from '../providers/types.js';
-import { findChannel, openCredentials, providerCall } from './service.js';
+import { channelRef, findChannel, providerCall } from './service.js';
 
 const Session = Type.Object({
   status: Type.Union(['stopped', 'starting', 'scan_qr', 'working', 'failed'].map((s) => Type.Literal(s)), { description: 'scan_qr: show the QR code (GET …/session/qr) and scan it with the phone' }),
@@ -21,8 +21,7 @@ async function sessionOf(ctx: AppContext, tenantId: TenantId, channelId: string)
   const def = ctx.providers.definition(row.provider);
   const ops = ctx.providers.adapter(row.provider).session as SessionOps<unknown> | undefined;
   if (!ops) throw new AppError('conflict', `${def.displayName} lines have no session to pair: they are connected by their credentials alone`);
-  const ref = { tenantId: row.tenant_id, channelId: row.id, credentials: openCredentials(ctx, row) };
-  return { def, ops, ref };
+  return { def, ops, ref: channelRef(ctx, row) };
 }
 
 /**

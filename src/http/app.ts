@@ -82,7 +82,7 @@ function documentAccess<S>(schema: S, config: unknown): S {
  * A stable operationId from the method and path, for client generators: `GET /v1/conversations/:id`
  * → `getConversationsById` (the version segment left out; method + path is unique, so is this).
  */
-export function operationIdOf(method: string, url: string): string {
+function operationIdOf(method: string, url: string): string {
   const words = url.split('/').filter((seg) => seg && seg !== 'v1').map((seg) => (seg.startsWith(':') ? `by-${seg.slice(1)}` : seg));
   return [method.toLowerCase(), ...words.flatMap((w) => w.split(/[-_.]/))].filter(Boolean)
     .map((w, i) => (i === 0 ? w : w[0]!.toUpperCase() + w.slice(1))).join('');

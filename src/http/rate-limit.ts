@@ -9,8 +9,11 @@ import { loadLimits } from '../tenants/limits.js';
  * without it, or while Redis does not answer, each process counts on its own (a Redis outage never
  * fails a request).
  */
-export class WindowCounter {
-  private readonly local = new Map<string, { window: number; count: number }>();
+const MAX_LOCAL_KEYS = 200_000;
+
+class WindowCounter {
+  /** This process's counts of the current window; the next window starts an empty map. */
+  private local = { window: -1, counts: new Map<string, number>() };
   constructor(private readonly prefix: string, private readonly windowMs: number) {}
 
   /** Adds one to `key`'s current window; returns the count and the seconds until the window ends. */
@@ -32,15 +35,16 @@ export class WindowCounter {
     }
   }
 
+  /**
+   * Past windows go whole when a new one starts (no scan per request, however many keys — one a
+   * client address, for logins). Past MAX_LOCAL_KEYS in one window (a spray of addresses) the counts
+   * start again rather than grow without bound.
+   */
   private hitLocal(key: string, window: number): number {
-    const w = this.local.get(key);
-    if (!w || w.window !== window) {
-      // Keys of past windows go once there are many (one a client address, for logins).
-      if (this.local.size >= 50_000) for (const [k, v] of this.local) if (v.window !== window) this.local.delete(k);
-      this.local.set(key, { window, count: 1 });
-      return 1;
-    }
-    return (w.count += 1);
+    if (this.local.window !== window || this.local.counts.size >= MAX_LOCAL_KEYS) this.local = { window, counts: new Map() };
+    const count = (this.local.counts.get(key) ?? 0) + 1;
+    this.local.counts.set(key, count);
+    return count;
   }
 }
 

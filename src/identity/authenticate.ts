@@ -47,8 +47,25 @@ export async function authenticate(ctx: AppContext, req: FastifyRequest): Promis
 }
 
 const TOUCH_EVERY_MS = 60_000;
-/** Key id → when this process last called sb_touch_api_key for it. */
+/** Key id → when this process last recorded its use. */
 const touchedAt = new Map<string, number>();
+
+/** A revoked or expired key (tenant or superadmin) is refused. */
+function assertKeyUsable(k: { revoked_at: Date | string | null; expires_at: Date | string | null }, now: number): void {
+  if (k.revoked_at) throw new AppError('api_key_revoked');
+  if (k.expires_at && new Date(k.expires_at).getTime() <= now) throw new AppError('api_key_expired');
+}
+
+/**
+ * Records a key's use (`write`) at most once a minute per key and process: the round trip is saved
+ * on all but one request a minute per key (decision 017).
+ */
+async function touchKey(id: string, now: number, write: () => Promise<unknown>): Promise<void> {
+  if ((touchedAt.get(id) ?? -Infinity) > now - TOUCH_EVERY_MS) return;
+  await write();
+  if (touchedAt.size >= 100_000) touchedAt.clear();
+  touchedAt.set(id, now);
+}
 
 async function authenticateKey(ctx: AppContext, key: string): Promise<Principal> {
   const kind = parseApiKey(key);
@@ -57,28 +74,18 @@ async function authenticateKey(ctx: AppContext, key: string): Promise<Principal>
   if (kind === 'admin') {
     const row = await ctx.db.selectFrom('admin_keys').select(['id', 'revoked_at', 'expires_at']).where('key_hash', '=', hash).executeTakeFirst();
     if (!row) throw new AppError('invalid_credentials', 'unknown API key');
-    if (row.revoked_at) throw new AppError('api_key_revoked');
-    if (row.expires_at && new Date(row.expires_at).getTime() <= ctx.clock.now().getTime()) throw new AppError('api_key_expired');
     const now = ctx.clock.now().getTime();
-    if ((touchedAt.get(row.id) ?? -Infinity) <= now - TOUCH_EVERY_MS) {
-      await ctx.db.updateTable('admin_keys').set({ last_used_at: new Date(now) }).where('id', '=', row.id).execute();
-      touchedAt.set(row.id, now);
-    }
+    assertKeyUsable(row, now);
+    await touchKey(row.id, now, () => ctx.db.updateTable('admin_keys').set({ last_used_at: new Date(now) }).where('id', '=', row.id).execute());
     return { kind: 'superadmin', userId: undefined, adminKeyId: row.id, sessionId: undefined, csrfHash: undefined };
   }
   const row = await ctx.authCache.get(`k:${hash.toString('hex')}`, () => findKey(ctx, hash), (r) => r.tenant_id);
   if (!row) throw new AppError('invalid_credentials', 'unknown API key');
-  if (row.revoked_at) throw new AppError('api_key_revoked');
-  if (row.expires_at && row.expires_at.getTime() <= ctx.clock.now().getTime()) throw new AppError('api_key_expired');
-  if (row.tenant_status !== 'active') throw new AppError('tenant_suspended');
-  // Throttled to one write a minute per key inside the function; the same throttle here in the
-  // process saves the round trip on all but one request a minute per key (decision 017).
   const now = ctx.clock.now().getTime();
-  if ((touchedAt.get(row.id) ?? -Infinity) <= now - TOUCH_EVERY_MS) {
-    await sql`select sb_touch_api_key(${row.tenant_id}, ${row.id})`.execute(ctx.db);
-    if (touchedAt.size >= 100_000) touchedAt.clear();
-    touchedAt.set(row.id, now);
-  }
+  assertKeyUsable(row, now);
+  if (row.tenant_status !== 'active') throw new AppError('tenant_suspended');
+  // sb_touch_api_key also throttles to one write a minute per key, across processes.
+  await touchKey(row.id, now, () => sql`select sb_touch_api_key(${row.tenant_id}, ${row.id})`.execute(ctx.db));
   return { kind: 'api_key', tenantId: asTenantId(row.tenant_id), keyId: row.id, scopes: expandScopes(row.scopes) };
 }
 

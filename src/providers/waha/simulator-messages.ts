@@ -154,7 +154,7 @@ export function ackPayload(msg: Record<string, unknown>, ack: number): Record<st
 }
 
 /** The participant the simulator has read and receive group messages. */
-export const GROUP_READER = '24610246492311@lid';
+const GROUP_READER = '24610246492311@lid';
 
 /**
  * The webhook event of an ack, as WAHA sends it: `message.ack` is for contacts only; in a group,
