@@ -78,3 +78,17 @@ test('a line with no session (the sandbox) answers 409 on the session routes', a
   const r = await t.app.inject({ url: `/v1/channels/${made.json().id}/session`, headers: bearer(a.key) });
   assert.equal(r.statusCode, 409, r.body);
 });
+
+test('the WAHA server down: the session routes answer channel_unreachable, never a 500', async () => {
+  const a = await t.tenant();
+  const down = createWahaSimulator({ apiKey: 'waha-key-0123456789' });
+  await down.listen();
+  const made = await t.app.inject({ method: 'POST', url: '/v1/channels', headers: bearer(a.key), payload: { name: 'w', provider: 'waha', credentials: { baseUrl: down.url, apiKey: 'waha-key-0123456789', sessionName: 'gone', webhookHmacKey: 'hmac-key-0123456789' } } });
+  assert.equal(made.statusCode, 201, made.body);
+  await down.close();
+  for (const [method, url] of [['GET', 'session'], ['GET', 'session/qr'], ['POST', 'session/restart']] as const) {
+    const r = await t.app.inject({ method, url: `/v1/channels/${made.json().id}/${url}`, headers: bearer(a.key) });
+    assert.equal(r.json().code, 'channel_unreachable', `${method} ${url}: ${r.body}`);
+    assert.ok(r.statusCode >= 500 && r.statusCode !== 500, `${method} ${url}: ${r.statusCode}`);
+  }
+});
