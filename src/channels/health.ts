@@ -3,6 +3,7 @@ import type { AppContext } from '../app/context.js';
 import type { Worker } from '../app/workers.js';
 import { periodic } from '../app/periodic.js';
 import { asTenantId } from '../db/db.js';
+import { AppError } from '../core/errors.js';
 import { checkChannelHealth } from './service.js';
 
 /**
@@ -15,7 +16,14 @@ import { checkChannelHealth } from './service.js';
 export async function runHealthSweep(ctx: AppContext, p: { olderThanSeconds: number; limit: number }): Promise<number> {
   const { rows } = await sql<{ tenant_id: string; id: string }>`select * from sb_channels_due_health(${p.olderThanSeconds}, ${p.limit})`.execute(ctx.db);
   for (const r of rows) {
-    const ch = await checkChannelHealth(ctx, asTenantId(r.tenant_id), r.id);
+    let ch: Awaited<ReturnType<typeof checkChannelHealth>>;
+    try {
+      ch = await checkChannelHealth(ctx, asTenantId(r.tenant_id), r.id);
+    } catch (err) {
+      // Deleted while it was tested (not_found): nothing to record. Either way the round goes on.
+      if (!(err instanceof AppError && err.code === 'not_found')) ctx.logger.warn({ err: (err as Error)?.message, tenant_id: r.tenant_id, channel_id: r.id }, 'channel health check could not be recorded');
+      continue;
+    }
     if (!(ch.health as { ok?: boolean }).ok) ctx.logger.warn({ tenant_id: r.tenant_id, channel_id: r.id, health: ch.health }, 'channel health check failed');
   }
   return rows.length;

@@ -11,6 +11,7 @@ import { bearer } from '../support/app.js';
 import { setup, type Setup } from '../delivery/helpers.js';
 import { asTenantId, withTenant } from '../../src/db/db.js';
 import { openCredentials } from '../../src/channels/service.js';
+import { runHealthSweep } from '../../src/channels/health.js';
 
 let s: Setup;
 /** A Graph API stand-in that answers the connection test after 200 ms, and records what it got. */
@@ -107,4 +108,21 @@ test("another tenant's line is not revealed to made-up credentials: they are rej
   const probe = await s.t.app.inject({ method: 'POST', url: '/v1/channels', headers: bearer(y.key), payload: { name: 'y', provider: 'cloud-api', credentials: { ...s.sim.credentials(0), accessToken: 'EAAG-made-up-token' } } });
   assert.equal(probe.statusCode, 422, probe.body);
   assert.equal(probe.json().code, 'channel_credentials_rejected');
+});
+
+test('the health sweep goes on past a channel deleted while it was tested', async () => {
+  const tn = await s.t.tenant(undefined, 'unlimited');
+  const [gone, next] = [(await create(tn.key, 20)).json().id as string, (await create(tn.key, 21)).json().id as string];
+  // These two are the most overdue, in this order.
+  await s.t.asOwner(async (o) => {
+    await o.query(`update channels set health = jsonb_set(health, '{checked_at}', '"2000-01-01T00:00:00Z"') where id = $1`, [gone]);
+    await o.query(`update channels set health = jsonb_set(health, '{checked_at}', '"2000-01-02T00:00:00Z"') where id = $1`, [next]);
+  });
+  const before = seen.length;
+  const sweep = runHealthSweep(s.t.ctx, { olderThanSeconds: 3600, limit: 2 });
+  while (seen.length === before) await new Promise((r) => setTimeout(r, 5));
+  assert.equal((await s.t.app.inject({ method: 'DELETE', url: `/v1/channels/${gone}`, headers: bearer(tn.key) })).statusCode, 204);
+  assert.equal(await sweep, 2);
+  const checked = (await s.t.app.inject({ url: `/v1/channels/${next}`, headers: bearer(tn.key) })).json().health.checked_at as string;
+  assert.ok(checked > '2000-01-02T00:00:00Z', `the next channel was checked in the same round (${checked})`);
 });
