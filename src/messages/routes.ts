@@ -10,6 +10,7 @@ import { checkKey } from './idempotency.js';
 import { Accepted, BatchAccepted, BatchBody, Message, MessageStatusT, SendBody } from './schemas.js';
 import { cancelMessage, getMessage, listMessages, messageView, type ListFilter } from './service.js';
 import type { SendInput } from './validate.js';
+import { attachmentDisposition, messageMedia } from './media.js';
 import { usageRoutes } from '../delivery/usage-routes.js';
 
 const IdemHeader = Type.Object({
@@ -63,6 +64,26 @@ export function messageRoutes(app: App, ctx: AppContext): void {
   const P = IdParam('messageId', 'msg');
   app.get('/v1/messages/:messageId', { config: { scope: 'messages:read' }, schema: { tags, summary: 'Get a message and its delivery status', params: P, response: { 200: Message, ...errorResponses } } },
     async (req) => getMessage(ctx, tenantOf(req), req.params.messageId));
+
+  app.get('/v1/messages/:messageId/media', {
+    config: { scope: 'messages:read' },
+    schema: {
+      tags, summary: "The file of a media message: the bytes when the provider holds it behind the line's credentials (Cloud API, WAHA), a 302 to it when it is a plain link (UltraMsg, links you sent)",
+      params: P,
+      response: { 200: Type.String({ description: 'the file, with its content type' }), 302: Type.Null({ description: 'Location: the link' }), ...errorResponses, 502: Problem, 504: Problem },
+    },
+  }, async (req, reply) => {
+    const media = await messageMedia(ctx, tenantOf(req), req.params.messageId);
+    if (media.kind === 'link') return reply.redirect(media.url, 302);
+    // A stranger chose these bytes and their type: never rendered on our origin.
+    return reply
+      .type(media.mimeType)
+      .header('content-disposition', attachmentDisposition(media.filename))
+      .header('x-content-type-options', 'nosniff')
+      .header('content-security-policy', "default-src 'none'; sandbox")
+      .header('cache-control', 'private, max-age=300')
+      .send(media.data);
+  });
 
   app.post('/v1/messages/:messageId/cancel', { config: { scope: 'messages:write' }, schema: { tags, summary: 'Cancel a message that is still queued', params: P, response: { 200: Message, ...errorResponses } } },
     async (req) => cancelMessage(ctx, tenantOf(req), req.params.messageId));

@@ -125,6 +125,11 @@ export interface ProviderCapabilities {
   sessions: boolean;
   mediaUpload: boolean;
   templates: boolean;
+  /**
+   * Where an inbound message's file lives: `held` — at the provider, fetched with the line's
+   * credentials (`media.download` of its id or URL); `link` — at a URL anyone holding it can fetch.
+   */
+  inboundMedia: 'held' | 'link';
 }
 
 export interface ProviderDefinition<C = unknown> {

@@ -16,12 +16,15 @@ export async function tenantResourceFixtures(t: TestApp, owner: { key: string },
   };
   const endpoint = await call('POST', '/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/hook', event_types: ['conversation.updated'] });
   const message = await call('POST', '/v1/messages', { channel_id: base.channelId, to: '+14155552671', content: { type: 'text', text: 'fixture' } });
+  // A media message, for the routes under a message that need its file (`…/media` answers a 302 to the link).
+  const image = await call('POST', '/v1/messages', { channel_id: base.channelId, to: '+14155552671', content: { type: 'image', media: { url: 'https://files.example/fixture.jpg' } } });
   // A conversation change emits an event, which makes a delivery for the endpoint.
   await call('PATCH', `/v1/conversations/${message.conversation_id}`, { status: 'closed' });
   const deliveries = await call('GET', `/v1/webhook-endpoints/${endpoint.id}/deliveries`);
   assert.ok(deliveries.data.length >= 1, 'the conversation change produced a webhook delivery');
   return {
     messageId: message.id,
+    mediaMessageId: image.id,
     conversationId: message.conversation_id,
     endpointId: endpoint.id,
     deliveryId: deliveries.data[0].id,

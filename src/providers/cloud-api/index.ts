@@ -37,6 +37,8 @@ export const cloudApiProvider: ProviderDefinition<CloudApiCredentials> = {
     sessions: false,
     mediaUpload: true,
     templates: true,
+    // Inbound files are media ids: a short-lived URL that still needs the access token.
+    inboundMedia: 'held',
   },
   // Meta's default throughput is 80 messages/s per number (up to 1,000 after automatic upgrade);
   // an official API, so no jitter is needed to look human.

@@ -24,6 +24,7 @@ export const sandboxProvider: ProviderDefinition<SandboxCredentials> = {
     sessions: false,
     mediaUpload: false,
     templates: false,
+    inboundMedia: 'link',
   },
   // Cloud-API-like numbers so the scheduler behaves as it would in production, just smaller.
   rateDefaults: { perSecond: 20, burst: 40, jitterMs: 0 },

@@ -24,6 +24,8 @@ export const ultramsgProvider: ProviderDefinition<UltramsgCredentials> = {
     sessions: true,
     mediaUpload: false,
     templates: false,
+    // Inbound files are links on UltraMsg's file host, fetchable without the token.
+    inboundMedia: 'link',
   },
   // A WhatsApp-Web line: UltraMsg publishes no limit, and bursts get numbers banned. One message
   // a second with up to 1.5 s of jitter keeps it human-paced; UltraMsg's own `sendDelay` adds to it.

@@ -22,6 +22,8 @@ export const wahaProvider: ProviderDefinition<WahaCredentials> = {
     // WAHA keeps no media library: media is sent by URL (or inline base64), never by id.
     mediaUpload: false,
     templates: false,
+    // Inbound files are on the WAHA server, behind its API key (/api/files/...).
+    inboundMedia: 'held',
   },
   // A WhatsApp-Web line, not the Cloud API: bursts look like spam to WhatsApp and get numbers banned.
   // About one message a second, small bursts, and up to a second of jitter between sends.
