@@ -4,7 +4,7 @@ import { tenantOf } from '../http/app.js';
 import type { AppContext } from '../app/context.js';
 import { AppError } from '../core/errors.js';
 import { withTenant, type TenantId } from '../db/db.js';
-import { errorResponses, IdParam } from '../http/schemas.js';
+import { Binary, bodyOf, errorResponses, IdParam } from '../http/schemas.js';
 import type { ProviderSessionInfo, SessionOps } from '../providers/types.js';
 import { channelRef, findChannel, providerCall } from './service.js';
 
@@ -58,7 +58,7 @@ export function sessionRoutes(app: App, ctx: AppContext): void {
     schema: {
       tags, summary: 'The QR code to pair a phone with the line: a PNG image, or `?format=raw` for the string',
       params, querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('image'), Type.Literal('raw')])) }),
-      response: { 200: Type.Union([Type.Object({ raw: Type.String() }), Type.String({ description: 'image/png' })]), ...errorResponses, 502: Type.Ref('Problem') },
+      response: { 200: bodyOf('The QR code: a PNG image, or with `?format=raw` the string to draw', { 'image/png': Binary(), 'application/json': Type.Object({ raw: Type.String() }) }), ...errorResponses, 502: Type.Ref('Problem') },
     },
   }, async (req, reply) => {
     const { def, ops, ref } = await sessionOf(ctx, tenantOf(req), req.params.channelId);

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { App } from '../http/app.js';
 import { tenantOf } from '../http/app.js';
 import type { AppContext } from '../app/context.js';
-import { errorResponses } from '../http/schemas.js';
+import { bodyOf, errorResponses } from '../http/schemas.js';
 import { allUsage, dayRange, tenantUsage, toCsv } from './usage.js';
 
 const Day = Type.String({ format: 'date', description: 'YYYY-MM-DD (UTC day)' });
@@ -21,7 +21,10 @@ const Row = Type.Object({
 });
 const AdminRow = Type.Composite([Type.Object({ tenant_id: Type.String() }), Row]);
 const Usage = <T extends typeof Row | typeof AdminRow>(r: T) =>
-  Type.Object({ from: Type.String({ format: 'date' }), to: Type.String({ format: 'date' }), data: Type.Array(r) }, { description: 'JSON; with format=csv the body is text/csv with the same columns' });
+  bodyOf('JSON; with `format=csv` a CSV download with the same columns, one row per line', {
+    'application/json': Type.Object({ from: Type.String({ format: 'date' }), to: Type.String({ format: 'date' }), data: Type.Array(r) }),
+    'text/csv': Type.String(),
+  });
 
 export function usageRoutes(app: App, ctx: AppContext): void {
   const tags = ['usage'];

@@ -5,7 +5,7 @@ import type { AppContext } from '../app/context.js';
 import { actorOf } from '../audit/audit.js';
 import { AppError } from '../core/errors.js';
 import { asTenantId, withTenant } from '../db/db.js';
-import { errorResponses, IdParam } from '../http/schemas.js';
+import { bodyOf, errorResponses, IdParam } from '../http/schemas.js';
 import { decodeCursor, Page, PageQuery, toPage } from '../http/pagination.js';
 import { EVENT_TYPES } from './emit.js';
 import { createEndpoint, deleteEndpoint, endpointView, findEndpoint, getSecret, rotateSecret, updateEndpoint } from './endpoints.js';
@@ -119,7 +119,7 @@ export function eventRoutes(app: App, ctx: AppContext): void {
 
   app.get('/v1/events/stream', {
     config: { scope: 'webhooks:read' },
-    schema: { tags, summary: 'Server-Sent Events of this tenant; resume with the Last-Event-ID header', querystring: Type.Object({ last_event_id: Type.Optional(Type.String({ pattern: EVENT_ID.source })) }), response: { 200: Type.String({ description: 'text/event-stream' }), ...errorResponses } },
+    schema: { tags, summary: 'Server-Sent Events of this tenant; resume with the Last-Event-ID header', querystring: Type.Object({ last_event_id: Type.Optional(Type.String({ pattern: EVENT_ID.source })) }), response: { 200: bodyOf('An endless stream: `id:` (the event id), `event:` (its type) and `data:` (the event as JSON) per event, a comment line as heartbeat', { 'text/event-stream': Type.String() }), ...errorResponses } },
   }, async (req, reply) => {
     const header = req.headers['last-event-id'];
     const last = (typeof header === 'string' ? header : undefined) ?? req.query.last_event_id;

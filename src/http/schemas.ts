@@ -1,7 +1,13 @@
-import { Type, type TString } from '@sinclair/typebox';
+import { Type, type TSchema, type TString } from '@sinclair/typebox';
 
 /** Schemas shared by several feature route files. */
 export const Problem = Type.Ref('Problem');
+/** 429 and 503 say when to come back. */
+const ProblemWithRetryAfter = {
+  description: 'RFC 9457 problem document; `Retry-After` says in how many seconds to try again',
+  headers: { 'Retry-After': Type.Integer({ minimum: 0, description: 'seconds' }) },
+  content: { 'application/json': { schema: Problem } },
+};
 export const errorResponses = {
   400: Problem,
   401: Problem,
@@ -11,9 +17,19 @@ export const errorResponses = {
   413: Problem,
   415: Problem,
   422: Problem,
-  429: Problem,
-  503: Problem,
+  429: ProblemWithRetryAfter,
+  503: ProblemWithRetryAfter,
 } as const;
+
+/**
+ * A response whose body is not (only) JSON, documented under its real media types — a CSV export, a
+ * PNG, an event stream, a file — instead of as a JSON string. Fastify serialises by the reply's
+ * content type, so a Buffer or text body goes out as given.
+ */
+export function bodyOf(description: string, content: Record<string, TSchema>): { description: string; content: Record<string, { schema: TSchema }> } {
+  return { description, content: Object.fromEntries(Object.entries(content).map(([type, schema]) => [type, { schema }])) };
+}
+export const Binary = (description?: string) => Type.String({ format: 'binary', ...(description ? { description } : {}) });
 
 /** A PostgreSQL `integer` column's values: larger ones were a 500 from the database. */
 export const Int32 = (o: { minimum: number }) => Type.Integer({ ...o, maximum: 2_147_483_647 });

@@ -1,8 +1,8 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import type { App } from '../http/app.js';
 import { tenantOf } from '../http/app.js';
 import type { AppContext } from '../app/context.js';
-import { errorResponses, IdParam, Problem } from '../http/schemas.js';
+import { Binary, bodyOf, errorResponses, IdParam, Problem } from '../http/schemas.js';
 import { decodeCursor, Page, PageQuery, toPage } from '../http/pagination.js';
 import { acceptMessages } from './accept.js';
 import { AcceptQueue } from './accept-one.js';
@@ -16,7 +16,11 @@ import { usageRoutes } from '../delivery/usage-routes.js';
 const IdemHeader = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ maxLength: 255, description: 'Same key + same body within 24 h replays the first answer; a different body is 409' })),
 });
-const accepted = { ...errorResponses, 503: Problem };
+const replayable = (schema: TSchema) => ({
+  description: 'Accepted; a replay of an earlier request with the same Idempotency-Key carries `Idempotent-Replayed: true`',
+  headers: { 'Idempotent-Replayed': Type.Literal('true') },
+  content: { 'application/json': { schema } },
+});
 
 /** Outbound messages and, with them, usage (one registration line in src/http/routes.ts). */
 export function messageRoutes(app: App, ctx: AppContext): void {
@@ -25,24 +29,24 @@ export function messageRoutes(app: App, ctx: AppContext): void {
   const queue = new AcceptQueue(ctx);
   app.post('/v1/messages', {
     config: { scope: 'messages:write' },
-    schema: { tags, summary: 'Queue one message (202 once it and its delivery job are committed)', headers: IdemHeader, body: SendBody, response: { 202: Accepted, ...accepted } },
+    schema: { tags, summary: 'Queue one message (202 once it and its delivery job are committed)', headers: IdemHeader, body: SendBody, response: { 202: replayable(Accepted), ...errorResponses } },
   }, async (req, reply) => {
     const r = await acceptMessages(ctx, tenantOf(req), {
       messages: [req.body as SendInput], batch: false, idempotencyKey: checkKey(req.headers['idempotency-key']), route: 'POST /v1/messages', rawBody: req.body, queue,
     });
     if (r.replayed) void reply.header('idempotent-replayed', 'true');
-    return reply.status(r.code).send(r.body);
+    return reply.status(r.code as 202).send(r.body); // only accepted answers are stored for replay
   });
 
   app.post('/v1/messages/batch', {
     config: { scope: 'messages:write' },
-    schema: { tags, summary: 'Queue up to 1,000 messages in one transaction (all or nothing)', headers: IdemHeader, body: BatchBody, response: { 202: BatchAccepted, ...accepted } },
+    schema: { tags, summary: 'Queue up to 1,000 messages in one transaction (all or nothing)', headers: IdemHeader, body: BatchBody, response: { 202: replayable(BatchAccepted), ...errorResponses } },
   }, async (req, reply) => {
     const r = await acceptMessages(ctx, tenantOf(req), {
       messages: req.body.messages as SendInput[], batch: true, idempotencyKey: checkKey(req.headers['idempotency-key']), route: 'POST /v1/messages/batch', rawBody: req.body,
     });
     if (r.replayed) void reply.header('idempotent-replayed', 'true');
-    return reply.status(r.code).send(r.body);
+    return reply.status(r.code as 202).send(r.body); // only accepted answers are stored for replay
   });
 
   const Q = Type.Object({
@@ -70,7 +74,7 @@ export function messageRoutes(app: App, ctx: AppContext): void {
     schema: {
       tags, summary: "The file of a media message: the bytes when the provider holds it behind the line's credentials (Cloud API, WAHA), a 302 to it when it is a plain link (UltraMsg, links you sent)",
       params: P,
-      response: { 200: Type.String({ description: 'the file, with its content type' }), 302: Type.Null({ description: 'Location: the link' }), ...errorResponses, 502: Problem, 504: Problem },
+      response: { 200: bodyOf('The file, as an attachment, with its own content type', { '*/*': Binary() }), 302: Type.Null({ description: 'The file is a plain link: `Location` names it' }), ...errorResponses, 502: Problem, 504: Problem },
     },
   }, async (req, reply) => {
     const media = await messageMedia(ctx, tenantOf(req), req.params.messageId);
