@@ -3,7 +3,7 @@ import type { AppContext } from '../app/context.js';
 import { openCredentials } from '../channels/service.js';
 import type { OutboundContent } from '../core/canonical.js';
 import { asTenantId, withTenant, type TenantId, type Tx } from '../db/db.js';
-import { applyEarlyStatuses, updateOutboundStatus, type OutboundStatus, type StatusError } from '../messages/status.js';
+import { applyParkedStatuses, updateOutboundStatus, type OutboundStatus, type StatusError } from '../messages/status.js';
 import { decide, type RetryPolicy } from './backoff.js';
 import { emitEvent, emitEvents } from '../events/emit.js';
 import { Batcher } from './batcher.js';
@@ -250,22 +250,7 @@ async function saveSent(tx: Tx, d: ProcessDeps, tenantId: TenantId, ok: (Result 
     const r = byId.get(message_id)!;
     return { type: 'message.status', channelId: r.channelId, data: { message_id, provider_message_id: r.providerMessageId, status: 'sent', applied: true, error: null, at: r.at.toISOString() } };
   }));
-  // Statuses parked for exactly these (line, provider id) pairs: another line's send may carry the
-  // same provider id (UltraMsg queue ids count per instance).
-  const early = await sql<{ channel_id: string; provider_message_id: string }>`
-    select distinct e.channel_id, e.provider_message_id from early_statuses e
-    join unnest(${ok.map((r) => r.channelId)}::text[], ${ok.map((r) => r.providerMessageId)}::text[]) as r(ch, pid)
-      on e.channel_id = r.ch and e.provider_message_id = r.pid
-    where e.tenant_id = ${tenantId}`.execute(tx);
-  for (const e of early.rows) {
-    for (const a of await applyEarlyStatuses(tx, { channelId: e.channel_id, providerMessageId: e.provider_message_id })) {
-      if (!a.change.changed) continue;
-      await emitEvent(tx, {
-        tenantId, type: 'message.status', channelId: e.channel_id,
-        data: { message_id: a.change.messageId, provider_message_id: e.provider_message_id, status: a.status, applied: true, error: a.status === 'failed' ? (a.error ?? null) : null, at: a.at.toISOString() },
-      });
-    }
-  }
+  await applyParkedStatuses(tx, tenantId, ok);
 }
 
 /** What a merged echo row had reached (acks matched to it by provider id), moved to our message. */

@@ -4,6 +4,7 @@ import { newId } from '../core/ids.js';
 import type { Tx } from '../db/db.js';
 import { upsertConversations } from '../messages/conversations.js';
 import { emitEvents } from '../events/emit.js';
+import { applyParkedStatuses } from '../messages/status.js';
 
 export type Received = Extract<InboundEvent, { kind: 'message.received' }>;
 
@@ -113,4 +114,7 @@ export async function applyReceivedBatch(tx: Tx, tenantId: string, items: { chan
     type: 'message.received' as const, channelId: r.channelId,
     data: { ...r.data(r.id, r.channelId), conversation_id: r.conversationId, contact_id: contactOf.get(r.conversationId) ?? null },
   })));
+  // A message sent from the phone whose receipts were processed before it (webhooks reorder): they
+  // were parked, and apply now, after its `message.received`.
+  await applyParkedStatuses(tx, tenantId, stored.filter((r) => r.direction === 'out').map((r) => ({ channelId: r.channelId, providerMessageId: r.ev.providerMessageId })));
 }

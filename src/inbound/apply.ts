@@ -32,12 +32,14 @@ export async function applyEvent(tx: Tx, w: Where, ev: InboundEvent): Promise<vo
     }
     case 'message.revoked': {
       const { rows } = await sql<{ id: string }>`update messages set metadata = metadata || '{"revoked":true}'::jsonb, updated_at = now() where channel_id = ${w.channelId} and provider_message_id = ${ev.providerMessageId} returning id`.execute(tx);
+      if (rows.length === 0) await park(tx, w, ev.providerMessageId, 'revoked', null, ev.timestamp);
       await emitEvent(tx, { tenantId: w.tenantId, type: 'message.revoked', channelId: w.channelId, data: { message_id: rows[0]?.id ?? null, provider_message_id: ev.providerMessageId, at: ev.timestamp.toISOString() } });
       return;
     }
     case 'message.edited': {
       const { rows } = await sql<{ id: string }>`update messages set content = jsonb_set(content, '{text}', to_jsonb(${ev.text}::text)), metadata = metadata || '{"edited":true}'::jsonb, updated_at = now()
         where channel_id = ${w.channelId} and provider_message_id = ${ev.providerMessageId} and content->>'type' = 'text' returning id`.execute(tx);
+      if (rows.length === 0) await park(tx, w, ev.providerMessageId, 'edited', ev.text, ev.timestamp);
       await emitEvent(tx, { tenantId: w.tenantId, type: 'message.edited', channelId: w.channelId, data: { message_id: rows[0]?.id ?? null, provider_message_id: ev.providerMessageId, text: ev.text, at: ev.timestamp.toISOString() } });
       return;
     }
@@ -48,4 +50,18 @@ export async function applyEvent(tx: Tx, w: Where, ev: InboundEvent): Promise<vo
       await emitEvent(tx, { tenantId: w.tenantId, type: 'channel.error', channelId: w.channelId, data: { channel_id: w.channelId, error: ev.error, at: ev.timestamp.toISOString() } });
       return;
   }
+}
+
+/**
+ * A revoke or edit of a message not stored yet (it can be processed first: webhooks reorder) is
+ * parked; the statement that inserts the message applies it (migration 047). An edit of a stored
+ * message that is not text is not parked (it matched nothing for that reason). Of two edits parked,
+ * the later one wins.
+ */
+async function park(tx: Tx, w: Where, providerMessageId: string, kind: 'revoked' | 'edited', text: string | null, at: Date): Promise<void> {
+  await sql`insert into early_message_changes (tenant_id, channel_id, provider_message_id, kind, text, at)
+    select ${w.tenantId}, ${w.channelId}, ${providerMessageId}, ${kind}, ${text}, ${at}::timestamptz
+    where not exists (select 1 from messages where channel_id = ${w.channelId} and provider_message_id = ${providerMessageId})
+    on conflict (tenant_id, channel_id, provider_message_id, kind) do update set text = excluded.text, at = excluded.at
+    where early_message_changes.at <= excluded.at`.execute(tx);
 }

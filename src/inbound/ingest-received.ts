@@ -11,7 +11,7 @@ const PARSE_CHUNK = 32;
  * for their own line are written by ONE call of `sb_ingest_received` (migration 024) — dedupe,
  * contacts, conversations, messages, events and the removal of their inbox rows — instead of a
  * transaction of ~13 statements. Same results as `applyReceivedBatch`, which the rest (statuses,
- * edits, rows that fail to parse, rows of another line) still goes through: those are returned for
+ * edits, echoes of the line's own messages, rows that fail to parse, rows of another line) still goes through: those are returned for
  * the general path, as are all rows if the call fails.
  */
 export async function ingestReceived(ctx: AppContext, tenantId: string, items: InboxItem[]): Promise<InboxItem[]> {
@@ -25,7 +25,9 @@ export async function ingestReceived(ctx: AppContext, tenantId: string, items: I
     const parsed = def.webhook.parse({ headers: item.headers, body: item.body, query: {} });
     // An event of another line (Cloud API) or session (WAHA) is never filed here.
     const events = parsed.ok ? parsed.events.filter((ev) => namesLine(def, ev.externalId, item.externalId)) : [];
-    if (!parsed.ok || events.length === 0 || events.some((ev) => ev.kind !== 'message.received')) general.push(item);
+    // Messages sent from the line's phone (echoes) also take the general path, which applies the
+    // receipts parked for them; they are few next to what customers send.
+    if (!parsed.ok || events.length === 0 || events.some((ev) => ev.kind !== 'message.received' || ev.fromMe)) general.push(item);
     else fast.push({ item, events: events as Received[] });
   }
   if (fast.length === 0) return general;

@@ -3,6 +3,7 @@ import type { Tx } from '../db/db.js';
 import type { MessageStatus } from '../db/schema.js';
 import '../delivery/schema.js';
 import { isOwnMessageId } from '../core/ids.js';
+import { emitEvent } from '../events/emit.js';
 
 /** Statuses a provider reports about an outbound message (webhooks) or the scheduler decides. */
 export type OutboundStatus = 'sending' | 'sent' | 'delivered' | 'read' | 'played' | 'failed' | 'cancelled';
@@ -93,11 +94,32 @@ export async function applyDeliveryStatus(
 }
 
 /**
- * Called by the worker right after it records a provider id: applies statuses that came first, in
- * the order they arrived, and returns what each did (the caller emits `message.status` for the
- * changes: the webhook that brought them could not name the message).
+ * Called as soon as outbound messages carry these provider ids — the worker recording its send
+ * results, the inbound writer storing echoes of messages sent from the phone: applies the statuses
+ * parked for exactly these (line, provider id) pairs (another line's send may carry the same provider
+ * id: UltraMsg queue ids count per instance), in the order they arrived, and emits `message.status`
+ * for each change (the webhook that brought it could not name the message).
  */
-export async function applyEarlyStatuses(tx: Tx, p: { channelId: string; providerMessageId: string }): Promise<{ status: OutboundStatus; at: Date; error: StatusError | undefined; change: StatusChange }[]> {
+export async function applyParkedStatuses(tx: Tx, tenantId: string, sent: { channelId: string; providerMessageId: string }[]): Promise<void> {
+  if (sent.length === 0) return;
+  const early = await sql<{ channel_id: string; provider_message_id: string }>`
+    select distinct e.channel_id, e.provider_message_id from early_statuses e
+    join unnest(${sent.map((r) => r.channelId)}::text[], ${sent.map((r) => r.providerMessageId)}::text[]) as r(ch, pid)
+      on e.channel_id = r.ch and e.provider_message_id = r.pid
+    where e.tenant_id = ${tenantId}`.execute(tx);
+  for (const e of early.rows) {
+    for (const a of await applyEarlyStatuses(tx, { channelId: e.channel_id, providerMessageId: e.provider_message_id })) {
+      if (!a.change.changed) continue;
+      await emitEvent(tx, {
+        tenantId, type: 'message.status', channelId: e.channel_id,
+        data: { message_id: a.change.messageId, provider_message_id: e.provider_message_id, status: a.status, applied: true, error: a.status === 'failed' ? (a.error ?? null) : null, at: a.at.toISOString() },
+      });
+    }
+  }
+}
+
+/** The statuses parked for one (line, provider id), applied in the order they arrived. */
+async function applyEarlyStatuses(tx: Tx, p: { channelId: string; providerMessageId: string }): Promise<{ status: OutboundStatus; at: Date; error: StatusError | undefined; change: StatusChange }[]> {
   const early = await tx
     .deleteFrom('early_statuses')
     .where('channel_id', '=', p.channelId)

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { asTenantId, withTenant } from '../../src/db/db.js';
-import { applyDeliveryStatus, applyEarlyStatuses, updateOutboundStatus } from '../../src/messages/status.js';
+import { applyDeliveryStatus, applyParkedStatuses, updateOutboundStatus } from '../../src/messages/status.js';
 import { upsertConversation, upsertConversations } from '../../src/messages/conversations.js';
 import { bearer } from '../support/app.js';
 import { send, setup, text, type Setup } from './helpers.js';
@@ -40,7 +40,7 @@ describe('outbound status is monotonic; conversations upsert once', () => {
     assert.equal(r, null);
     await tx(async (t) => {
       await updateOutboundStatus(t, { messageId: id }, { status: 'sent', at: new Date(), providerMessageId: 'wamid.early' });
-      await applyEarlyStatuses(t, { channelId: s.channels[0]!, providerMessageId: 'wamid.early' });
+      await applyParkedStatuses(t, s.tenant.id, [{ channelId: s.channels[0]!, providerMessageId: 'wamid.early' }]);
     });
     assert.equal((await get(id)).status, 'delivered');
     const left = await tx((t) => t.selectFrom('early_statuses').selectAll().execute());
