@@ -1,3 +1,5 @@
+import { storableText } from './text.js';
+
 /**
  * Typed errors with stable codes. Domain code throws `AppError`; only the HTTP layer turns one into an
  * RFC 9457 problem document (`src/http/problem.ts`). Every code here is documented in
@@ -135,16 +137,19 @@ export class ProviderError extends AppError {
     retryAfterMs?: number;
     cause?: unknown;
   }) {
-    super(KIND_TO_CODE[p.kind], p.message, {
+    // Both carry a provider's own text (an error page, a JSON string), and end up in rows and events:
+    // made storable here, once for every caller.
+    const providerCode = p.providerCode === undefined ? undefined : storableText(String(p.providerCode), 200);
+    super(KIND_TO_CODE[p.kind], storableText(p.message, 2000), {
       cause: p.cause,
-      details: { provider_code: p.providerCode === undefined ? undefined : String(p.providerCode) },
+      details: { provider_code: providerCode },
       retryAfterSeconds: p.retryAfterMs === undefined ? undefined : Math.ceil(p.retryAfterMs / 1000),
     });
     this.name = 'ProviderError';
     this.kind = p.kind;
     this.retryable = p.retryable;
     this.retryAfterMs = p.retryAfterMs;
-    this.providerCode = p.providerCode === undefined ? undefined : String(p.providerCode);
+    this.providerCode = providerCode;
     this.httpStatus = p.httpStatus;
   }
 }

@@ -1,4 +1,5 @@
 import { ProviderError } from '../core/errors.js';
+import { storableText } from '../core/text.js';
 
 export interface RetryPolicy {
   /** First retry after about this long; doubles per attempt. Default 1 s. */
@@ -26,7 +27,7 @@ export type Outcome =
 export function decide(err: unknown, attempts: number, ageMs: number, policy: RetryPolicy, random: () => number = Math.random): Outcome {
   const pe = err instanceof ProviderError ? err : undefined;
   const code = pe ? (pe.providerCode ? `${pe.code}:${pe.providerCode}` : pe.code) : 'internal_error';
-  const detail = err instanceof Error ? err.message.slice(0, 500) : String(err).slice(0, 500);
+  const detail = storableText(err instanceof Error ? err.message : String(err), 500);
   if (pe && !pe.retryable) return { retry: false, code, detail };
   const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(30, Math.max(0, attempts - 1)));
   const delayMs = Math.max(pe?.retryAfterMs ?? 0, Math.round(step / 2 + (random() * step) / 2));

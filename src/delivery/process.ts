@@ -7,6 +7,7 @@ import { applyParkedStatuses, updateOutboundStatus, type OutboundStatus, type St
 import { decide, type RetryPolicy } from './backoff.js';
 import { emitEvent, emitEvents } from '../events/emit.js';
 import { Batcher } from './batcher.js';
+import { storable } from '../core/text.js';
 import './schema.js';
 
 export interface ClaimedJob {
@@ -90,7 +91,8 @@ export function createProcessor(ctx: AppContext, d: ProcessDeps) {
           { tenantId, channelId: l.channel_id, credentials: c.value },
           { to: l.peer, content: l.content as OutboundContent, ...(l.reply_to ? { replyTo: l.reply_to } : {}), clientRef: l.message_id },
         );
-        r = { tenantId, job, channelId: l.channel_id, at: ctx.clock.now(), ok: true, providerMessageId: res.providerMessageId };
+        // Stored as inbound webhooks store ids (parseWebhookJson), so the two still match.
+        r = { tenantId, job, channelId: l.channel_id, at: ctx.clock.now(), ok: true, providerMessageId: storable(res.providerMessageId) };
       } catch (err) {
         r = { tenantId, job, channelId: l.channel_id, at: ctx.clock.now(), ok: false, err, ageMs };
       }
@@ -118,17 +120,31 @@ export function createProcessor(ctx: AppContext, d: ProcessDeps) {
 async function record(ctx: AppContext, d: ProcessDeps, items: Result[]): Promise<void> {
   const byTenant = new Map<TenantId, Result[]>();
   for (const r of items) byTenant.set(r.tenantId, [...(byTenant.get(r.tenantId) ?? []), r]);
+  const write = (tenantId: TenantId, rs: Result[]) =>
+    retryOnDeadlock(() => withTenant(ctx.db, tenantId, async (tx) => {
+      // Lock every job row of this flush first, in one order, so flushes and claims never deadlock.
+      await sql`select 1 from delivery_jobs where tenant_id = ${tenantId} and message_id = any(${rs.map((r) => r.job.message_id)})
+        order by message_id for update`.execute(tx);
+      const ok = rs.filter((r): r is Result & { ok: true } => r.ok);
+      if (ok.length > 0) await recordSent(tx, d, tenantId, ok);
+      for (const r of [...rs].sort((a, b) => (a.job.message_id < b.job.message_id ? -1 : 1))) if (!r.ok) await recordFailure(tx, d, tenantId, r);
+    }));
   await Promise.all(
-    [...byTenant].map(([tenantId, rs]) =>
-      retryOnDeadlock(() => withTenant(ctx.db, tenantId, async (tx) => {
-        // Lock every job row of this flush first, in one order, so flushes and claims never deadlock.
-        await sql`select 1 from delivery_jobs where tenant_id = ${tenantId} and message_id = any(${rs.map((r) => r.job.message_id)})
-          order by message_id for update`.execute(tx);
-        const ok = rs.filter((r): r is Result & { ok: true } => r.ok);
-        if (ok.length > 0) await recordSent(tx, d, tenantId, ok);
-        for (const r of [...rs].sort((a, b) => (a.job.message_id < b.job.message_id ? -1 : 1))) if (!r.ok) await recordFailure(tx, d, tenantId, r);
-      })),
-    ),
+    [...byTenant].map(async ([tenantId, rs]) => {
+      try {
+        await write(tenantId, rs);
+      } catch (err) {
+        // One result the database refuses must not take the flush with it: its other messages
+        // were sent, and unrecorded they would be sent again when their leases run out. Nothing
+        // of the flush was written, so each result is written on its own; only the refused one
+        // stays unrecorded (leased, tried again later) and is logged.
+        if (rs.length === 1) throw err;
+        ctx.logger.error({ err: (err as Error)?.message, tenant_id: tenantId, results: rs.length }, 'delivery results could not be saved together; saving them one by one');
+        const alone = await Promise.allSettled(rs.map((r) => write(tenantId, [r])));
+        const refused = alone.flatMap((a, i) => (a.status === 'rejected' ? [{ message_id: rs[i]!.job.message_id, err: (a.reason as Error)?.message }] : []));
+        if (refused.length > 0) ctx.logger.error({ tenant_id: tenantId, refused }, 'delivery results the database refused');
+      }
+    }),
   );
 }
 

@@ -1,3 +1,4 @@
+import { storable } from '../core/text.js';
 /**
  * JSON of a provider webhook, made storable. PostgreSQL's text and jsonb hold neither a NUL
  * character nor half of a surrogate pair, and JSON can carry both (`\u0000`, a lone `\ud800`): one
@@ -8,12 +9,11 @@
  */
 const HOSTILE_ESCAPE = /\\u(?:0000|d[89a-f])/i;
 
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-function storable(v: unknown): unknown {
-  if (typeof v === 'string') return v.replace(UNSTORABLE, '\uFFFD');
-  if (Array.isArray(v)) return v.map(storable);
+function storableJson(v: unknown): unknown {
+  if (typeof v === 'string') return storable(v);
+  if (Array.isArray(v)) return v.map(storableJson);
   if (v !== null && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(UNSTORABLE, '\uFFFD'), storable(x)]));
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [storable(k), storableJson(x)]));
   }
   return v;
 }
@@ -21,7 +21,7 @@ function storable(v: unknown): unknown {
 export function parseWebhookJson(body: Buffer): unknown {
   const text = body.toString('utf8');
   const json: unknown = JSON.parse(text);
-  return HOSTILE_ESCAPE.test(text) ? storable(json) : json;
+  return HOSTILE_ESCAPE.test(text) ? storableJson(json) : json;
 }
 
 /**
