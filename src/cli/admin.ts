@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Command } from './main.js';
 import type { Config } from '../core/config.js';
 import { args, need, print, table, UsageError } from './io.js';
@@ -31,6 +32,18 @@ async function withRuntime<T>(config: Readonly<Config>, fn: (rt: Runtime) => Pro
 
 const quiet = (c: Readonly<Config>): Readonly<Config> => ({ ...c, logLevel: c.logLevel === 'info' ? 'warn' : c.logLevel });
 
+
+const PAGE = 1000;
+/** Every row of a newest-first listing whose pages hold up to PAGE + 1 rows (the extra one says there are more). */
+async function everyPage<T extends { id: string }>(page: (before: string | undefined) => Promise<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for (let before: string | undefined; ; ) {
+    const rows = await page(before);
+    out.push(...rows.slice(0, PAGE));
+    if (rows.length <= PAGE) return out;
+    before = rows[PAGE - 1]!.id;
+  }
+}
 export const adminCommands: Record<string, Command> = {
   'superadmin create': async (config, argv) => {
     const { values } = args(argv, { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' } });
@@ -83,14 +96,16 @@ export const adminCommands: Record<string, Command> = {
   },
   'tenants list': async (config, argv) => {
     const { values } = args(argv, {});
-    const rows = await withRuntime(quiet(config), (rt) => listTenants(rt.ctx, { limit: 1000 }));
+    const rows = await withRuntime(quiet(config), (rt) => everyPage((before) => listTenants(rt.ctx, { limit: PAGE, ...(before ? { before } : {}) })));
     print(values.json, rows, () => table(rows as unknown as Record<string, unknown>[], ['id', 'slug', 'name', 'status', 'plan']));
   },
   'tenants suspend': (config, argv) => setStatus(config, argv, 'suspended'),
   'tenants activate': (config, argv) => setStatus(config, argv, 'active'),
   'keys create': async (config, argv) => {
     const { values } = args(argv, { tenant: { type: 'string' }, name: { type: 'string' }, scopes: { type: 'string' }, mode: { type: 'string' } });
-    const scopes = values.scopes ? values.scopes.split(',').map((s) => s.trim()) : ['*'];
+    // Only a missing --scopes means every scope: an empty one (an unset variable in a script) is a mistake.
+    const scopes = values.scopes === undefined ? ['*'] : values.scopes.split(',').map((s) => s.trim());
+    if (scopes.some((s) => s === '')) throw new UsageError('--scopes names no scope (an empty list or an empty entry); leave it out for every scope');
     for (const s of scopes) if (s !== '*' && !(SCOPES as readonly string[]).includes(s)) throw new UsageError(`unknown scope ${s}; scopes: *, ${SCOPES.join(', ')}`);
     if (values.mode && values.mode !== 'live' && values.mode !== 'test') throw new UsageError('--mode is live or test');
     const k = await withRuntime(quiet(config), async (rt) => {
@@ -113,21 +128,30 @@ export const adminCommands: Record<string, Command> = {
     const { values } = args(argv, { tenant: { type: 'string' } });
     const rows = await withRuntime(quiet(config), async (rt) => {
       const t = await getTenantAsAdmin(rt.ctx, need(values.tenant, 'tenant'));
-      return (await listChannels(rt.ctx, asTenantId(t.id), 1000)).map((c) => channelView(rt.ctx, c));
+      return (await everyPage((before) => listChannels(rt.ctx, asTenantId(t.id), PAGE, before))).map((c) => channelView(rt.ctx, c));
     });
     print(values.json, rows, () => table(rows as unknown as Record<string, unknown>[], ['id', 'name', 'provider', 'external_id', 'status']));
   },
   'channels add': async (config, argv) => {
     const { values } = args(argv, { tenant: { type: 'string' }, provider: { type: 'string' }, name: { type: 'string' }, credentials: { type: 'string' } });
-    let credentials: Record<string, unknown>;
+    // Secrets on a command line are seen by `ps` and kept in shell history: `@file` and `-` (stdin) keep them out.
+    const given = need(values.credentials, 'credentials');
+    let text: string;
     try {
-      credentials = JSON.parse(need(values.credentials, 'credentials')) as Record<string, unknown>;
-    } catch {
-      throw new UsageError('--credentials must be a JSON object');
+      text = given === '-' ? readFileSync(0, 'utf8') : given.startsWith('@') ? readFileSync(given.slice(1), 'utf8') : given;
+    } catch (err) {
+      throw new UsageError(`--credentials ${given}: ${(err as Error).message}`);
     }
+    let credentials: unknown;
+    try {
+      credentials = JSON.parse(text);
+    } catch {
+      credentials = undefined;
+    }
+    if (credentials === null || typeof credentials !== 'object' || Array.isArray(credentials)) throw new UsageError('--credentials must be a JSON object (inline, @file or - for stdin)');
     const c = await withRuntime(quiet(config), async (rt) => {
       const t = await getTenantAsAdmin(rt.ctx, need(values.tenant, 'tenant'));
-      return createChannel(rt.ctx, actor(), asTenantId(t.id), { name: need(values.name, 'name'), provider: need(values.provider, 'provider'), credentials });
+      return createChannel(rt.ctx, actor(), asTenantId(t.id), { name: need(values.name, 'name'), provider: need(values.provider, 'provider'), credentials: credentials as Record<string, unknown> });
     });
     print(values.json, c, () => `channel ${c.id} (${c.provider} ${c.external_id}) connected\nwebhook URL for the provider: ${c.webhook_url}`);
   },

@@ -23,7 +23,8 @@ Usage: switchboard <command> [options]     (from the repo: npm run -s switchboar
   keys create --tenant <slug|id> [--name N] [--scopes a,b] [--mode live|test] [--json]
   keys revoke --tenant <slug|id> <key_id>
   channels list --tenant <slug|id> [--json]
-  channels add --tenant <slug|id> --provider P --name N --credentials '<json>' [--json]
+  channels add --tenant <slug|id> --provider P --name N --credentials '<json>'|@FILE|- [--json]
+                                (@FILE or - for stdin keeps secrets out of ps and shell history)
   vault rotate                  re-encrypt every secret under MASTER_KEY (old keys in MASTER_KEY_PREVIOUS)
   simulate <cloud-api|waha|ultramsg|sandbox> [--port N] [--webhook-url U]   a provider simulator with a ready line
 
@@ -87,13 +88,39 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * The one line to print for an error no command turned into a message: the database or the vault
+ * refusing is an operator's problem to fix, not a stack trace to read. Anything else is a bug: its
+ * stack helps.
+ */
+function describeFailure(err: unknown): string {
+  const e = err as { name?: unknown; code?: unknown; message?: unknown } | null;
+  const message = String(e?.message ?? err);
+  if (e?.name === 'VaultError') return `vault: ${message} (check MASTER_KEY / MASTER_KEY_PREVIOUS)`;
+  const db: Record<string, string> = {
+    ECONNREFUSED: 'the database is not reachable',
+    ENOTFOUND: 'the database host is unknown',
+    ETIMEDOUT: 'the database did not answer',
+    '28P01': 'the database refused the password',
+    '28000': 'the database refused the role',
+    '3D000': 'the database does not exist',
+  };
+  const why = typeof e?.code === 'string' ? db[e.code] : undefined;
+  if (why) return `${why}: ${message}\n(check DATABASE_URL / APP_DATABASE_URL; \`switchboard migrate\` creates the app role; \`switchboard doctor\` checks the set-up)`;
+  if (e?.code === 'EADDRINUSE') return `${message}: the port is taken (choose another with --port)`;
+  return err instanceof Error ? (err.stack ?? message) : message;
+}
+
+/** Exits once what was written has left: stdout to a pipe is written asynchronously, and a bare exit cut it at 64 KiB. */
+function exitAfterOutput(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
 main(process.argv.slice(2)).then(
-  (code) => {
-    // Long-running commands (start/serve/work) never resolve; one-shots exit here.
-    process.exit(code);
-  },
+  // Long-running commands (start/serve/work) never resolve; one-shots exit here.
+  (code) => exitAfterOutput(code),
   (err) => {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
+    process.stderr.write(`${describeFailure(err)}\n`);
+    exitAfterOutput(1);
   },
 );

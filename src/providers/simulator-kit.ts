@@ -90,7 +90,13 @@ export class SimServer {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject); // a port in use is an error to report, not a crash
+      this.server!.listen(port, '127.0.0.1', () => {
+        this.server!.off('error', reject);
+        resolve();
+      });
+    });
     const addr = this.server.address() as AddressInfo;
     this.baseUrl = `http://127.0.0.1:${addr.port}`;
     return this.baseUrl;

@@ -121,3 +121,72 @@ test('superadmin keys: created with an expiry, listed, revoked from the CLI', as
   assert.ok(after.find((k) => k.id === key.id)?.revoked_at);
   assert.notEqual((await runCli(['superadmin', 'key', 'revoke', key.id], env)).code, 0, 'revoking twice says so');
 });
+
+test('a long --json list piped to another program arrives whole, past the first page (review of 2026-12-01: cut at 64 KiB, exit 0; and at 1,001 rows)', async () => {
+  const pg = (await import('pg')).default;
+  const owner = new pg.Client({ connectionString: db.ownerUrl });
+  await owner.connect();
+  try {
+    await owner.query(`insert into tenants (id, slug, name, plan_id)
+      select 'ten_PIPE' || lpad(i::text, 22, '0'), 'pipe-' || i, 'Piped tenant number ' || i, 'free' from generate_series(1, 1105) as i`);
+    const list = await runCli(['tenants', 'list', '--json'], env);
+    assert.equal(list.code, 0, list.stderr);
+    assert.ok(list.stdout.length > 256 * 1024, `${list.stdout.length} bytes`);
+    const rows = JSON.parse(list.stdout) as { slug: string }[];
+    assert.equal(rows.filter((r) => r.slug.startsWith('pipe-')).length, 1105);
+    assert.equal(new Set(rows.map((r) => r.slug)).size, rows.length, 'no row twice across pages');
+  } finally {
+    await owner.query("delete from tenants where id like 'ten_PIPE%'");
+    await owner.end();
+  }
+});
+
+test('CLI argument mistakes are usage errors (exit 2), never an all-scope key or a stack trace', async () => {
+  const empty = await runCli(['keys', 'create', '--tenant', 'cli-co', '--scopes', '', '--json'], env);
+  assert.equal(empty.code, 2, empty.stdout);
+  assert.match(empty.stderr, /--scopes names no scope/);
+  for (const credentials of ['null', '[1]', '"x"', '@/nonexistent/creds.json']) {
+    const r = await runCli(['channels', 'add', '--tenant', 'cli-co', '--provider', 'cloud-api', '--name', 'x', '--credentials', credentials], env);
+    assert.equal(r.code, 2, `${credentials}: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+  const port = await runCli(['simulate', 'sandbox', '--port', 'abc'], env);
+  assert.equal(port.code, 2, port.stderr);
+  assert.match(port.stderr, /--port must be a port number/);
+  const provider = await runCli(['simulate', 'bogus'], env);
+  assert.equal(provider.code, 2, provider.stderr);
+});
+
+test('channels add reads credentials from a file, keeping secrets off the command line', async () => {
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'sb-creds-'));
+  try {
+    const other = createCloudApiSimulator({ phones: [{ phoneNumberId: '5000002', wabaId: '6000002', accessToken: 'EAAG-cli-token-0002' }] });
+    await other.listen();
+    try {
+      const file = join(dir, 'creds.json');
+      await writeFile(file, JSON.stringify({ phoneNumberId: '5000002', wabaId: '6000002', accessToken: 'EAAG-cli-token-0002', appSecret: 'cli-app-secret', verifyToken: 'v', graphBaseUrl: other.url }));
+      const c = await runCli(['channels', 'add', '--tenant', 'cli-co', '--provider', 'cloud-api', '--name', 'from-file', '--credentials', `@${file}`, '--json'], env);
+      assert.equal(c.code, 0, c.stderr);
+      assert.equal(json(c.stdout).external_id, '5000002');
+    } finally {
+      await other.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('doctor with an unreachable database lists its checks and says what to do, without a stack trace', async () => {
+  const d = await runCli(['doctor'], { ...env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
+  assert.equal(d.code, 1, d.stdout + d.stderr);
+  assert.match(d.stdout, /✔ configuration/);
+  assert.match(d.stdout, /✘ database reachable \(owner\): .*ECONNREFUSED.*check DATABASE_URL/);
+  assert.doesNotMatch(d.stdout, /app role/, 'checks that need the server are not run against a server that is not there');
+  assert.doesNotMatch(d.stdout + d.stderr, /\n\s+at /);
+  const other = await runCli(['tenants', 'list'], { ...env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
+  assert.equal(other.code, 1);
+  assert.match(other.stderr, /^the database is not reachable: .*\n\(check DATABASE_URL/);
+});
