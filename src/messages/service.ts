@@ -5,6 +5,7 @@ import { withTenant, type TenantId } from '../db/db.js';
 import type { Selectable } from 'kysely';
 import type { MessagesTable, MessageStatus } from '../db/schema.js';
 import { updateOutboundStatus } from './status.js';
+import { emitEvent } from '../events/emit.js';
 import '../delivery/schema.js';
 
 /** A `messages` row as selected (tenant_id is implied by the transaction). */
@@ -83,7 +84,13 @@ export const cancelMessage = (ctx: AppContext, tenantId: TenantId, id: string) =
     if (msg.direction !== 'out' || msg.status !== 'queued' || job.rows.length === 0) {
       throw new AppError('message_not_cancellable', `message ${id} is ${msg.status === 'queued' ? 'being sent' : msg.status}`);
     }
-    await updateOutboundStatus(tx, { messageId: id }, { status: 'cancelled', at: ctx.clock.now() });
+    const at = ctx.clock.now();
+    await updateOutboundStatus(tx, { messageId: id }, { status: 'cancelled', at });
     const row = await tx.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    // Like every other status change, a tenant event (webhooks, SSE), committed with the change.
+    await emitEvent(tx, {
+      tenantId, type: 'message.status', channelId: row.channel_id,
+      data: { message_id: id, provider_message_id: row.provider_message_id, status: 'cancelled', applied: true, error: null, at: at.toISOString() },
+    });
     return messageView(row as MessageRow);
   });

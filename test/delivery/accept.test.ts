@@ -120,5 +120,8 @@ describe('POST /v1/messages: accept path', () => {
     const again = await s.t.app.inject({ method: 'POST', url: `/v1/messages/${id}/cancel`, headers: bearer(s.tenant.key) });
     assert.equal(again.statusCode, 409);
     assert.equal(again.json().code, 'message_not_cancellable');
+    // Subscribers hear of it like of every other status change (review of 2026-12-01: they did not).
+    const events = (await s.t.app.inject({ url: '/v1/events?type=message.status', headers: bearer(s.tenant.key) })).json().data as { data: { message_id: string; status: string } }[];
+    assert.deepEqual(events.filter((e) => e.data.message_id === id).map((e) => e.data.status), ['cancelled']);
   });
 });
