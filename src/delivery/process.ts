@@ -35,6 +35,7 @@ interface Loaded {
   secrets_enc: string;
   settings: unknown;
   channel_updated_at: Date;
+  rate_per_second: number;
 }
 
 type Result = { tenantId: TenantId; job: ClaimedJob; channelId: string; at: Date } & (
@@ -55,12 +56,29 @@ export function createProcessor(ctx: AppContext, d: ProcessDeps) {
   /** Decrypted credentials per channel version: a vault decrypt per message would cost CPU per send. */
   const creds = new Map<string, { version: number; value: Record<string, unknown> }>();
   const results = new Batcher<Result>((items) => record(ctx, d, items));
+  /** When the last send of each jittered line leaves (or is due to), in this process. */
+  const nextWire = new Map<string, number>();
+
+  /**
+   * The random pause before a send on a jittered line, measured from its claim and never closer than
+   * 1/rate to the line's previous send. A pause added after the claim alone let two sends claimed
+   * 1.15 s apart reach the provider 0.2 s apart on a 1/s line (review of 2026-12-01): the rate
+   * budget spaces claims, the pause then bunched them. The wait stays bounded (the pause, or the
+   * spacing behind a claim of the line's few burst tokens), so no backlog builds up in the process.
+   */
+  function jitterWait(channelId: string, ratePerSecond: number, jitterMs: number): number {
+    const now = Date.now();
+    const at = Math.max(now + Math.random() * jitterMs, (nextWire.get(channelId) ?? 0) + 1000 / Math.max(ratePerSecond, 0.01));
+    nextWire.set(channelId, at);
+    if (nextWire.size > 10_000) for (const [k, v] of nextWire) if (v < now) nextWire.delete(k);
+    return at - now;
+  }
 
   async function load(tenantId: TenantId, jobs: ClaimedJob[]): Promise<Map<string, Loaded>> {
     return withTenant(ctx.db, tenantId, async (tx) => {
       const { rows } = await sql<Loaded>`
         select j.message_id, j.lease_owner, m.status, m.peer, m.content, m.reply_to, m.created_at,
-               c.id as channel_id, c.provider, c.secrets_enc, c.settings, c.updated_at as channel_updated_at
+               c.id as channel_id, c.provider, c.secrets_enc, c.settings, c.updated_at as channel_updated_at, c.rate_per_second
         from delivery_jobs j
         join messages m on m.tenant_id = j.tenant_id and m.id = j.message_id
         join channels c on c.tenant_id = j.tenant_id and c.id = j.channel_id
@@ -86,7 +104,7 @@ export function createProcessor(ctx: AppContext, d: ProcessDeps) {
         }
         const def = ctx.providers.definition(l.provider);
         // WhatsApp-Web lines (WAHA, UltraMsg): a random pause makes the cadence look less robotic.
-        if (def.rateDefaults.jitterMs > 0) await sleep(Math.random() * def.rateDefaults.jitterMs);
+        if (def.rateDefaults.jitterMs > 0) await sleep(jitterWait(l.channel_id, Number(l.rate_per_second), def.rateDefaults.jitterMs));
         const res = await ctx.providers.adapter(l.provider).send(
           { tenantId, channelId: l.channel_id, credentials: c.value },
           { to: l.peer, content: l.content as OutboundContent, ...(l.reply_to ? { replyTo: l.reply_to } : {}), clientRef: l.message_id },
