@@ -55,6 +55,8 @@ export interface Config {
    * revoked key's stream ends within it.
    */
   sseHeartbeatSeconds: number;
+  /** Event streams one tenant may hold open in one process (each reads on every wake-up of its tenant). */
+  sseMaxStreamsPerTenant: number;
 }
 
 export class ConfigError extends Error {
@@ -177,6 +179,7 @@ export function parseConfig(env: Env, overrides: Partial<Config> = {}): Readonly
     httpThreadNice: int('HTTP_THREAD_NICE', -5, -20, 19),
     eventsRetentionDays: int('EVENTS_RETENTION_DAYS', 30, 0, 3650),
     sseHeartbeatSeconds: int('SSE_HEARTBEAT_SECONDS', 15, 1, 300),
+    sseMaxStreamsPerTenant: int('SSE_MAX_STREAMS_PER_TENANT', 20, 1, 10_000),
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import type { AppContext } from '../app/context.js';
 import { asTenantId, withTenant, type Tx } from '../db/db.js';
 import { stopListen } from '../db/listen.js';
+import { AppError } from '../core/errors.js';
 import './schema.js';
 
 /**
@@ -153,6 +154,8 @@ const notifierOf = (ctx: AppContext) => {
 };
 
 const open = new Set<() => void>();
+/** Open streams per tenant in this process, for SSE_MAX_STREAMS_PER_TENANT. */
+const perTenant = new Map<string, number>();
 /** Streams this process is serving (tests, metrics). */
 export const openStreams = (): number => open.size;
 /** Ends every open stream of this process (shutdown: clients reconnect elsewhere with Last-Event-ID). */
@@ -180,6 +183,12 @@ const columns = ['id', 'type', 'data', 'created_at'] as const;
  */
 export function streamEvents(ctx: AppContext, tenantId: string, lastEventId: string | undefined, reply: FastifyReply, stillAllowed: () => Promise<boolean> = async () => true): void {
   const raw = reply.raw;
+  // Each stream reads on every wake-up of its tenant, through the pool every tenant shares: one
+  // tenant's hundreds of streams slowed every other tenant's API (review of 2026-12-01).
+  const held = perTenant.get(tenantId) ?? 0;
+  if (held >= ctx.config.sseMaxStreamsPerTenant) {
+    throw new AppError('rate_limited', `this tenant already has ${held} event streams open here (SSE_MAX_STREAMS_PER_TENANT); close one, or share one stream between consumers`, { retryAfterSeconds: 10 });
+  }
   reply.hijack();
   // The client may have gone while the request was authenticated: its 'close' has fired already
   // and would never end this stream (subscription, heartbeat and reads for no one).
@@ -187,6 +196,7 @@ export function streamEvents(ctx: AppContext, tenantId: string, lastEventId: str
     raw.destroy();
     return;
   }
+  perTenant.set(tenantId, held + 1);
   raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   raw.write('retry: 2000\n: connected\n\n');
   // A fresh stream never reaches below its start; a resume's window reaches below Last-Event-ID.
@@ -328,6 +338,9 @@ export function streamEvents(ctx: AppContext, tenantId: string, lastEventId: str
   raw.on('close', () => {
     closed = true;
     open.delete(end);
+    const left = (perTenant.get(tenantId) ?? 1) - 1;
+    if (left > 0) perTenant.set(tenantId, left);
+    else perTenant.delete(tenantId);
     clearInterval(heartbeat);
     clearTimeout(timer);
     unsubscribe();
