@@ -9,20 +9,34 @@ import { applyParkedStatuses } from '../messages/status.js';
 export type Received = Extract<InboundEvent, { kind: 'message.received' }>;
 
 /**
+ * How far ahead of our clock a message's own time may be. WhatsApp-Web times come from the sender's
+ * phone: one set a year ahead pinned its conversation to the top of `sort=recent` and counted it
+ * active for a year (`last_message_at` only moves forward). Review of 2026-12-01.
+ */
+const MAX_AHEAD_MS = 5 * 60_000;
+
+/**
  * What both inbound writers — this set-based path and the one-call fast path (ingest-received.ts,
  * sb_ingest_received) — derive from a received message: its columns, the name its contact carries
  * (1:1 senders only; in a group the contact is the group) and its event payload (to which the
  * writer adds conversation_id and contact_id once it knows them).
  */
 export function receivedFields(ev: Received) {
-  const group = ev.chat !== ev.from;
+  // Told by the chat's address, not by `from` differing from it: the line's own messages (echoes)
+  // differ without being group messages, and a group message may lack its author.
+  const group = ev.chat.endsWith('@g.us');
+  const now = Date.now();
+  /** The time the conversation is ordered by: a time too far ahead is not believed (our clock instead); the provider's own stays in metadata. */
+  const at = ev.timestamp.getTime() > now + MAX_AHEAD_MS ? new Date(now) : ev.timestamp;
   const direction = ev.fromMe ? 'out' : 'in';
   const timestamp = ev.timestamp.toISOString();
   return {
+    at,
     direction,
     status: ev.fromMe ? 'sent' : 'received',
-    sender: group ? ev.from : null,
-    contactName: !group && ev.profileName ? ev.profileName : null,
+    sender: group && ev.from !== ev.chat ? ev.from : null,
+    // The name an echo carries is the line's own, not the contact's.
+    contactName: !group && !ev.fromMe && ev.profileName ? ev.profileName : null,
     metadata: { provider_timestamp: timestamp, ...(group && ev.profileName ? { sender_name: ev.profileName } : {}) },
     data: (messageId: string, channelId: string) => ({
       message_id: messageId, channel_id: channelId, direction, from: ev.from, chat: ev.chat, profile_name: ev.profileName ?? null,
@@ -67,8 +81,9 @@ export async function applyReceivedBatch(tx: Tx, tenantId: string, items: { chan
   const agg = new Map<string, { at: Date; unread: number }>();
   for (const i of todo) {
     const k = `${i.channelId}\n${i.ev.chat}`;
-    const a = agg.get(k) ?? { at: i.ev.timestamp, unread: 0 };
-    if (i.ev.timestamp > a.at) a.at = i.ev.timestamp;
+    const at = receivedFields(i.ev).at;
+    const a = agg.get(k) ?? { at, unread: 0 };
+    if (at > a.at) a.at = at;
     if (!i.ev.fromMe) a.unread += 1;
     agg.set(k, a);
   }
@@ -105,7 +120,7 @@ export async function applyReceivedBatch(tx: Tx, tenantId: string, items: { chan
   const existing = stored.filter((r) => !created.has(r.conversationId));
   const sc = <T>(f: (r: (typeof existing)[number]) => T) => existing.map(f);
   if (existing.length > 0) await sql`
-    with x as (select * from unnest(${sc((r) => r.conversationId)}::text[], ${sc((r) => r.ev.timestamp.toISOString())}::timestamptz[], ${sc((r) => (r.direction === 'in' ? 1 : 0))}::int[]) as x(cv, at, n_in)),
+    with x as (select * from unnest(${sc((r) => r.conversationId)}::text[], ${sc((r) => r.at.toISOString())}::timestamptz[], ${sc((r) => (r.direction === 'in' ? 1 : 0))}::int[]) as x(cv, at, n_in)),
     g as (select cv, max(at) as at, sum(n_in)::int as n_in from x group by cv)
     update conversations v set last_message_at = greatest(coalesce(v.last_message_at, g.at), g.at), unread_count = v.unread_count + g.n_in,
       status = case when g.n_in > 0 then 'open' else v.status end, updated_at = now()

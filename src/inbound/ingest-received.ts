@@ -38,7 +38,7 @@ export async function ingestReceived(ctx: AppContext, tenantId: string, items: I
     const f = receivedFields(e);
     const msgId = newId('msg');
     return {
-      row: i + 1, channel: item.channelId, chat: e.chat, new_name: f.contactName, name_update: f.contactName, from_me: e.fromMe, ts: e.timestamp.toISOString(),
+      row: i + 1, channel: item.channelId, chat: e.chat, new_name: f.contactName, name_update: f.contactName, from_me: e.fromMe, ts: f.at.toISOString(),
       msg_id: msgId, ctc_id: newId('ctc'), cnv_id: newId('cnv'), evt_id: newId('evt'), direction: f.direction, status: f.status,
       type: e.content.type, content: e.content, sender: f.sender, pmid: e.providerMessageId, reply_to: e.replyTo ?? null,
       metadata: f.metadata, data: f.data(msgId, item.channelId),

@@ -93,6 +93,19 @@ describe('events processed before the message they name', () => {
     assert.equal((await parked()).changes, 0);
   });
 
+  it("a sender's phone clock a year ahead does not pin its conversation to the top (the provider's time is kept in metadata)", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await wahaPost('message', { id: 'false_31687650001@c.us_SKEW1', timestamp: now + 365 * 86400, from: '31687650001@c.us', fromMe: false, body: 'skewed', hasMedia: false });
+    await new Promise((r) => setTimeout(r, 20));
+    await wahaPost('message', { id: 'false_31687650002@c.us_OK2', timestamp: now + 1, from: '31687650002@c.us', fromMe: false, body: 'normal', hasMedia: false });
+    const r = await t.app.inject({ url: '/v1/conversations?sort=recent', headers: { authorization: `Bearer ${a.key}` } });
+    const order = (r.json().data as { contact: { address: string }; last_message_at: string }[]).map((c) => c.contact.address);
+    assert.ok(order.indexOf('+31687650002') < order.indexOf('+31687650001'), order.join(' '));
+    const skewed = (r.json().data as { contact: { address: string }; last_message_at: string }[]).find((c) => c.contact.address === '+31687650001')!;
+    assert.ok(new Date(skewed.last_message_at).getTime() <= Date.now(), skewed.last_message_at);
+    assert.equal((await message('false_31687650001@c.us_SKEW1')).metadata.provider_timestamp, new Date((now + 365 * 86400) * 1000).toISOString());
+  });
+
   it('an edit of a stored message that is not text is not parked (and changes nothing)', async () => {
     const id = 'false_31687654323@c.us_3EB0LOC1';
     await wahaPost('message', { id, timestamp: Math.floor(Date.now() / 1000), from: '31687654323@c.us', fromMe: false, body: '', type: 'location', location: { latitude: 52.1, longitude: 4.3 }, hasMedia: false });
