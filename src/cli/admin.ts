@@ -6,17 +6,23 @@ import type { Config } from '../core/config.js';
 import { args, need, print, table, UsageError } from './io.js';
 import pino from 'pino';
 import { createLogger, createRuntime, type Runtime } from '../app/root.js';
-import { cliActor } from '../audit/audit.js';
-import { createTenant, getTenantAsAdmin, listTenants, updateTenantAsAdmin } from '../tenants/service.js';
+import { audit, cliActor, PLATFORM_TENANT } from '../audit/audit.js';
+import { actAs, createTenant, getTenantAsAdmin, listTenants, updateTenantAsAdmin } from '../tenants/service.js';
 import { createApiKey, revokeApiKey } from '../identity/key-service.js';
 import { channelView, createChannel, listChannels } from '../channels/service.js';
 import { createUser } from '../members/service.js';
 import { generateApiKey } from '../identity/api-keys.js';
 import { newId } from '../core/ids.js';
-import { asTenantId } from '../db/db.js';
+import { asTenantId, withPlatform, type Tx } from '../db/db.js';
 import { SCOPES } from '../identity/scopes.js';
 
 const actor = () => cliActor(userInfo().username);
+
+/** Superadmins and their keys concern no tenant: their audit entries are the platform's (`/admin/audit-log`). */
+async function auditPlatform(tx: Tx, action: string, targetType: string, targetId: string, details: Record<string, unknown> = {}): Promise<void> {
+  await actAs(tx, PLATFORM_TENANT);
+  await audit(tx, { tenantId: PLATFORM_TENANT, actor: actor(), action, targetType, targetId, details });
+}
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
 
 /** Opens a runtime for a one-shot command and always closes it. */
@@ -51,7 +57,11 @@ export const adminCommands: Record<string, Command> = {
     const generated = values.password === undefined;
     const password = values.password ?? randomBytes(12).toString('base64url');
     if (password.length < 12) throw new UsageError('--password must be at least 12 characters');
-    const user = await withRuntime(quiet(config), (rt) => createUser(rt.ctx, { email, password, name: values.name, superadmin: true }));
+    const user = await withRuntime(quiet(config), async (rt) => {
+      const u = await createUser(rt.ctx, { email, password, name: values.name, superadmin: true });
+      await withPlatform(rt.ctx.db, (tx) => auditPlatform(tx, 'superadmin.created', 'user', u.id, { email }));
+      return u;
+    });
     print(values.json, { ...user, ...(generated ? { password } : {}) }, () =>
       `superadmin ${user.email} created (${user.id})` + (generated ? `\npassword (shown once): ${password}` : ''),
     );
@@ -64,7 +74,10 @@ export const adminCommands: Record<string, Command> = {
     const { key, hash, hint } = generateApiKey('admin');
     const id = newId('key');
     await withRuntime(quiet(config), (rt) =>
-      rt.ctx.db.insertInto('admin_keys').values({ id, name: values.name ?? 'cli', hint, key_hash: hash, expires_at: expiresAt }).execute(),
+      withPlatform(rt.ctx.db, async (tx) => {
+        await tx.insertInto('admin_keys').values({ id, name: values.name ?? 'cli', hint, key_hash: hash, expires_at: expiresAt }).execute();
+        await auditPlatform(tx, 'admin_key.created', 'admin_key', id, { name: values.name ?? 'cli', hint, expires_at: expiresAt?.toISOString() ?? null });
+      }),
     );
     const expires_at = expiresAt?.toISOString() ?? null;
     print(values.json, { id, name: values.name ?? 'cli', key, expires_at }, () => `superadmin key ${id}${expires_at ? `, expires ${expires_at}` : ''} (shown once):\n${key}`);
@@ -82,7 +95,11 @@ export const adminCommands: Record<string, Command> = {
     const id = positionals[0];
     if (!id) throw new UsageError('name the superadmin key id to revoke');
     const revoked = await withRuntime(quiet(config), (rt) =>
-      rt.ctx.db.updateTable('admin_keys').set({ revoked_at: new Date() }).where('id', '=', id).where('revoked_at', 'is', null).returning('id').executeTakeFirst(),
+      withPlatform(rt.ctx.db, async (tx) => {
+        const row = await tx.updateTable('admin_keys').set({ revoked_at: new Date() }).where('id', '=', id).where('revoked_at', 'is', null).returning('id').executeTakeFirst();
+        if (row) await auditPlatform(tx, 'admin_key.revoked', 'admin_key', id);
+        return row;
+      }),
     );
     if (!revoked) throw new UsageError(`no superadmin key ${id} that is not revoked already`);
     print(values.json, { id, revoked: true }, () => `superadmin key ${id} revoked`);

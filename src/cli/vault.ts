@@ -5,6 +5,8 @@ import { listTenants } from '../tenants/service.js';
 import { withTenant, asTenantId } from '../db/db.js';
 import { SEALED_COLUMNS } from '../crypto/sealed-columns.js';
 import { progress } from './progress.js';
+import { audit, cliActor } from '../audit/audit.js';
+import { userInfo } from 'node:os';
 
 /**
  * `switchboard vault rotate`: re-encrypts every sealed secret that is not under the current
@@ -20,7 +22,11 @@ export const vaultRotate: Command = async (config) => {
     for (const t of tenants) {
       const tenantId = asTenantId(t.id);
       await withTenant(rt.ctx.db, tenantId, async (tx) => {
-        for (const col of SEALED_COLUMNS) rotated += await col.rotate(tx, rt.ctx.vault);
+        let here = 0;
+        for (const col of SEALED_COLUMNS) here += await col.rotate(tx, rt.ctx.vault);
+        // A configuration change like any other: recorded with it (no secret, only the count and key id).
+        if (here > 0) await audit(tx, { tenantId, actor: cliActor(userInfo().username), action: 'vault.rotated', details: { reencrypted: here, now_under: rt.ctx.vault.currentKeyId } });
+        rotated += here;
       });
       bar.tick();
     }

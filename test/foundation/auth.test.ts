@@ -84,6 +84,12 @@ test("a suspended tenant's keys → 403; reactivated → 200; audit records both
   const log = (await t.app.inject({ url: `/admin/audit-log?tenant=${s.id}`, headers: admin })).json();
   const actions = log.data.map((e: { action: string }) => e.action);
   assert.ok(actions.includes('tenant.suspended') && actions.includes('tenant.reactivated'), actions.join(','));
+  const byAdmin = log.data.find((e: { action: string }) => e.action === 'tenant.suspended') as { actor_type: string; actor_id: string | null };
+  assert.equal(byAdmin.actor_type, 'admin_key');
+  assert.ok(byAdmin.actor_id);
+  // The tenant sees that the platform acted, not which operator key, user or address.
+  const own = (await t.app.inject({ url: '/v1/audit-log?action=tenant.suspended', headers: bearer(s.key) })).json().data as { actor_type: string; actor_id: string | null; ip: string | null }[];
+  assert.deepEqual(own.map((e) => [e.actor_type, e.actor_id, e.ip]), [['platform', null, null]]);
 });
 
 test('tenant keys cannot reach /admin, admin keys cannot reach /v1', async () => {

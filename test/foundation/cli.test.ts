@@ -120,6 +120,23 @@ test('superadmin keys: created with an expiry, listed, revoked from the CLI', as
   const after = JSON.parse((await runCli(['superadmin', 'keys', '--json'], env)).stdout) as { id: string; revoked_at: string | null }[];
   assert.ok(after.find((k) => k.id === key.id)?.revoked_at);
   assert.notEqual((await runCli(['superadmin', 'key', 'revoke', key.id], env)).code, 0, 'revoking twice says so');
+  // The most privileged credentials are configuration changes like any other: in the platform's
+  // audit log, with the operator (review of 2026-12-01: they left no entry).
+  const admin = await runCli(['superadmin', 'create', '--email', 'ops@platform.example', '--json'], env);
+  assert.equal(admin.code, 0, admin.stderr);
+  const pg = (await import('pg')).default;
+  const owner = new pg.Client({ connectionString: db.ownerUrl });
+  await owner.connect();
+  try {
+    const { rows } = await owner.query<{ action: string; target_id: string; actor_type: string; details: Record<string, unknown> }>(
+      "select action, target_id, actor_type, details from audit_log where tenant_id = 'platform' and action in ('admin_key.created', 'admin_key.revoked', 'superadmin.created') order by id");
+    assert.deepEqual(rows.filter((r) => r.target_id === key.id).map((r) => r.action), ['admin_key.created', 'admin_key.revoked']);
+    assert.ok(rows.some((r) => r.action === 'superadmin.created' && r.target_id === json(admin.stdout).id));
+    assert.ok(rows.every((r) => r.actor_type === 'cli'));
+    assert.ok(!JSON.stringify(rows).includes(key.key), 'no key in the audit log');
+  } finally {
+    await owner.end();
+  }
 });
 
 test('a long --json list piped to another program arrives whole, past the first page (review of 2026-12-01: cut at 64 KiB, exit 0; and at 1,001 rows)', async () => {

@@ -53,7 +53,10 @@ test('rotation re-encrypts channel secrets under the new key; the old key can th
   const c = new pg.Client({ connectionString: db.ownerUrl });
   await c.connect();
   const row = (await c.query<{ tenant_id: string; id: string; secrets_enc: string }>('select tenant_id, id, secrets_enc from channels')).rows[0]!;
+  // Recorded in the tenant's audit log, once (the second run changed nothing), with no secret.
+  const audited = (await c.query<{ details: Record<string, unknown> }>("select details from audit_log where tenant_id = $1 and action = 'vault.rotated'", [row.tenant_id])).rows;
   await c.end();
+  assert.deepEqual(audited.map((a) => a.details), [{ reencrypted: 1, now_under: keyIdOf(newKey) }]);
   const opened = JSON.parse(new Vault(newKey).decrypt(row.secrets_enc, { tenantId: row.tenant_id, recordId: row.id })) as { accessToken: string };
   assert.equal(opened.accessToken, 'EAAG-rotate-token-01');
   assert.throws(() => new Vault(oldKey).decrypt(row.secrets_enc, { tenantId: row.tenant_id, recordId: row.id }), /no master key/);
