@@ -325,9 +325,39 @@ async function recordFailure(tx: Tx, d: ProcessDeps, tenantId: TenantId, r: Resu
   }
   const del = await tx.deleteFrom('delivery_jobs').where('message_id', '=', id).where('lease_owner', '=', d.worker).executeTakeFirst();
   if (Number(del.numDeletedRows) === 0) return; // lost the lease: the new owner decides
-  const change = await updateOutboundStatus(tx, { messageId: id }, { status: 'failed', at: r.at, error: { code: o.code, detail: o.detail } });
-  if (change?.changed) {
-    await emitEvent(tx, { tenantId, type: 'message.status', channelId: r.channelId, data: { message_id: id, provider_message_id: null, status: 'failed', applied: true, error: { code: o.code, detail: o.detail }, at: r.at.toISOString() } });
-  }
+  await markFailed(tx, tenantId, { messageId: id, channelId: r.channelId }, r.at, { code: o.code, detail: o.detail });
   await sql`update messages set attempts = ${r.job.attempts} where tenant_id = ${tenantId} and id = ${id}`.execute(tx);
+}
+
+/**
+ * Fails, as `expired`, the unleased jobs older than the maximum age — above all the held ones (a
+ * disabled channel, a suspended tenant), which are never claimed and so never met the age check of
+ * `send` (migration 049). One transaction per tenant; the same status change and event as a
+ * message that expires when claimed. Returns how many it failed.
+ */
+export async function expireUnclaimed(ctx: AppContext, maxAgeMs: number, limit = 1000): Promise<number> {
+  const { rows } = await sql<{ tenant_id: string; message_id: string; channel_id: string }>`select * from sb_jobs_past_age(${maxAgeMs}, ${limit})`.execute(ctx.db);
+  const byTenant = new Map<string, typeof rows>();
+  for (const r of rows) byTenant.set(r.tenant_id, [...(byTenant.get(r.tenant_id) ?? []), r]);
+  let n = 0;
+  for (const [tenantId, jobs] of byTenant) {
+    await withTenant(ctx.db, asTenantId(tenantId), async (tx) => {
+      // Claimed meanwhile: the claimer decides (it fails them on their age itself).
+      const gone = await sql<{ message_id: string; channel_id: string }>`delete from delivery_jobs
+        where tenant_id = ${tenantId} and message_id = any(${jobs.map((j) => j.message_id)}) and (lease_until is null or lease_until < now())
+        returning message_id, channel_id`.execute(tx);
+      const at = ctx.clock.now();
+      const error = { code: 'expired', detail: 'older than the maximum age: held (channel disabled or tenant suspended) or never sendable' };
+      for (const j of gone.rows) if (await markFailed(tx, tenantId, { messageId: j.message_id, channelId: j.channel_id }, at, error)) n += 1;
+    });
+  }
+  return n;
+}
+
+/** An outbound message failed for good: its status (monotonic) and, when it changed, its event. */
+async function markFailed(tx: Tx, tenantId: string, m: { messageId: string; channelId: string }, at: Date, error: StatusError): Promise<boolean> {
+  const change = await updateOutboundStatus(tx, { messageId: m.messageId }, { status: 'failed', at, error });
+  if (!change?.changed) return false;
+  await emitEvent(tx, { tenantId, type: 'message.status', channelId: m.channelId, data: { message_id: m.messageId, provider_message_id: null, status: 'failed', applied: true, error, at: at.toISOString() } });
+  return true;
 }

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { sql } from 'kysely';
 import type { AppContext } from '../app/context.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './backoff.js';
-import { createProcessor, type ClaimedJob } from './process.js';
+import { createProcessor, expireUnclaimed, type ClaimedJob } from './process.js';
 import { settlesWithin } from '../core/runtime.js';
 
 export interface SchedulerOptions {
@@ -95,6 +95,16 @@ export function startScheduler(ctx: AppContext, opts: Partial<SchedulerOptions> 
   }, Math.max(100, Math.floor(o.leaseMs / 3)));
   heartbeat.unref();
 
+  // Jobs nobody claims (held lines) still expire at the maximum age.
+  let expiring: Promise<unknown> = Promise.resolve();
+  const expiry = setInterval(() => {
+    expiring = expireUnclaimed(ctx, o.retry.maxAgeMs).then(
+      (n) => n > 0 && log.info({ messages: n }, 'held messages past the maximum age failed as expired'),
+      (err: unknown) => log.warn({ err }, 'expiring held messages failed; next round retries'),
+    );
+  }, Math.min(60_000, Math.max(500, Math.floor(o.retry.maxAgeMs / 4))));
+  expiry.unref();
+
   const done = loop();
   log.info({ lease_ms: o.leaseMs, concurrency: o.concurrency }, 'delivery scheduler started');
   return {
@@ -108,6 +118,8 @@ export function startScheduler(ctx: AppContext, opts: Partial<SchedulerOptions> 
         await sql`select sb_release_leases(${workerId}, ${[...inflight.keys()]})`.execute(ctx.db).catch(() => undefined);
       }
       clearInterval(heartbeat);
+      clearInterval(expiry);
+      await expiring;
     },
   };
 }

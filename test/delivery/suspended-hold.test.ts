@@ -28,3 +28,22 @@ it("a suspended tenant's queued messages are held, then sent once it is reactiva
     await sched.stop(1000);
   }
 });
+
+it('a held message still fails at the maximum age, with its event (review of 2026-12-01: it stayed queued)', async () => {
+  const id = (await send(s.t, s.tenant.key, text(s.channels[0]!, '+16505550402'))).json().id as string;
+  const admin = bearer(s.t.adminKey);
+  const tenantId = (await s.t.app.inject({ url: '/v1/tenant', headers: bearer(s.tenant.key) })).json().id as string;
+  assert.equal((await s.t.app.inject({ method: 'PATCH', url: `/admin/tenants/${tenantId}`, headers: admin, payload: { status: 'suspended' } })).statusCode, 200);
+  const sched = startScheduler(s.t.ctx, { retry: { baseDelayMs: 100, maxDelayMs: 400, maxAgeMs: 1500 }, leaseMs: 2000 });
+  try {
+    const msg = () => s.t.asOwner(async (o) => (await o.query<{ status: string; error_code: string | null }>('select status, error_code from messages where id = $1', [id])).rows[0]!);
+    await until(async () => (await msg()).status === 'failed', 10_000, 'failed at the maximum age');
+    assert.equal((await msg()).error_code, 'expired');
+    const events = await s.t.asOwner(async (o) => (await o.query<{ data: { status: string } }>("select data from events where type = 'message.status' and data->>'message_id' = $1", [id])).rows);
+    assert.deepEqual(events.map((e) => e.data.status), ['failed']);
+    assert.equal(s.sim.sent.filter((m) => JSON.stringify(m).includes('16505550402')).length, 0, 'never sent');
+  } finally {
+    await sched.stop(1000);
+    await s.t.app.inject({ method: 'PATCH', url: `/admin/tenants/${tenantId}`, headers: admin, payload: { status: 'active' } });
+  }
+});
