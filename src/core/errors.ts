@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   external_id_taken: { status: 409, title: 'Another channel already uses this provider line' },
   egress_denied: { status: 422, title: 'The URL is not allowed by the egress policy' },
   unsupported_content: { status: 422, title: "The channel's provider does not support this content" },
+  unsupported_recipient: { status: 422, title: "The channel's provider cannot address this recipient" },
   idempotency_key_reused: { status: 409, title: 'The Idempotency-Key was used with a different request' },
   quota_exceeded: { status: 429, title: 'The message quota is used up' },
   // --- providers (delivery failures, surfaced on messages and connection tests) ---

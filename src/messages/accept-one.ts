@@ -69,7 +69,7 @@ export class AcceptQueue {
     const provider = providers.get(`${tenantId}\n${m.channel_id}`);
     if (provider === undefined) return Promise.resolve(null);
     const def = this.ctx.providers.definition(provider);
-    if (!def.capabilities.content.includes(m.content.type) || (def.checkContent?.(m.content) ?? []).length > 0) return Promise.resolve(null);
+    if (!def.capabilities.content.includes(m.content.type) || (def.checkContent?.(m.content) ?? []).length > 0 || def.checkRecipient?.(m.peer)) return Promise.resolve(null);
     return new Promise((resolve, reject) => this.groups.push({ tenantId, provider, m, id: newId('msg'), resolve, reject }));
   }
 

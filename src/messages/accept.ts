@@ -44,17 +44,21 @@ async function loadChannels(ctx: AppContext, tx: Tx, tenantId: TenantId, items: 
   const byId = new Map(rows.map((r) => [r.id, r]));
   for (const r of rows) rememberProvider(tenantId, r.id, r.provider);
   const problems: Problem[] = [];
+  const unaddressable: Problem[] = [];
   items.forEach((m, i) => {
     const ch = byId.get(m.channel_id);
     if (!ch) throw notFound(`channel ${m.channel_id}`);
     if (ch.status !== 'active') throw new AppError('channel_disabled', `channel ${m.channel_id} is disabled`);
     const def = ctx.providers.definition(ch.provider);
+    const recipient = def.checkRecipient?.(m.peer);
+    if (recipient) unaddressable.push({ path: `${pathOf(i)}/to`, message: `${def.displayName}: ${recipient}` });
     if (!def.capabilities.content.includes(m.content.type)) {
       problems.push({ path: `${pathOf(i)}/content/type`, message: `${def.displayName} cannot send ${m.content.type} messages` });
     } else {
       for (const message of def.checkContent?.(m.content) ?? []) problems.push({ path: `${pathOf(i)}/content`, message: `${def.displayName}: ${message}` });
     }
   });
+  if (unaddressable.length > 0) throw new AppError('unsupported_recipient', unaddressable[0]!.message, { details: { errors: unaddressable.slice(0, 100) } });
   if (problems.length > 0) throw new AppError('unsupported_content', problems[0]!.message, { details: { errors: problems.slice(0, 100) } });
   return byId;
 }

@@ -154,6 +154,8 @@ export interface ProviderDefinition<C = unknown> {
    * lists but not reply buttons). Returns problems as sentences; empty when sendable.
    */
   checkContent?(content: OutboundContent): string[];
+  /** Why the provider cannot address this canonical recipient (refused at accept, 422), or undefined. */
+  checkRecipient?(peer: string): string | undefined;
   /** Default per-line send rate (messages/s) and burst; jitter lowers ban risk on WhatsApp-Web lines. */
   rateDefaults: { perSecond: number; burst: number; jitterMs: number };
   createAdapter(deps: ProviderDeps): ProviderAdapter<C>;

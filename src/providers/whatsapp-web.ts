@@ -1,4 +1,5 @@
 import type { MediaType } from '../core/canonical.js';
+import { parseAddress } from '../core/address.js';
 
 /**
  * whatsapp-web.js message type names → canonical media types. WAHA (WEBJS engine) reports them, and
@@ -14,3 +15,7 @@ export const WEBJS_MEDIA_TYPES: Readonly<Record<string, MediaType | 'voice'>> = 
   sticker: 'sticker',
   ptv: 'video',
 };
+
+/** A WhatsApp-Web line (WAHA, UltraMsg) speaks JIDs: Meta's business-scoped user ids have no form there. */
+export const checkWebRecipient = (peer: string): string | undefined =>
+  parseAddress(peer)?.kind === 'bsuid' ? `a WhatsApp-Web line cannot address business-scoped user ids (${peer})` : undefined;

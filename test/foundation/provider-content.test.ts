@@ -35,3 +35,29 @@ test('WAHA: templates and reply buttons are refused up front, lists are accepted
   const list = await send({ type: 'interactive', interactive: { kind: 'list', body: 'Pick', buttonText: 'Options', sections: [{ title: 'S', rows: [{ id: 'r1', title: 'One' }] }] } });
   assert.equal(list.statusCode, 202, list.body);
 });
+
+test('a recipient the provider cannot address is refused at accept (422 unsupported_recipient), not failed at send', async () => {
+  const a = await t.tenant();
+  const { makeChannel } = await import('../inbound/support.js');
+  const cloud = await makeChannel(t, a.id, 'cloud-api', { phoneNumberId: '700000001', wabaId: '1', accessToken: 'EAAG-x-0123456789', appSecret: 'app-secret-0123456789', verifyToken: 'v' });
+  const ultra = await makeChannel(t, a.id, 'ultramsg', { instanceId: 'instance7001', token: 'tok' });
+  const send = (channel_id: string, to: string) => t.app.inject({ method: 'POST', url: '/v1/messages', headers: bearer(a.key), payload: { channel_id, to, content: { type: 'text', text: 'hi' } } });
+  for (const [channel, to] of [[cloud.id, '123456789012345@lid'], [ultra.id, 'bsuid:US.13491208655302741918']] as const) {
+    // Twice: the first may go the full path, the second the warm single-accept path.
+    for (let i = 0; i < 2; i++) {
+      const r = await send(channel, to);
+      assert.equal(r.statusCode, 422, r.body);
+      assert.equal(r.json().code, 'unsupported_recipient');
+      assert.equal(r.json().errors[0].path, '/to');
+    }
+  }
+  const batch = await t.app.inject({ method: 'POST', url: '/v1/messages/batch', headers: bearer(a.key), payload: { messages: [
+    { channel_id: cloud.id, to: '+31612345678', content: { type: 'text', text: 'fine' } },
+    { channel_id: cloud.id, to: '123456789012345@lid', content: { type: 'text', text: 'not' } },
+  ] } });
+  assert.equal(batch.statusCode, 422, batch.body);
+  assert.equal(batch.json().errors[0].path, '/messages/1/to');
+  assert.equal((await send(cloud.id, 'bsuid:US.13491208655302741918')).statusCode, 202, 'the Cloud API reaches bsuid: ids');
+  const out = await t.app.inject({ url: '/v1/messages?direction=out', headers: bearer(a.key) });
+  assert.equal(out.json().data.length, 1, 'nothing refused was stored');
+});

@@ -1,3 +1,4 @@
+import { toCloudRecipient } from './addressing.js';
 import type { ProviderDefinition } from '../types.js';
 import { createCloudApiAdapter } from './adapter.js';
 import {
@@ -19,6 +20,7 @@ export const cloudApiProvider: ProviderDefinition<CloudApiCredentials> = {
     // Routed by `metadata.phone_number_id`, which is the line id itself.
     eventLine: (externalId) => externalId,
   },
+  checkRecipient: (peer) => (toCloudRecipient(peer) ? undefined : `the Cloud API reaches phone numbers, bsuid: ids and groups, not ${peer}`),
   capabilities: {
     content: [
       'text',

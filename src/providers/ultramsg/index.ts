@@ -1,4 +1,5 @@
 import type { ProviderDefinition } from '../types.js';
+import { checkWebRecipient } from '../whatsapp-web.js';
 import { createUltramsgAdapter } from './adapter.js';
 import { UltramsgCredentialsSchema, ultramsgCredentialFields, ultramsgExternalId, type UltramsgCredentials } from './credentials.js';
 import { ultramsgWebhook } from './webhook.js';
@@ -18,6 +19,7 @@ export const ultramsgProvider: ProviderDefinition<UltramsgCredentials> = {
     externalId: ultramsgExternalId,
   },
   checkContent: checkUltramsgContent,
+  checkRecipient: checkWebRecipient,
   capabilities: {
     content: ['text', 'image', 'video', 'audio', 'document', 'sticker', 'location', 'contacts', 'reaction'],
     markRead: true,

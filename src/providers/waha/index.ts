@@ -1,4 +1,5 @@
 import type { ProviderDefinition } from '../types.js';
+import { checkWebRecipient } from '../whatsapp-web.js';
 import { createWahaAdapter } from './adapter.js';
 import { wahaCredentialFields, wahaCredentialsSchema, wahaEventExternalId, wahaExternalId, type WahaCredentials } from './credentials.js';
 import { WAHA_CONTENT } from './outbound.js';
@@ -15,6 +16,7 @@ export const wahaProvider: ProviderDefinition<WahaCredentials> = {
     eventLine: wahaEventExternalId,
   },
   checkContent: checkWahaContent,
+  checkRecipient: checkWebRecipient,
   capabilities: {
     content: WAHA_CONTENT,
     markRead: true,
