@@ -97,7 +97,13 @@ export type InboundContent =
   | { type: 'system'; text: string; systemType?: string }
   | { type: 'order'; order: unknown }
   /** Anything the provider marks unsupported/unknown, or a type we do not model. Never dropped. */
-  | { type: 'unsupported'; providerType: string; errors?: ProviderErrorInfo[] };
+  | {
+      type: 'unsupported';
+      providerType: string;
+      errors?: ProviderErrorInfo[];
+      /** The provider's own object for the type, when it sent one (a WhatsApp Flow's answers, a type added later): kept, not lost. */
+      raw?: unknown;
+    };
 
 export interface ProviderErrorInfo {
   code: string;

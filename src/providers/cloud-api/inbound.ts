@@ -11,8 +11,14 @@ export function inboundContent(m: Record<string, unknown>): InboundContent {
   const type = str(m.type) ?? 'unknown';
   const body = isRecord(m[type]) ? (m[type] as Record<string, unknown>) : undefined;
   const errors = errorsOf(m.errors);
-  const unsupported = (providerType = type): InboundContent =>
-    errors.length > 0 ? { type: 'unsupported', providerType, errors } : { type: 'unsupported', providerType };
+  // The body goes along: a Flow's form answers (interactive.nfm_reply) or a type Meta adds later are
+  // the customer's words, and the inbox row is gone once processed (review of 2026-12-01).
+  const unsupported = (providerType = type): InboundContent => ({
+    type: 'unsupported',
+    providerType,
+    ...(errors.length > 0 ? { errors } : {}),
+    ...(body !== undefined ? { raw: body } : {}),
+  });
 
   switch (type) {
     case 'text': {

@@ -87,6 +87,16 @@ describe('cloud-api webhook: Meta fixtures', () => {
     });
   });
 
+  test("a WhatsApp Flow's answers (interactive.nfm_reply, not modelled) are kept with the message, not dropped", async () => {
+    const { inboundContent } = await import('./inbound.js');
+    const nfm = { type: 'nfm_reply', nfm_reply: { name: 'flow', body: 'Sent', response_json: '{"flow_token":"t","size":"L"}' } };
+    assert.deepEqual(inboundContent({ from: '16505551234', id: 'wamid.flow', timestamp: '1700000000', type: 'interactive', interactive: nfm }), {
+      type: 'unsupported', providerType: 'interactive.nfm_reply', raw: nfm,
+    });
+    const later = { anything: ['a type Meta adds later'] };
+    assert.deepEqual(inboundContent({ type: 'hologram', hologram: later }), { type: 'unsupported', providerType: 'hologram', raw: later });
+  });
+
   for (const [name, status, ts] of [
     ['webhook_status_sent_real.json', 'sent', 1694492482],
     ['webhook_status_delivered_real.json', 'delivered', 1694492484],
