@@ -215,6 +215,7 @@ describe('cloud-api webhook: batching and acceptance rules', () => {
     assert.deepEqual(contentOf({ type: 'poll_creation', poll_creation: { question: 'Lunch?' } }), {
       type: 'unsupported',
       providerType: 'poll_creation',
+      raw: { question: 'Lunch?' },
     });
     assert.deepEqual(
       contentOf({ type: 'text' }),
@@ -250,7 +251,7 @@ describe('cloud-api webhook: batching and acceptance rules', () => {
         type: 'interactive',
         interactive: { type: 'nfm_reply', nfm_reply: { name: 'flow', body: 'Sent', response_json: '{}' } },
       }),
-      { type: 'unsupported', providerType: 'interactive.nfm_reply' },
+      { type: 'unsupported', providerType: 'interactive.nfm_reply', raw: { type: 'nfm_reply', nfm_reply: { name: 'flow', body: 'Sent', response_json: '{}' } } },
     );
     assert.deepEqual(
       contentOf({

@@ -41,7 +41,7 @@ test('credential schema accepts real configurations and rejects unsafe ones', ()
 test('provider definition: capabilities list exactly what WAHA sends', () => {
   assert.equal(wahaProvider.id, 'waha');
   assert.deepEqual([...wahaProvider.capabilities.content].sort(), ['audio', 'contacts', 'document', 'image', 'interactive', 'location', 'reaction', 'text', 'video']);
-  assert.deepEqual({ ...wahaProvider.capabilities, content: undefined }, { content: undefined, markRead: true, sessions: true, mediaUpload: false, templates: false });
+  assert.deepEqual({ ...wahaProvider.capabilities, content: undefined }, { content: undefined, markRead: true, sessions: true, mediaUpload: false, templates: false, inboundMedia: 'held' });
   const a = wahaProvider.createAdapter(deps());
   assert.equal(typeof a.session?.qr, 'function');
   assert.equal(typeof a.markRead, 'function');
