@@ -15,8 +15,8 @@ interface StoredMedia {
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 /** A media type as a header may carry it; anything else a sender made up is served as bytes. */
-const mimeOf = (...candidates: unknown[]): string =>
-  candidates.map(text).find((m) => m !== undefined && /^[\w.+-]+\/[\w.+-]+(\s*;\s*[\w.+-]+=[\w.+-]+)*$/.test(m)) ?? 'application/octet-stream';
+export const mimeOf = (...candidates: unknown[]): string =>
+  candidates.map(text).find((m) => m !== undefined && m.length <= 200 && /^[\w.+-]+\/[\w.+-]+([ \t]*;[ \t]*[\w.+-]+=[\w.+-]+)*$/.test(m)) ?? 'application/octet-stream';
 
 /**
  * The file of a media message (decision 057). Files a provider holds behind the line's credentials
@@ -26,7 +26,7 @@ const mimeOf = (...candidates: unknown[]): string =>
  */
 export async function messageMedia(ctx: AppContext, tenantId: TenantId, messageId: string): Promise<MediaAnswer> {
   const { message, channel } = await withTenant(ctx.db, tenantId, async (tx) => {
-    const m = await tx.selectFrom('messages').select(['channel_id', 'direction', 'content']).where('id', '=', messageId).executeTakeFirst();
+    const m = await tx.selectFrom('messages').select(['channel_id', 'direction', 'content', 'attempts', 'provider_message_id']).where('id', '=', messageId).executeTakeFirst();
     if (!m) throw notFound('message');
     return { message: m, channel: await findChannel(tx, m.channel_id) };
   });
@@ -36,7 +36,11 @@ export async function messageMedia(ctx: AppContext, tenantId: TenantId, messageI
   const id = text(media.id);
   const url = text(media.url);
   const def = ctx.providers.definition(channel.provider);
-  const held = id !== undefined || (url !== undefined && message.direction === 'in' && def.capabilities.inboundMedia === 'held');
+  // What came in by webhook: inbound messages, and echoes of what the line's phone sent (outbound,
+  // never attempted by us, with the provider's id — the worker's echo rule). A link a tenant sent
+  // is an outbound message we attempted.
+  const byWebhook = message.direction === 'in' || (message.attempts === 0 && message.provider_message_id !== null);
+  const held = id !== undefined || (url !== undefined && byWebhook && def.capabilities.inboundMedia === 'held');
   if (!held) {
     if (url === undefined) throw new AppError('not_found', `${def.displayName} did not download this file, so there is nothing to fetch`);
     return { kind: 'link', url: webLink(url) };
@@ -69,6 +73,9 @@ function webLink(url: string): string {
 /** `Content-Disposition` for a file a stranger named: always a download, the name percent-encoded (RFC 6266). */
 export function attachmentDisposition(filename: string | undefined): string {
   if (!filename) return 'attachment';
-  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+  const name = [...filename].slice(0, 200).join(''); // a header some proxies would refuse otherwise
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  // RFC 8187 attr-chars: encodeURIComponent leaves ' ( ) * as they are, which it does not allow.
+  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }

@@ -6,13 +6,15 @@ export interface ProviderResponse {
   headers: { get(name: string): string | null };
   /** Raw body bytes (binary downloads, QR PNGs). */
   bytes: Buffer;
-  /** Body as text. */
-  text: string;
-  /** Parsed JSON, or undefined when the body is not JSON. */
-  json: unknown;
+  /** Body as text (decoded on first read). */
+  readonly text: string;
+  /** Parsed JSON, or undefined when the body is not JSON (parsed on first read). */
+  readonly json: unknown;
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
+/** A media file (up to 100 MB at Meta) needs longer than an API answer: 100 MB in 2 min is ~7 Mbit/s. */
+export const MEDIA_TIMEOUT_MS = 120_000;
 
 /**
  * One HTTP call to a provider with a timeout. Transport failures become typed, retryable
@@ -22,9 +24,9 @@ const DEFAULT_TIMEOUT_MS = 15_000;
  */
 export async function providerRequest(
   deps: ProviderDeps,
-  req: { method: string; url: string; headers?: Record<string, string>; body?: string | Buffer | FormData },
+  req: { method: string; url: string; headers?: Record<string, string>; body?: string | Buffer | FormData; timeoutMs?: number },
 ): Promise<ProviderResponse> {
-  const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = req.timeoutMs ?? deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let status: number;
   let headers: ProviderResponse['headers'];
   let bytes: Buffer;
@@ -57,16 +59,37 @@ export async function providerRequest(
     }
     throw new ProviderError({ kind: 'unavailable', retryable: true, message: 'provider unreachable', cause: err });
   }
-  const text = bytes.toString('utf8');
+  // Decoded only when read: a media download (up to 100 MB) read as UTF-8 text held the event loop
+  // for seconds and the heap for twice its size (review of 2026-12-01), and nobody reads it.
+  let text: string | undefined;
   let json: unknown;
-  if (text.length > 0 && /^\s*[[{"]|^\s*(null|true|false|-?\d)/.test(text)) {
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
+  let parsed = false;
+  const decoded = () => (text ??= bytes.toString('utf8'));
+  const res: ProviderResponse = {
+    status,
+    headers,
+    bytes,
+    get text() {
+      return decoded();
+    },
+    get json() {
+      if (!parsed) {
+        parsed = true;
+        json = parseJsonText(decoded());
+      }
+      return json;
+    },
+  };
+  return res;
+}
+
+function parseJsonText(text: string): unknown {
+  if (text.length === 0 || !/^\s*[[{"]|^\s*(null|true|false|-?\d)/.test(text)) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
-  return { status, headers, bytes, text, json };
 }
 
 /** Narrowing helpers for `unknown` provider JSON. */

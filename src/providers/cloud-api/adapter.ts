@@ -1,6 +1,6 @@
 import { ProviderError } from '../../core/errors.js';
 import type { SendRequest, SendResult } from '../../core/canonical.js';
-import { isRecord, providerRequest, str, type ProviderResponse } from '../http.js';
+import { isRecord, MEDIA_TIMEOUT_MS, providerRequest, str, type ProviderResponse } from '../http.js';
 import type { ChannelRef, ProviderAdapter, ProviderDeps, ProviderTemplate } from '../types.js';
 import { encodeGroupId, toCloudRecipient } from './addressing.js';
 import { buildMarkReadBody, buildMessageBody, type RecipientFields } from './body.js';
@@ -31,6 +31,7 @@ export function createCloudApiAdapter(deps: ProviderDeps): CloudApiAdapter {
     url: string,
     body?: unknown,
     what?: string,
+    timeoutMs?: number,
   ): Promise<ProviderResponse> {
     const headers: Record<string, string> = { authorization: `Bearer ${ch.credentials.accessToken}` };
     let payload: string | FormData | undefined;
@@ -44,6 +45,7 @@ export function createCloudApiAdapter(deps: ProviderDeps): CloudApiAdapter {
       url,
       headers,
       ...(payload === undefined ? {} : { body: payload }),
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
     });
     if (res.status < 200 || res.status >= 300) throw cloudApiError(res, deps.clock.now().getTime(), what);
     return res;
@@ -160,7 +162,7 @@ export function createCloudApiAdapter(deps: ProviderDeps): CloudApiAdapter {
         const url = isRecord(meta.json) ? str(meta.json.url) : undefined;
         if (!url || !/^https?:\/\//.test(url)) throw malformed('media lookup', meta);
         // The URL is short-lived (5 min) and still needs the bearer token.
-        const file = await call(ch, 'GET', url, undefined, 'media download');
+        const file = await call(ch, 'GET', url, undefined, 'media download', MEDIA_TIMEOUT_MS);
         const mimeType =
           (isRecord(meta.json) ? str(meta.json.mime_type) : undefined) ??
           file.headers.get('content-type') ??

@@ -1,7 +1,7 @@
 import { toChatId } from '../../core/address.js';
 import type { SendRequest, SendResult } from '../../core/canonical.js';
 import { ProviderError } from '../../core/errors.js';
-import { isRecord, str } from '../http.js';
+import { isRecord, MEDIA_TIMEOUT_MS, str } from '../http.js';
 import type { ChannelRef, MediaOps, ProviderAdapter, ProviderDeps, SessionOps } from '../types.js';
 import { seg, wahaCall } from './client.js';
 import { normaliseBaseUrl, type WahaCredentials } from './credentials.js';
@@ -83,7 +83,7 @@ export function createWahaAdapter(deps: ProviderDeps): WahaAdapter {
         if (!path.startsWith('/api/files/')) {
           throw new ProviderError({ kind: 'invalid_request', retryable: false, message: 'WAHA media lives under /api/files/' });
         }
-        const res = await wahaCall(deps, ch, { method: 'GET', path, accept: '*/*' });
+        const res = await wahaCall(deps, ch, { method: 'GET', path, accept: '*/*', timeoutMs: MEDIA_TIMEOUT_MS });
         return { data: res.bytes, mimeType: res.headers.get('content-type') ?? 'application/octet-stream' };
       },
     },

@@ -18,6 +18,8 @@ export interface WahaCall {
   accept?: string;
   /** Statuses to return to the caller instead of throwing (e.g. 404 on an idempotent delete). */
   allow?: number[];
+  /** Longer than the default for file downloads. */
+  timeoutMs?: number;
 }
 
 export function wahaUrl(creds: WahaCredentials, path: string, query?: WahaCall['query']): string {
@@ -35,6 +37,7 @@ export async function wahaCall(deps: ProviderDeps, ch: ChannelRef<WahaCredential
     url: wahaUrl(ch.credentials, call.path, call.query),
     headers,
     ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}),
+    ...(call.timeoutMs !== undefined ? { timeoutMs: call.timeoutMs } : {}),
   });
   if ((res.status >= 200 && res.status < 300) || call.allow?.includes(res.status)) return res;
   const err = wahaError({ status: res.status, json: res.json, text: res.text, retryAfter: res.headers.get('retry-after'), now: deps.clock.now().getTime() });
