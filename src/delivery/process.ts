@@ -154,12 +154,24 @@ async function record(ctx: AppContext, d: ProcessDeps, items: Result[]): Promise
       } catch (err) {
         // One result the database refuses must not take the flush with it: its other messages
         // were sent, and unrecorded they would be sent again when their leases run out. Nothing
-        // of the flush was written, so each result is written on its own; only the refused one
-        // stays unrecorded (leased, tried again later) and is logged.
-        if (rs.length === 1) throw err;
-        ctx.logger.error({ err: (err as Error)?.message, tenant_id: tenantId, results: rs.length }, 'delivery results could not be saved together; saving them one by one');
-        const alone = await Promise.allSettled(rs.map((r) => write(tenantId, [r])));
-        const refused = alone.flatMap((a, i) => (a.status === 'rejected' ? [{ message_id: rs[i]!.job.message_id, err: (a.reason as Error)?.message }] : []));
+        // of the flush was written, so each result is written on its own, one after another (the
+        // pool is shared with the API, and the database is unhappy already).
+        if (rs.length === 1 && !(rs[0]!.ok && refusedForGood(err))) throw err;
+        if (rs.length > 1) ctx.logger.error({ err: (err as Error)?.message, tenant_id: tenantId, results: rs.length }, 'delivery results could not be saved together; saving them one by one');
+        const refused: { message_id: string; err: string }[] = [];
+        for (const r of rs) {
+          try {
+            if (rs.length > 1) await write(tenantId, [r]);
+            else throw err;
+          } catch (e) {
+            refused.push({ message_id: r.job.message_id, err: String((e as Error)?.message ?? e) });
+            // A send that happened must never happen again: when the database refuses its record
+            // for good (not an outage), its job goes, so it is not claimed and sent again every
+            // lease for a day. Its row keeps what could not be recorded; the log names it. A
+            // failure, or any result during an outage, stays leased and is tried again.
+            if (r.ok && refusedForGood(e)) await dropJob(ctx, d, tenantId, r.job.message_id).catch((x: unknown) => ctx.logger.error({ err: (x as Error)?.message, message_id: r.job.message_id }, 'could not drop the job of a sent message'));
+          }
+        }
         if (refused.length > 0) ctx.logger.error({ tenant_id: tenantId, refused }, 'delivery results the database refused');
       }
     }),
@@ -360,4 +372,19 @@ async function markFailed(tx: Tx, tenantId: string, m: { messageId: string; chan
   if (!change?.changed) return false;
   await emitEvent(tx, { tenantId, type: 'message.status', channelId: m.channelId, data: { message_id: m.messageId, provider_message_id: null, status: 'failed', applied: true, error, at: at.toISOString() } });
   return true;
+}
+
+/** Removes a job this worker holds, nothing else (a result that cannot be recorded, see `record`). */
+async function dropJob(ctx: AppContext, d: ProcessDeps, tenantId: TenantId, messageId: string): Promise<void> {
+  await withTenant(ctx.db, tenantId, (tx) => tx.deleteFrom('delivery_jobs').where('message_id', '=', messageId).where('lease_owner', '=', d.worker).execute());
+}
+
+/**
+ * The database refused the data itself — a data exception, a constraint, a trigger's exception, a
+ * bug in a statement — so writing it again gets the same answer. Connection loss, shutdown, lock
+ * timeouts and the like are outages: the write may succeed later.
+ */
+function refusedForGood(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|P0|42)[0-9A-Z]{3}$/.test(code);
 }

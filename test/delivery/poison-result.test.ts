@@ -84,7 +84,7 @@ describe('delivery results the database would refuse', () => {
     sim.server.clearFaults();
   });
 
-  it('a result the database refuses for any other reason: the rest of its flush is saved, only it stays unrecorded', { timeout: 60_000 }, async () => {
+  it('a result the database refuses for any other reason: the rest of its flush is saved; it stays unrecorded and is never sent again', { timeout: 60_000 }, async () => {
     // A Cloud API line: no random pause before sends, so results come back together.
     const cloud = createCloudApiSimulator({ phones: [{ phoneNumberId: '100000000000077' }] });
     await cloud.listen();
@@ -104,11 +104,15 @@ describe('delivery results the database would refuse', () => {
       await o.query('create trigger test_refuse before update on messages for each row execute function test_refuse()');
     });
     try {
-      sched = startScheduler(t.ctx, { leaseMs: 60_000, retry: { baseDelayMs: 100, maxDelayMs: 400, maxAgeMs: 60_000 } });
+      sched = startScheduler(t.ctx, { leaseMs: LEASE_MS, retry: { baseDelayMs: 100, maxDelayMs: 400, maxAgeMs: 60_000 } });
       const others = ids.filter((id) => id !== poisoned);
       await until(async () => (await statuses(others)).every((m) => m.status === 'sent'), 30_000, 'every other message saved as sent', 100);
-      assert.equal((await statuses([poisoned]))[0]!.status, 'queued');
-      assert.equal(cloud.requests('/messages').length, N, 'each sent once');
+      // Past two leases: a refused send that kept its job would have been claimed and sent again.
+      await new Promise((res) => setTimeout(res, 2.5 * LEASE_MS));
+      assert.equal((await statuses([poisoned]))[0]!.status, 'queued', 'what could not be recorded is not recorded');
+      assert.equal(cloud.requests('/messages').length, N, 'each sent once, the refused one too');
+      const jobs = await t.asOwner((o) => o.query('select 1 from delivery_jobs where message_id = $1', [poisoned]));
+      assert.equal(jobs.rowCount, 0, 'its job is gone, so it is never claimed again');
       assert.ok(t.logs.some((l) => l.includes('delivery results the database refused') && l.includes(poisoned)), 'the refused result is logged with its message');
     } finally {
       await sched?.stop(1000);
