@@ -102,7 +102,9 @@ export function startScheduler(ctx: AppContext, opts: Partial<SchedulerOptions> 
       (n) => n > 0 && log.info({ messages: n }, 'held messages past the maximum age failed as expired'),
       (err: unknown) => log.warn({ err }, 'expiring held messages failed; next round retries'),
     );
-  }, Math.min(60_000, Math.max(500, Math.floor(o.retry.maxAgeMs / 4))));
+    // A scan of the queue table: every quarter of the age, at most every 10 minutes (a message of a
+    // day expires at most that late).
+  }, Math.min(600_000, Math.max(500, Math.floor(o.retry.maxAgeMs / 4))));
   expiry.unref();
 
   const done = loop();

@@ -23,6 +23,8 @@ export async function pruneOnce(ctx: AppContext, batch = 5_000, now = Date.now()
     }
   };
   const count = async (query: RawBuilder<{ n: number }>) => Number((await query.execute(ctx.db)).rows[0]?.n ?? 0);
+  // Revokes and edits parked while their message was being stored by a transaction they could not see (migration 050).
+  await repeat(() => count(sql<{ n: number }>`select sb_apply_parked_changes(${batch}) as n`));
   await repeat(() => count(sql<{ n: number }>`select sb_prune(${batch}) as n`));
   if (days <= 0) return total;
   // Events: each call resumes at the tenant the last one stopped in (migration 035).

@@ -10,6 +10,10 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { closeApp, cloudCreds, cloudPayload, drainAll, makeChannel, owner, postCloud } from './support.js';
+import { asTenantId, withTenant } from '../../src/db/db.js';
+import { applyEvent } from '../../src/inbound/apply.js';
+import { applyReceivedBatch } from '../../src/inbound/apply-batch.js';
+import { pruneOnce } from '../../src/ops/prune.js';
 
 const HMAC_KEY = 'waha-hmac-key-0123456789';
 const LINE = '555000111';
@@ -90,6 +94,32 @@ describe('events processed before the message they name', () => {
     const m = await message(id);
     assert.equal((m.content as { text: string }).text, 'second edit');
     assert.equal(m.metadata.edited, true);
+    assert.equal((await parked()).changes, 0);
+  });
+
+  it('a revoke parked while its message is being stored by another transaction is applied by the next retention sweep', async () => {
+    const pmid = 'false_31687654339@c.us_RACE1';
+    let release!: () => void;
+    const hold = new Promise<void>((r) => (release = r));
+    let parkedNow!: () => void;
+    const isParked = new Promise<void>((r) => (parkedNow = r));
+    // Two processes: the revoke is parked and not yet committed while the message is stored; neither sees the other.
+    const first = withTenant(t.ctx.db, asTenantId(a.id), async (tx) => {
+      await applyEvent(tx, { tenantId: a.id, channelId: waha.id }, { kind: 'message.revoked', externalId: 'default', dedupeKey: 'revoke:RACE1', timestamp: new Date(), providerMessageId: pmid });
+      parkedNow();
+      await hold;
+    });
+    await isParked;
+    await withTenant(t.ctx.db, asTenantId(a.id), (tx) => applyReceivedBatch(tx, a.id, [{ channelId: waha.id, ev: {
+      kind: 'message.received', externalId: 'default', dedupeKey: `message:${pmid}`, timestamp: new Date(), providerMessageId: pmid,
+      chat: '+31687654339', from: '+31687654339', fromMe: false, content: { type: 'text', text: 'oops' },
+    } }]));
+    release();
+    await first;
+    assert.equal((await message(pmid)).metadata.revoked, undefined, 'the race: neither side saw the other');
+    assert.equal((await parked()).changes, 1);
+    await pruneOnce(t.ctx);
+    assert.equal((await message(pmid)).metadata.revoked, true);
     assert.equal((await parked()).changes, 0);
   });
 
