@@ -95,15 +95,14 @@ export function startScheduler(ctx: AppContext, opts: Partial<SchedulerOptions> 
   }, Math.max(100, Math.floor(o.leaseMs / 3)));
   heartbeat.unref();
 
-  // Jobs nobody claims (held lines) still expire at the maximum age.
+  // Jobs nobody claims (held lines) still expire at the maximum age. The check scans the queue
+  // table: every quarter of the age, at most every 10 minutes (a day's message expires that late).
   let expiring: Promise<unknown> = Promise.resolve();
   const expiry = setInterval(() => {
     expiring = expireUnclaimed(ctx, o.retry.maxAgeMs).then(
       (n) => n > 0 && log.info({ messages: n }, 'held messages past the maximum age failed as expired'),
       (err: unknown) => log.warn({ err }, 'expiring held messages failed; next round retries'),
     );
-    // A scan of the queue table: every quarter of the age, at most every 10 minutes (a message of a
-    // day expires at most that late).
   }, Math.min(600_000, Math.max(500, Math.floor(o.retry.maxAgeMs / 4))));
   expiry.unref();
 
