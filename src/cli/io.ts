@@ -13,6 +13,13 @@ export function args<T extends NonNullable<ParseArgsConfig['options']>>(argv: st
   }
 }
 
+/** `--port N`: a TCP port, or `fallback` when the flag is absent. */
+export function portArg(value: string | undefined, fallback: number): number {
+  const port = value !== undefined ? Number(value) : fallback;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number (got ${value})`);
+  return port;
+}
+
 export function need(value: string | boolean | undefined, flag: string): string {
   if (typeof value !== 'string' || value === '') throw new UsageError(`--${flag} is required`);
   return value;

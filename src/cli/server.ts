@@ -1,6 +1,6 @@
 import type { Command } from './main.js';
 import type { Config } from '../core/config.js';
-import { args, UsageError } from './io.js';
+import { args, portArg } from './io.js';
 import { createRuntime, type Runtime } from '../app/root.js';
 import { startWorkers } from '../app/workers.js';
 import { publicBaseUrl } from '../app/urls.js';
@@ -38,8 +38,7 @@ function onShutdown(fn: () => Promise<void>): void {
 
 async function run(config: Readonly<Config>, argv: string[], roles: { http: boolean; work: boolean }): Promise<number | void> {
   const { values } = args(argv, { port: { type: 'string' }, demo: { type: 'boolean' } });
-  const port = values.port !== undefined ? Number(values.port) : config.port;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number (got ${values.port})`);
+  const port = portArg(values.port, config.port);
   const cfg = { ...config, port };
   const rt = await createRuntime(cfg);
   const stops: (() => Promise<void>)[] = [];

@@ -5,11 +5,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { bearer, startTestApp, type TestApp } from '../support/app.js';
 import { createWahaSimulator, type WahaSimulator } from '../../src/providers/waha/index.js';
 import { createCloudApiSimulator, type CloudApiSimulator } from '../../src/providers/cloud-api/simulator.js';
-import { closeApp, makeChannel, until } from './support.js';
+import { closeApp, makeChannel, postWaha, until } from './support.js';
 
 const WAHA_KEY = 'waha-key-0123456789';
 
@@ -123,10 +122,9 @@ describe('message media: the file behind a media message, fetched with the line 
     const data = Buffer.from('%PDF-1.4 sent from the phone');
     waha.session('shop').files.set('ECHOFILE.pdf', { data, mimetype: 'application/pdf' });
     const token = (await t.app.inject({ url: `/v1/channels/${wahaChannel}`, headers: bearer(a.key) })).json().webhook_url.split('/').pop();
-    const body = JSON.stringify({ event: 'message.any', session: 'shop', engine: 'WEBJS', payload: {
+    const r = await postWaha(t, token, 'hmac-key-0123456789', { event: 'message.any', session: 'shop', engine: 'WEBJS', payload: {
       id: 'true_31687654399@c.us_3EB0ECHOFILE', timestamp: Math.floor(Date.now() / 1000), from: '31611111111@c.us', to: '31687654399@c.us', fromMe: true,
       body: '', hasMedia: true, media: { url: 'http://localhost:3000/api/files/shop/ECHOFILE.pdf', mimetype: 'application/pdf', filename: 'offer.pdf' } } });
-    const r = await t.app.inject({ method: 'POST', url: `/webhooks/waha/${token}`, headers: { 'content-type': 'application/json', 'x-webhook-hmac': createHmac('sha512', 'hmac-key-0123456789').update(body).digest('hex'), 'x-webhook-hmac-algorithm': 'sha512' }, payload: body });
     assert.equal(r.statusCode, 200, r.body);
     let id: string | undefined;
     await until('the echo is visible', async () => {

@@ -7,9 +7,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { closeApp, cloudCreds, cloudPayload, drainAll, makeChannel, owner, postCloud } from './support.js';
+import { closeApp, cloudCreds, cloudPayload, drainAll, makeChannel, owner, postCloud, postWaha } from './support.js';
 import { asTenantId, withTenant } from '../../src/db/db.js';
 import { applyEvent } from '../../src/inbound/apply.js';
 import { applyReceivedBatch } from '../../src/inbound/apply-batch.js';
@@ -31,8 +30,7 @@ describe('events processed before the message they name', () => {
   after(() => closeApp(t));
 
   const wahaPost = async (event: string, payload: unknown) => {
-    const body = JSON.stringify({ id: `evt_${Math.random().toString(36).slice(2)}`, timestamp: Date.now(), event, session: 'default', engine: 'WEBJS', me: { id: '31612879047@c.us' }, payload });
-    const r = await t.app.inject({ method: 'POST', url: `/webhooks/waha/${waha.token}`, headers: { 'content-type': 'application/json', 'x-webhook-hmac': createHmac('sha512', HMAC_KEY).update(body).digest('hex'), 'x-webhook-hmac-algorithm': 'sha512' }, payload: body });
+    const r = await postWaha(t, waha.token, HMAC_KEY, { id: `evt_${Math.random().toString(36).slice(2)}`, timestamp: Date.now(), event, session: 'default', engine: 'WEBJS', me: { id: '31612879047@c.us' }, payload });
     assert.equal(r.statusCode, 200, r.body);
     await drainAll(t);
   };

@@ -6,9 +6,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { closeApp, cloudCreds, drainAll, makeChannel, owner, postCloud } from './support.js';
+import { closeApp, cloudCreds, drainAll, makeChannel, owner, postCloud, postWaha } from './support.js';
 
 const HMAC_KEY = 'waha-hmac-key-0123456789';
 const LINE = '555000222';
@@ -41,8 +40,7 @@ describe('who wrote a message', () => {
 
   it('a WAHA group message without its author stays a group message: the group keeps its name', async () => {
     const post = async (payload: unknown) => {
-      const body = JSON.stringify({ event: 'message', session: 'default', engine: 'WEBJS', payload });
-      const r = await t.app.inject({ method: 'POST', url: `/webhooks/waha/${waha.token}`, headers: { 'content-type': 'application/json', 'x-webhook-hmac': createHmac('sha512', HMAC_KEY).update(body).digest('hex'), 'x-webhook-hmac-algorithm': 'sha512' }, payload: body });
+      const r = await postWaha(t, waha.token, HMAC_KEY, { event: 'message', session: 'default', engine: 'WEBJS', payload });
       assert.equal(r.statusCode, 200, r.body);
       await drainAll(t);
     };

@@ -176,3 +176,10 @@ export function sseClient(port: number, key: string, lastEventId?: string): Prom
     req.on('error', () => undefined);
   });
 }
+
+/** Posts a WAHA webhook body (`{event, session, engine, payload, …}`) to a channel's URL, signed with its HMAC key as WAHA signs. */
+export function postWaha(t: TestApp, token: string, hmacKey: string, body: Record<string, unknown>) {
+  const raw = JSON.stringify(body);
+  const sig = createHmac('sha512', hmacKey).update(raw).digest('hex');
+  return t.app.inject({ method: 'POST', url: `/webhooks/waha/${token}`, headers: { 'content-type': 'application/json', 'x-webhook-hmac': sig, 'x-webhook-hmac-algorithm': 'sha512' }, payload: raw });
+}
