@@ -81,6 +81,35 @@ describe('inbound events out of order, from the phone, from groups', () => {
       .where('tenant_id', '=', a.id)
       .where('address', '=', address)
       .executeTakeFirstOrThrow();
+  /** A Cloud API coexistence echo: a message the business typed in the WhatsApp Business app, to +15559990071. */
+  const smbEcho = (id: string, ts: number, body: string) =>
+    JSON.stringify({
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: 'WABA1',
+          changes: [
+            {
+              field: 'smb_message_echoes',
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: '15550001111', phone_number_id: LINE },
+                message_echoes: [
+                  {
+                    from: '15550001111',
+                    to: '15559990071',
+                    id,
+                    timestamp: String(ts),
+                    type: 'text',
+                    text: { body },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      ],
+    });
   const parked = async () => ({
     statuses: (
       await owner(t)
@@ -122,33 +151,7 @@ describe('inbound events out of order, from the phone, from groups', () => {
     );
     await drainAll(t);
     assert.equal((await parked()).statuses, 1);
-    const echo = JSON.stringify({
-      object: 'whatsapp_business_account',
-      entry: [
-        {
-          id: 'WABA1',
-          changes: [
-            {
-              field: 'smb_message_echoes',
-              value: {
-                messaging_product: 'whatsapp',
-                metadata: { display_phone_number: '15550001111', phone_number_id: LINE },
-                message_echoes: [
-                  {
-                    from: '15550001111',
-                    to: '15559990071',
-                    id: 'wamid.phone1',
-                    timestamp: String(ts),
-                    type: 'text',
-                    text: { body: 'typed on the phone' },
-                  },
-                ],
-              },
-            },
-          ],
-        },
-      ],
-    });
+    const echo = smbEcho('wamid.phone1', ts, 'typed on the phone');
     assert.equal((await postCloud(t, echo)).statusCode, 200);
     await drainAll(t);
     const m = await message('wamid.phone1');
@@ -353,33 +356,7 @@ describe('inbound events out of order, from the phone, from groups', () => {
 
   it('an echo of a message typed in the WhatsApp Business app is a 1:1 message with no sender and leaves the contact name alone', async () => {
     const ts = Math.floor(Date.now() / 1000);
-    const echo = JSON.stringify({
-      object: 'whatsapp_business_account',
-      entry: [
-        {
-          id: 'WABA1',
-          changes: [
-            {
-              field: 'smb_message_echoes',
-              value: {
-                messaging_product: 'whatsapp',
-                metadata: { display_phone_number: '15550001111', phone_number_id: LINE },
-                message_echoes: [
-                  {
-                    from: '15550001111',
-                    to: '15559990071',
-                    id: 'wamid.echo-s1',
-                    timestamp: String(ts),
-                    type: 'text',
-                    text: { body: 'from the app' },
-                  },
-                ],
-              },
-            },
-          ],
-        },
-      ],
-    });
+    const echo = smbEcho('wamid.echo-s1', ts, 'from the app');
     assert.equal((await postCloud(t, echo)).statusCode, 200);
     await drainAll(t);
     const m = await message('wamid.echo-s1');
