@@ -104,6 +104,22 @@ describe('inbound fast path', () => {
       const zoe = (await snapshot(ten.id)).contacts.find((c) => c.address === '+15559990071');
       assert.equal(zoe?.profile_name, 'Zoe', ten === fast ? 'fast path' : 'general path');
     }
+    // The fast path's own form of the rule: a customer's message whose contact entry gives no name,
+    // after one that does, in one call, names nobody (both paths agree).
+    const pair = (line: string) => {
+      const named = cloudPayload([{ phoneNumberId: line, from: '15559990072', id: `wamid.yan1${line}`, name: 'Yan' }]).replace(/"timestamp":"\d+"/g, `"timestamp":"${ts}"`);
+      const doc = JSON.parse(cloudPayload([{ phoneNumberId: line, from: '15559990072', id: `wamid.yan2${line}` }]).replace(/"timestamp":"\d+"/g, `"timestamp":"${ts + 1}"`)) as
+        { entry: { changes: { value: { contacts: Record<string, unknown>[] } }[] }[] };
+      doc.entry[0]!.changes[0]!.value.contacts = [{ wa_id: '15559990072' }];
+      return [named, JSON.stringify(doc)];
+    };
+    assert.deepEqual(await ingestReceived(t.ctx, fast!.id, await inbox(fast!, pair(fast!.line))), [], 'customer messages only: all on the fast path');
+    const generalRows = await inbox(general!, pair(general!.line));
+    assert.equal(await processInboxRows(t.ctx, general!.id, generalRows.map((i) => i.id)), 2);
+    for (const ten of [fast!, general!]) {
+      const yan = (await snapshot(ten.id)).contacts.find((c) => c.address === '+15559990072');
+      assert.equal(yan?.profile_name, 'Yan', ten === fast ? 'fast path' : 'general path');
+    }
   });
 
   it('leaves rows with other events to the general path, and skips rows another transaction holds', async () => {
