@@ -156,23 +156,11 @@ async function record(ctx: AppContext, d: ProcessDeps, items: Result[]): Promise
         // were sent, and unrecorded they would be sent again when their leases run out. Nothing
         // of the flush was written, so each result is written on its own, one after another (the
         // pool is shared with the API, and the database is unhappy already).
-        if (rs.length === 1 && !(rs[0]!.ok && refusedForGood(err))) throw err;
-        if (rs.length > 1) ctx.logger.error({ err: (err as Error)?.message, tenant_id: tenantId, results: rs.length }, 'delivery results could not be saved together; saving them one by one');
-        const refused: { message_id: string; err: string }[] = [];
-        for (const r of rs) {
-          try {
-            if (rs.length > 1) await write(tenantId, [r]);
-            else throw err;
-          } catch (e) {
-            refused.push({ message_id: r.job.message_id, err: String((e as Error)?.message ?? e) });
-            // A send that happened must never happen again: when the database refuses its record
-            // for good (not an outage), its job goes, so it is not claimed and sent again every
-            // lease for a day. Its row keeps what could not be recorded; the log names it. A
-            // failure, or any result during an outage, stays leased and is tried again.
-            if (r.ok && refusedForGood(e)) await dropJob(ctx, d, tenantId, r.job.message_id).catch((x: unknown) => ctx.logger.error({ err: (x as Error)?.message, message_id: r.job.message_id }, 'could not drop the job of a sent message'));
-          }
-        }
-        if (refused.length > 0) ctx.logger.error({ tenant_id: tenantId, refused }, 'delivery results the database refused');
+        if (rs.length > 1) {
+          ctx.logger.error({ err: (err as Error)?.message, tenant_id: tenantId, results: rs.length }, 'delivery results could not be saved together; saving them one by one');
+          for (const r of rs) await write(tenantId, [r]).catch((e: unknown) => refused(ctx, d, r, e));
+        } else if (rs[0]!.ok && refusedForGood(err)) await refused(ctx, d, rs[0]!, err);
+        else throw err;
       }
     }),
   );
@@ -387,4 +375,16 @@ async function dropJob(ctx: AppContext, d: ProcessDeps, tenantId: TenantId, mess
 function refusedForGood(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^(22|23|P0|42)[0-9A-Z]{3}$/.test(code);
+}
+
+/**
+ * A result the database would not record. A send that happened must never happen again: when the
+ * refusal is for good (not an outage) its job goes, so it is not claimed and sent again every lease
+ * for a day; its row keeps what could not be recorded, and the log names it. A failure, or any
+ * result during an outage, stays leased and is tried again.
+ */
+async function refused(ctx: AppContext, d: ProcessDeps, r: Result, err: unknown): Promise<void> {
+  ctx.logger.error({ err: (err as Error)?.message, tenant_id: r.tenantId, message_id: r.job.message_id }, 'delivery results the database refused');
+  if (!r.ok || !refusedForGood(err)) return;
+  await dropJob(ctx, d, r.tenantId, r.job.message_id).catch((x: unknown) => ctx.logger.error({ err: (x as Error)?.message, message_id: r.job.message_id }, 'could not drop the job of a sent message'));
 }

@@ -70,18 +70,19 @@ export function firstOccurrence(): (channelId: string, ev: Received) => boolean 
 export async function applyReceivedBatch(tx: Tx, tenantId: string, items: { channelId: string; ev: Received }[]): Promise<void> {
   if (items.length === 0) return;
   const first = firstOccurrence();
-  const todo = items.filter((i) => first(i.channelId, i.ev));
+  // Each message's fields once (they read the clock and build its event payload).
+  const todo = items.filter((i) => first(i.channelId, i.ev)).map((i) => ({ ...i, f: receivedFields(i.ev) }));
   // A new contact starts with its profile name (1:1 senders; in a group the contact is the group)
   // and a new conversation with this batch's last message time and unread count.
   const names = new Map<string, { c: string; a: string; n: string }>();
   for (const i of todo) {
-    const n = receivedFields(i.ev).contactName;
+    const n = i.f.contactName;
     if (n) names.set(`${i.channelId}\n${i.ev.chat}`, { c: i.channelId, a: i.ev.chat, n });
   }
   const agg = new Map<string, { at: Date; unread: number }>();
   for (const i of todo) {
     const k = `${i.channelId}\n${i.ev.chat}`;
-    const at = receivedFields(i.ev).at;
+    const at = i.f.at;
     const a = agg.get(k) ?? { at, unread: 0 };
     if (at > a.at) a.at = at;
     if (!i.ev.fromMe) a.unread += 1;
@@ -98,10 +99,7 @@ export async function applyReceivedBatch(tx: Tx, tenantId: string, items: { chan
       from unnest(${n.map((v) => v.c)}::text[], ${n.map((v) => v.a)}::text[], ${n.map((v) => v.n)}::text[]) as x(c, a, n)
       where k.tenant_id = ${tenantId} and k.channel_id = x.c and k.address = x.a and k.profile_name is distinct from x.n`.execute(tx);
   }
-  const rows = todo.map((i) => {
-    const f = receivedFields(i.ev);
-    return { id: newId('msg'), channelId: i.channelId, conversationId: convs.get(`${i.channelId}\n${i.ev.chat}`)!, ev: i.ev, ...f, metadata: JSON.stringify(f.metadata) };
-  });
+  const rows = todo.map(({ channelId, ev, f }) => ({ id: newId('msg'), channelId, conversationId: convs.get(`${channelId}\n${ev.chat}`)!, ev, ...f, metadata: JSON.stringify(f.metadata) }));
   const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
   const inserted = await sql<{ id: string }>`
     insert into messages (tenant_id, id, channel_id, conversation_id, direction, status, type, content, peer, sender, provider_message_id, reply_to, metadata)
