@@ -96,7 +96,7 @@ export async function main(argv: string[]): Promise<number> {
 function describeFailure(err: unknown): string {
   const e = err as { name?: unknown; code?: unknown; message?: unknown } | null;
   const message = String(e?.message ?? err);
-  if (e?.name === 'VaultError') return `vault: ${message} (check MASTER_KEY / MASTER_KEY_PREVIOUS)`;
+  if (e?.name === 'VaultError') return `vault: ${message}${message.includes('MASTER_KEY') ? '' : ' (check MASTER_KEY / MASTER_KEY_PREVIOUS)'}`;
   const db: Record<string, string> = {
     ECONNREFUSED: 'the database is not reachable',
     ENOTFOUND: 'the database host is unknown',

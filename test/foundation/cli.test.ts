@@ -207,3 +207,24 @@ test('doctor with an unreachable database lists its checks and says what to do, 
   assert.equal(other.code, 1);
   assert.match(other.stderr, /^the database is not reachable: .*\n\(check DATABASE_URL/);
 });
+
+test('secrets sealed under another master key, and a port already taken, are one line each with what to check', async () => {
+  // The channels added above were sealed under env.MASTER_KEY; rotating with only another key cannot open them.
+  const v = await runCli(['vault', 'rotate'], { ...env, MASTER_KEY: randomBytes(32).toString('base64') });
+  assert.equal(v.code, 1, v.stdout + v.stderr);
+  const last = v.stderr.trimEnd().split('\n').at(-1)!;
+  assert.match(last, /^vault: no master key with id \w+ is configured \(MASTER_KEY \/ MASTER_KEY_PREVIOUS\)$/, 'named once, not twice');
+  assert.doesNotMatch(v.stderr, /\n\s+at /);
+  const { createServer } = await import('node:net');
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+  try {
+    const port = (taken.address() as { port: number }).port;
+    const s = await runCli(['serve', '--port', String(port)], { ...env, HOST: '127.0.0.1' });
+    assert.equal(s.code, 1, s.stdout + s.stderr);
+    assert.match(s.stderr, new RegExp(`EADDRINUSE.*${port}.*: the port is taken \\(choose another with --port\\)`));
+    assert.doesNotMatch(s.stderr, /\n\s+at /);
+  } finally {
+    taken.close();
+  }
+});
