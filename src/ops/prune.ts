@@ -3,6 +3,8 @@ import type { Worker } from '../app/workers.js';
 import { periodic } from '../app/periodic.js';
 import type { AppContext } from '../app/context.js';
 import { idFloor } from '../core/ids.js';
+import { asTenantId, withTenant } from '../db/db.js';
+import { applyParkedStatuses } from '../messages/status.js';
 
 /**
  * Retention sweep (migrations 023, 028, 030 and 037 say what is kept how long): every 10 minutes, delete
@@ -25,6 +27,7 @@ export async function pruneOnce(ctx: AppContext, batch = 5_000, now = Date.now()
   const count = async (query: RawBuilder<{ n: number }>) => Number((await query.execute(ctx.db)).rows[0]?.n ?? 0);
   // Revokes and edits parked while their message was being stored by a transaction they could not see (migration 050).
   await repeat(() => count(sql<{ n: number }>`select sb_apply_parked_changes(${batch}) as n`));
+  await repeat(() => applyFoundStatuses(ctx, batch));
   await repeat(() => count(sql<{ n: number }>`select sb_prune(${batch}) as n`));
   if (days <= 0) return total;
   // Events: each call resumes at the tenant the last one stopped in (migration 035).
@@ -36,6 +39,30 @@ export async function pruneOnce(ctx: AppContext, batch = 5_000, now = Date.now()
   });
   await repeat(() => count(sql<{ n: number }>`select sb_prune_status_log(${new Date(cutoffMs)}, ${batch}) as n`));
   return total;
+}
+
+/**
+ * Receipts parked while their message was being given its provider id by a transaction they could
+ * not see (migration 051): applied now, tenant by tenant, with the monotonic rule and their
+ * `message.status` events. The messages are locked first, in id order, as the worker's flush locks
+ * them before it takes the parked receipts.
+ */
+async function applyFoundStatuses(ctx: AppContext, batch: number): Promise<number> {
+  const { rows } = await sql<{ tenant_id: string; channel_id: string; provider_message_id: string }>`
+    select * from sb_parked_statuses_found(${batch})`.execute(ctx.db);
+  const byTenant = new Map<string, { channelId: string; providerMessageId: string }[]>();
+  for (const r of rows) byTenant.set(r.tenant_id, [...(byTenant.get(r.tenant_id) ?? []), { channelId: r.channel_id, providerMessageId: r.provider_message_id }]);
+  for (const [tenantId, found] of byTenant) {
+    await withTenant(ctx.db, asTenantId(tenantId), async (tx) => {
+      await sql`select m.id from messages m
+        join unnest(${found.map((f) => f.channelId)}::text[], ${found.map((f) => f.providerMessageId)}::text[]) as f(ch, pid)
+          on m.channel_id = f.ch and m.provider_message_id = f.pid
+        where m.tenant_id = ${tenantId} and m.direction = 'out' order by m.id for update of m`.execute(tx);
+      await applyParkedStatuses(tx, tenantId, found);
+    });
+  }
+  if (rows.length > 0) ctx.logger.info({ receipts: rows.length }, 'parked receipts applied by the sweep');
+  return rows.length;
 }
 
 export const pruneWorker: Worker = {

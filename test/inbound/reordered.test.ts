@@ -292,6 +292,66 @@ describe('inbound events out of order, from the phone, from groups', () => {
     assert.equal((await parked()).changes, 0);
   });
 
+  it('a receipt parked while the echo of its message is being stored by another transaction is applied by the next retention sweep', async () => {
+    const pmid = 'true_31687654340@c.us_RACE2';
+    let release!: () => void;
+    const hold = new Promise<void>((r) => (release = r));
+    let parkedNow!: () => void;
+    const isParked = new Promise<void>((r) => (parkedNow = r));
+    const first = withTenant(t.ctx.db, asTenantId(a.id), async (tx) => {
+      await applyEvent(
+        tx,
+        { tenantId: a.id, channelId: waha.id },
+        {
+          kind: 'message.status',
+          externalId: 'default',
+          dedupeKey: 'ack:RACE2:read',
+          timestamp: new Date(),
+          providerMessageId: pmid,
+          status: 'read',
+        },
+      );
+      parkedNow();
+      await hold;
+    });
+    await isParked;
+    await withTenant(t.ctx.db, asTenantId(a.id), (tx) =>
+      applyReceivedBatch(tx, a.id, [
+        {
+          channelId: waha.id,
+          ev: {
+            kind: 'message.received',
+            externalId: 'default',
+            dedupeKey: `message:${pmid}`,
+            timestamp: new Date(),
+            providerMessageId: pmid,
+            chat: '+31687654340',
+            from: '+31612879047',
+            fromMe: true,
+            content: { type: 'text', text: 'typed on the phone' },
+          },
+        },
+      ]),
+    );
+    release();
+    await first;
+    assert.equal((await message(pmid)).status, 'sent', 'the race: neither side saw the other');
+    assert.equal((await parked()).statuses, 1);
+    await pruneOnce(t.ctx);
+    const m = await message(pmid);
+    assert.equal(m.status, 'read');
+    assert.ok(m.read_at);
+    assert.equal((await parked()).statuses, 0);
+    const applied = (await events('message.status')).filter((e) => e.provider_message_id === pmid && e.applied === true);
+    assert.deepEqual(
+      applied.map((e) => [e.message_id, e.status]),
+      [[m.id, 'read']],
+      'one message.status naming the message',
+    );
+    await pruneOnce(t.ctx);
+    assert.equal((await events('message.status')).filter((e) => e.provider_message_id === pmid && e.applied === true).length, 1, 'a second sweep finds nothing');
+  });
+
   it("a sender's phone clock a year ahead does not pin its conversation to the top (the provider's time is kept in metadata)", async () => {
     const now = Math.floor(Date.now() / 1000);
     await wahaPost('message', {
