@@ -56,22 +56,24 @@ export function createProcessor(ctx: AppContext, d: ProcessDeps) {
   /** Decrypted credentials per channel version: a vault decrypt per message would cost CPU per send. */
   const creds = new Map<string, { version: number; value: Record<string, unknown> }>();
   const results = new Batcher<Result>((items) => record(ctx, d, items));
-  /** When the last send of each jittered line leaves (or is due to), in this process. */
-  const nextWire = new Map<string, number>();
-
   /**
    * The random pause before a send on a jittered line, measured from its claim and never closer than
-   * 1/rate to the line's previous send. A pause added after the claim alone let two sends claimed
-   * 1.15 s apart reach the provider 0.2 s apart on a 1/s line (review of 2026-12-01): the rate
-   * budget spaces claims, the pause then bunched them. The wait stays bounded (the pause, or the
-   * spacing behind a claim of the line's few burst tokens), so no backlog builds up in the process.
+   * 1/rate to the line's previous send, by whichever process made it. A pause added after the claim
+   * alone let two sends claimed 1.15 s apart reach the provider 0.2 s apart on a 1/s line (review of
+   * 2026-12-01): the rate budget spaces claims, the pause then bunched them. The line's next send time
+   * lives on its rate bucket (migration 052), so two scheduler processes keep the spacing too. The
+   * wait stays bounded (the pause, or the spacing behind a claim of the line's few burst tokens), so
+   * no backlog builds up in the process.
    */
-  function jitterWait(channelId: string, ratePerSecond: number, jitterMs: number): number {
-    const now = Date.now();
-    const at = Math.max(now + Math.random() * jitterMs, (nextWire.get(channelId) ?? 0) + 1000 / Math.max(ratePerSecond, 0.01));
-    nextWire.set(channelId, at);
-    if (nextWire.size > 10_000) for (const [k, v] of nextWire) if (v < now) nextWire.delete(k);
-    return at - now;
+  async function jitterWait(tenantId: TenantId, channelId: string, ratePerSecond: number, jitterMs: number): Promise<number> {
+    const { rows } = await withTenant(ctx.db, tenantId, (tx) =>
+      sql<{ wait_ms: number }>`
+        update delivery_buckets set next_send_at = greatest(clock_timestamp() + make_interval(secs => ${(Math.random() * jitterMs) / 1000}),
+                                                            next_send_at + make_interval(secs => ${1 / Math.max(ratePerSecond, 0.01)}))
+        where tenant_id = ${tenantId} and channel_id = ${channelId}
+        returning greatest(0, extract(epoch from next_send_at - clock_timestamp()) * 1000)::float8 as wait_ms`.execute(tx),
+    );
+    return rows[0]?.wait_ms ?? Math.random() * jitterMs;
   }
 
   async function load(tenantId: TenantId, jobs: ClaimedJob[]): Promise<Map<string, Loaded>> {
@@ -104,7 +106,7 @@ export function createProcessor(ctx: AppContext, d: ProcessDeps) {
         }
         const def = ctx.providers.definition(l.provider);
         // WhatsApp-Web lines (WAHA, UltraMsg): a random pause makes the cadence look less robotic.
-        if (def.rateDefaults.jitterMs > 0) await sleep(jitterWait(l.channel_id, Number(l.rate_per_second), def.rateDefaults.jitterMs));
+        if (def.rateDefaults.jitterMs > 0) await sleep(await jitterWait(tenantId, l.channel_id, Number(l.rate_per_second), def.rateDefaults.jitterMs));
         const res = await ctx.providers.adapter(l.provider).send(
           { tenantId, channelId: l.channel_id, credentials: c.value },
           { to: l.peer, content: l.content as OutboundContent, ...(l.reply_to ? { replyTo: l.reply_to } : {}), clientRef: l.message_id },

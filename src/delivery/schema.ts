@@ -22,6 +22,7 @@ export interface DeliveryBucketsTable {
   refilled_at: Generated<Date>;
   paused_until: Generated<Date>;
   last_claim_at: Generated<Date>;
+  next_send_at: Generated<Date>;
 }
 
 export interface QuotaCountersTable {
