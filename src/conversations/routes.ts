@@ -30,6 +30,7 @@ const Stats = Type.Object({
   channels: Type.Array(Type.Object({ channel_id: Type.String(), messages_in_today: Type.Integer(), messages_out_today: Type.Integer(), open_conversations: Type.Integer() })),
 });
 const Q = Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Search: `+<number>` or a WhatsApp id (`…@c.us`, `…@g.us`, `…@lid`, `bsuid:…`) finds that contact exactly; any other term matches part of the address, the profile name or (conversations) message text' }));
+const TextQ = Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Search: messages whose text contains this (case-insensitive)' }));
 const ChannelFilter = Type.Optional(Type.String({ pattern: '^chn_[0-9A-Z]{26}$' }));
 const Sort = Type.Optional(Type.Union([Type.Literal('created'), Type.Literal('recent')], {
   default: 'created',
@@ -58,7 +59,7 @@ export function conversationRoutes(app: App, ctx: AppContext): void {
 
   app.get('/v1/conversations/:conversationId/messages', {
     config: { scope: 'conversations:read' },
-    schema: { tags, summary: 'Messages of a conversation (both directions), newest first', params: P, querystring: Type.Object({ ...PageQuery, q: Q }), response: { 200: Page(Message), ...errorResponses } },
+    schema: { tags, summary: 'Messages of a conversation (both directions), newest first', params: P, querystring: Type.Object({ ...PageQuery, q: TextQ }), response: { 200: Page(Message), ...errorResponses } },
   }, async (req) => {
     const limit = req.query.limit ?? 50;
     return toPage(await listConversationMessages(ctx, tenantOf(req), req.params.conversationId, limit, decodeCursor(req.query.cursor, 'msg'), req.query.q), limit, messageView);

@@ -120,8 +120,14 @@ export interface ConversationPatch {
 /** Roles that may hold a conversation: those whose scopes include conversations:write (decision 049). */
 const ASSIGNABLE_ROLES = (Object.keys(ROLE_SCOPES) as Role[]).filter((r) => ROLE_SCOPES[r].includes('conversations:write'));
 
+/**
+ * Held (FOR SHARE) until the assignment commits: removing the member or making them a viewer at the
+ * same moment waits, and its hand-back of their conversations then sees this one — or, when it came
+ * first, this finds the member gone or a viewer (review of 2026-12-01: the assignment had outlived
+ * the membership for good).
+ */
 async function assertAssignable(tx: Tx, userId: string): Promise<void> {
-  const member = await tx.selectFrom('memberships').select('role').where('user_id', '=', userId).executeTakeFirst();
+  const member = await tx.selectFrom('memberships').select('role').where('user_id', '=', userId).forShare().executeTakeFirst();
   if (!member) throw notFound('member');
   if (!ASSIGNABLE_ROLES.includes(member.role)) {
     throw new AppError('validation_failed', `a ${member.role} cannot be assigned conversations; assign one of: ${ASSIGNABLE_ROLES.join(', ')}`, {
@@ -139,6 +145,9 @@ async function assertAssignable(tx: Tx, userId: string): Promise<void> {
  */
 export const updateConversation = (ctx: AppContext, actor: Actor, tenantId: TenantId, id: string, p: ConversationPatch) =>
   withTenant(ctx.db, tenantId, async (tx) => {
+    // Locked before it is compared, so of two PATCHes at once the second sees the first's result:
+    // the same change asked twice is one change, one audit entry, one event.
+    await tx.selectFrom('conversations').select('id').where('id', '=', id).forUpdate().execute();
     const cur = await findConversation(tx, id);
     const changes: ConversationPatch = {};
     if (p.status !== undefined && p.status !== cur.status) changes.status = p.status;
