@@ -15,6 +15,7 @@ import { createJwtVerifier } from '../identity/jwt.js';
 import { AuthCache } from '../identity/auth-cache.js';
 import { createProviderRegistry } from '../providers/registry.js';
 import { createHttpTransport } from '../core/http-transport.js';
+import { resolverFor } from '../core/egress.js';
 import { createDeliveryTransport } from '../events/deliver.js';
 import type { AppContext } from './context.js';
 import { createBuiltinSandbox } from './sandbox.js';
@@ -114,9 +115,11 @@ export function createAppContext(p: {
   const sandbox = createBuiltinSandbox({ db: database.db, publicUrl: publicBaseUrl(p.config), fetch: fetchImpl });
   // Provider calls go over node:http (src/core/http-transport.ts) unless the caller injected its own
   // fetch (tests that want to see every call); the built-in sandbox keeps its in-process fetch.
-  const transport = p.fetch ? undefined : createHttpTransport({ allowPrivate: p.config.egressAllowPrivate });
+  // Both resolve names off Node's thread pool (decision 059).
+  const resolve = resolverFor(p.config.egressDnsServers);
+  const transport = p.fetch ? undefined : createHttpTransport({ allowPrivate: p.config.egressAllowPrivate, resolve });
   // Tenant webhook deliveries have their own transport, whatever `fetch` was injected.
-  const webhooks = createDeliveryTransport(p.config.egressAllowPrivate);
+  const webhooks = createDeliveryTransport(p.config.egressAllowPrivate, resolve);
   const deps = { fetch: fetchImpl, request: transport?.request, logger: p.logger, clock, ...(p.providerTimeoutMs ? { timeoutMs: p.providerTimeoutMs } : {}) };
   const listen = createListen(p.appUrl, p.logger);
   const authCache = new AuthCache(listen, (err) => p.logger.warn({ err: (err as Error)?.message }, 'auth LISTEN failed; credential lookups are not cached'));

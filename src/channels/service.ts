@@ -3,7 +3,7 @@ import { Value } from '@sinclair/typebox/value';
 import { sql } from 'kysely';
 import type { AppContext } from '../app/context.js';
 import { AppError, notFound, ProviderError } from '../core/errors.js';
-import { checkEgress } from '../core/egress.js';
+import { checkEgressUnder } from '../core/egress.js';
 import { newId } from '../core/ids.js';
 import { withTenant, type TenantId, type Tx } from '../db/db.js';
 import type { ChannelsTable } from '../db/schema.js';
@@ -75,7 +75,7 @@ async function checkUrls(ctx: AppContext, def: AnyDef, creds: Record<string, unk
   for (const f of def.credentials.fields) {
     const v = creds[f.name];
     if (def.id === 'sandbox' && v === BUILTIN_SANDBOX_URL) continue; // in-process, see src/app/sandbox.ts
-    if (f.kind === 'url' && typeof v === 'string') await checkEgress(v, `credentials.${f.name}`, ctx.config.egressAllowPrivate);
+    if (f.kind === 'url' && typeof v === 'string') await checkEgressUnder(ctx.config, v, `credentials.${f.name}`);
   }
 }
 

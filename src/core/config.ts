@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 
@@ -34,6 +35,8 @@ export interface Config {
   /** Which peers' X-Forwarded-For is believed for the client address (Fastify's trustProxy). */
   trustProxy: boolean | string[];
   egressAllowPrivate: boolean;
+  /** DNS servers (`ip` or `ip:port`) for tenant and provider hosts; empty: /etc/resolv.conf's (decision 059). */
+  egressDnsServers: string[];
   cookieSecure: boolean;
   /**
    * Process acknowledged webhooks on a worker thread of their own (decision 030), so the event loop
@@ -117,6 +120,16 @@ export function parseConfig(env: Env, overrides: Partial<Config> = {}): Readonly
     problems.push(`${name} must be true or false (got "${raw}")`);
     return def;
   };
+  /** A comma-separated list of `ip`, `ip:port` or `[ipv6]:port`. */
+  const dnsServers = (name: string): string[] => {
+    const list = (env[name] ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+    for (const x of list) {
+      const m = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(x) ?? /^([^:]+)(?::(\d{1,5}))?$/.exec(x) ?? [x, x, undefined];
+      const port = m[2] === undefined ? 53 : Number(m[2]);
+      if (isIP(m[1] ?? '') === 0 || port < 1 || port > 65535) problems.push(`${name} must list DNS servers as ip, ip:port or [ipv6]:port (got "${x}")`);
+    }
+    return list;
+  };
 
   const modeRaw = env.SWITCHBOARD_ENV ?? (env.NODE_ENV === 'production' ? 'production' : 'development');
   if (modeRaw !== 'production' && modeRaw !== 'development') {
@@ -174,6 +187,7 @@ export function parseConfig(env: Env, overrides: Partial<Config> = {}): Readonly
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
     trustProxy: trustRaw === 'true' ? true : trustRaw === 'false' ? false : trustList,
     egressAllowPrivate: bool('EGRESS_ALLOW_PRIVATE', false),
+    egressDnsServers: dnsServers('EGRESS_DNS_SERVERS'),
     cookieSecure: bool('COOKIE_SECURE', mode === 'production'),
     inboundThread: bool('INBOUND_THREAD', true),
     httpThreadNice: int('HTTP_THREAD_NICE', -5, -20, 19),

@@ -1,4 +1,5 @@
-import { lookup as dnsLookup } from 'node:dns/promises';
+import { Resolver } from 'node:dns/promises';
+import { readFileSync, statSync } from 'node:fs';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { AppError } from './errors.js';
 
@@ -15,9 +16,74 @@ import { AppError } from './errors.js';
  * matters (decision 043).
  */
 
-/** Resolves a host name to every address it has (dns.lookup with `all: true`; injectable for tests). */
+/** Resolves a host name to every address it has (injectable for tests). */
 export type Resolve = (host: string) => Promise<{ address: string; family: number }[]>;
-const systemResolve: Resolve = (host) => dnsLookup(host, { all: true, verbatim: true });
+
+/**
+ * Name resolution for tenant-supplied and provider hosts, off Node's thread pool (decision 059).
+ * `dns.lookup` runs getaddrinfo on libuv's 4 threads and a timed-out request does not free its
+ * thread: one tenant's endpoints on a name whose DNS never answers held all four for ~20 s at a
+ * time, and every other tenant's delivery (and file and crypto work) queued behind them. Here
+ * names go to the DNS servers of /etc/resolv.conf (or `servers`, EGRESS_DNS_SERVERS) through
+ * c-ares on the event loop, bounded by `timeoutMs` × 2 tries; `localhost` and names in /etc/hosts
+ * are answered as getaddrinfo would, without a query.
+ */
+export function createResolve(opts: { servers?: readonly string[]; timeoutMs?: number; hostsFile?: string } = {}): Resolve {
+  const resolver = new Resolver({ timeout: opts.timeoutMs ?? 2_000, tries: 2 });
+  if (opts.servers && opts.servers.length > 0) resolver.setServers([...opts.servers]);
+  const hosts = hostsFile(opts.hostsFile ?? '/etc/hosts');
+  return async (host) => {
+    const name = host.toLowerCase().replace(/\.$/, '');
+    if (name === 'localhost' || name.endsWith('.localhost')) return [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }];
+    const listed = hosts().get(name);
+    if (listed) return listed;
+    const [v4, v6] = await Promise.allSettled([resolver.resolve4(name), resolver.resolve6(name)]);
+    const addrs = [
+      ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 })) : []),
+      ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 })) : []),
+    ];
+    if (addrs.length === 0) throw v4.status === 'rejected' ? v4.reason : Object.assign(new Error(`${host} has no address`), { code: 'ENOTFOUND' });
+    return addrs;
+  };
+}
+
+/** /etc/hosts as name → addresses, read again when the file changes (looked at most every 5 s). */
+function hostsFile(path: string): () => Map<string, { address: string; family: number }[]> {
+  let entries = new Map<string, { address: string; family: number }[]>();
+  let mtime = -1;
+  let checkedAt = 0;
+  return () => {
+    const now = Date.now();
+    if (now - checkedAt < 5_000) return entries;
+    checkedAt = now;
+    try {
+      const m = statSync(path).mtimeMs;
+      if (m === mtime) return entries;
+      const next = new Map<string, { address: string; family: number }[]>();
+      for (const line of readFileSync(path, 'utf8').split('\n')) {
+        const [address, ...names] = line.replace(/#.*/, '').trim().split(/\s+/);
+        const family = address ? isIP(address) : 0;
+        if (!address || family === 0) continue;
+        for (const n of names) next.set(n.toLowerCase(), [...(next.get(n.toLowerCase()) ?? []), { address, family }]);
+      }
+      entries = next;
+      mtime = m;
+    } catch {
+      entries = new Map();
+    }
+    return entries;
+  };
+}
+
+const resolvers = new Map<string, Resolve>();
+/** One resolver per server list (the system's when empty), shared by everything in the process. */
+export function resolverFor(servers: readonly string[] = []): Resolve {
+  const key = servers.join(',');
+  let r = resolvers.get(key);
+  if (!r) resolvers.set(key, (r = createResolve({ servers })));
+  return r;
+}
+const systemResolve: Resolve = (host) => resolverFor()(host);
 
 /**
  * Non-public ranges: the IANA special-purpose registries (RFC 6890 and updates) minus the few
@@ -120,13 +186,15 @@ async function checkedAddresses(host: string, what: string, allowPrivate: boolea
     return [{ address: host, family }];
   }
   if (!allowPrivate && isLocalhostName(host)) throw denied(what);
+  const unresolved = (code?: unknown) =>
+    new AppError('egress_denied', `${what === `the host ${host}` ? what : `${what}: the host ${host}`} does not resolve${typeof code === 'string' ? ` (${code})` : ''}`);
   let addrs: { address: string; family: number }[];
   try {
     addrs = await resolve(host);
-  } catch {
-    throw new AppError('egress_denied', `${what}: the host ${host} does not resolve`);
+  } catch (err) {
+    throw unresolved((err as { code?: unknown } | null)?.code);
   }
-  if (addrs.length === 0) throw new AppError('egress_denied', `${what}: the host ${host} does not resolve`);
+  if (addrs.length === 0) throw unresolved();
   if (!allowPrivate && addrs.some((a) => isInternalAddress(a.address))) throw denied(what);
   return addrs;
 }
@@ -150,6 +218,10 @@ export async function checkEgress(url: string, field: string, allowPrivate: bool
   if (allowPrivate) return;
   await checkedAddresses(u.hostname.replace(/^\[|\]$/g, ''), field, false, resolve);
 }
+
+/** `checkEgress` under a deployment's settings (EGRESS_ALLOW_PRIVATE, EGRESS_DNS_SERVERS). */
+export const checkEgressUnder = (config: { egressAllowPrivate: boolean; egressDnsServers: readonly string[] }, url: string, field: string): Promise<void> =>
+  checkEgress(url, field, config.egressAllowPrivate, resolverFor(config.egressDnsServers));
 
 /**
  * A `lookup` for net/http/tls connect options: resolves, checks every address, and hands the socket

@@ -5,6 +5,7 @@ import { parseRetryAfter } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { asTenantId, withTenant, type Tx } from '../db/db.js';
 import { createHttpTransport, type HttpTransport } from '../core/http-transport.js';
+import type { Resolve } from '../core/egress.js';
 import { emitEvent } from './emit.js';
 import { signingSecrets } from './endpoints.js';
 import { DISABLE_AFTER_MS, nextDelayMs } from './retry.js';
@@ -40,8 +41,8 @@ const SYSTEM = { type: 'system', id: null, ip: null } as const;
  * closing. Answers are not read: a delivery resolves on the response head, and a body past 64 KB
  * has its connection closed (`maxBodyBytes: 0`).
  */
-export function createDeliveryTransport(allowPrivate: boolean): HttpTransport {
-  return createHttpTransport({ allowPrivate, maxSockets: CONCURRENCY + PROBES, timeout: 4_000, maxBodyBytes: 0 });
+export function createDeliveryTransport(allowPrivate: boolean, resolve?: Resolve): HttpTransport {
+  return createHttpTransport({ allowPrivate, maxSockets: CONCURRENCY + PROBES, timeout: 4_000, maxBodyBytes: 0, ...(resolve ? { resolve } : {}) });
 }
 
 interface Pool {

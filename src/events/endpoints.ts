@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { AppContext } from '../app/context.js';
 import { audit, type Actor } from '../audit/audit.js';
 import { AppError, notFound } from '../core/errors.js';
-import { checkEgress } from '../core/egress.js';
+import { checkEgressUnder } from '../core/egress.js';
 import { newId } from '../core/ids.js';
 import { withTenant, type TenantId, type Tx } from '../db/db.js';
 import { newSecret } from './signing.js';
@@ -54,7 +54,7 @@ export interface EndpointInput {
 }
 
 export async function createEndpoint(ctx: AppContext, actor: Actor, tenantId: TenantId, p: EndpointInput) {
-  await checkEgress(p.url, 'url', ctx.config.egressAllowPrivate);
+  await checkEgressUnder(ctx.config, p.url, 'url');
   const id = newId('whe');
   const secret = newSecret();
   return withTenant(ctx.db, tenantId, async (tx) => {
@@ -67,7 +67,7 @@ export async function createEndpoint(ctx: AppContext, actor: Actor, tenantId: Te
 }
 
 export async function updateEndpoint(ctx: AppContext, actor: Actor, tenantId: TenantId, id: string, p: Partial<Omit<EndpointInput, 'description'>> & { description?: string | null; status?: 'enabled' | 'disabled' }) {
-  if (p.url) await checkEgress(p.url, 'url', ctx.config.egressAllowPrivate);
+  if (p.url) await checkEgressUnder(ctx.config, p.url, 'url');
   return withTenant(ctx.db, tenantId, async (tx) => {
     const cur = await findEndpoint(tx, id);
     const statusChange = p.status !== undefined && p.status !== cur.status;
