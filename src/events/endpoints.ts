@@ -41,8 +41,14 @@ export function signingSecrets(ctx: AppContext, r: Secrets, now: Date): string[]
   return out;
 }
 
-export async function findEndpoint(tx: Tx, id: string): Promise<Row> {
-  const r = await tx.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
+/**
+ * `lock`: held until the transaction ends, for calls that decide from the row what to write —
+ * two rotations at once both passed the overlap check and one returned secret never signed; two
+ * replays of all failed both queued every event (review of 2026-12-01).
+ */
+export async function findEndpoint(tx: Tx, id: string, lock = false): Promise<Row> {
+  const q = tx.selectFrom('webhook_endpoints').selectAll().where('id', '=', id);
+  const r = await (lock ? q.forUpdate() : q).executeTakeFirst();
   if (!r) throw notFound('webhook endpoint');
   return r as Row;
 }
@@ -58,6 +64,8 @@ export async function createEndpoint(ctx: AppContext, actor: Actor, tenantId: Te
   const id = newId('whe');
   const secret = newSecret();
   return withTenant(ctx.db, tenantId, async (tx) => {
+    // One create at a time per tenant, so concurrent ones cannot all pass the count (as channels do).
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`webhook_endpoints:${tenantId}`}, 0))`.execute(tx);
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from webhook_endpoints`.execute(tx);
     if (rows[0]!.n >= MAX_ENDPOINTS) throw new AppError('plan_limit_reached', `at most ${MAX_ENDPOINTS} webhook endpoints per tenant`);
     await tx.insertInto('webhook_endpoints').values({ tenant_id: tenantId, id, url: p.url, description: p.description ?? null, event_types: p.event_types, secret_enc: seal(ctx, tenantId, id, secret) }).execute();
@@ -69,7 +77,7 @@ export async function createEndpoint(ctx: AppContext, actor: Actor, tenantId: Te
 export async function updateEndpoint(ctx: AppContext, actor: Actor, tenantId: TenantId, id: string, p: Partial<Omit<EndpointInput, 'description'>> & { description?: string | null; status?: 'enabled' | 'disabled' }) {
   if (p.url) await checkEgressUnder(ctx.config, p.url, 'url');
   return withTenant(ctx.db, tenantId, async (tx) => {
-    const cur = await findEndpoint(tx, id);
+    const cur = await findEndpoint(tx, id, true);
     const statusChange = p.status !== undefined && p.status !== cur.status;
     await tx.updateTable('webhook_endpoints').set({
       ...(p.url ? { url: p.url } : {}),
@@ -102,7 +110,7 @@ export const deleteEndpoint = (ctx: AppContext, actor: Actor, tenantId: TenantId
  */
 export const rotateSecret = (ctx: AppContext, actor: Actor, tenantId: TenantId, id: string, overlapMs = ROTATION_OVERLAP_MS) =>
   withTenant(ctx.db, tenantId, async (tx) => {
-    const r = await findEndpoint(tx, id);
+    const r = await findEndpoint(tx, id, true);
     const now = ctx.clock.now();
     if (overlapMs > 0 && previousSigns(r, now)) {
       throw new AppError('conflict', `the secret before the current one signs until ${r.previous_expires_at!.toISOString()}; rotate again after that, or with previous_expires_in_seconds 0 to end every older secret now`);

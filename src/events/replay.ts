@@ -6,9 +6,12 @@ import { withTenant, type TenantId, type Tx } from '../db/db.js';
 import { findEndpoint } from './endpoints.js';
 import './schema.js';
 
-/** A disabled endpoint gets no attempts, so a replay to it would only fail unseen: refused. */
+/**
+ * A disabled endpoint gets no attempts, so a replay to it would only fail unseen: refused. Locked:
+ * replays of one endpoint run one after another, each seeing what the last one queued.
+ */
 async function enabledEndpoint(tx: Tx, endpointId: string) {
-  const ep = await findEndpoint(tx, endpointId);
+  const ep = await findEndpoint(tx, endpointId, true);
   if (ep.status !== 'enabled') throw new AppError('conflict', 'the endpoint is disabled: enable it (PATCH status "enabled") before replaying');
   return ep;
 }
