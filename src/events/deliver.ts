@@ -8,7 +8,7 @@ import { createHttpTransport, type HttpTransport } from '../core/http-transport.
 import type { Resolve } from '../core/egress.js';
 import { emitEvent } from './emit.js';
 import { signingSecrets } from './endpoints.js';
-import { DISABLE_AFTER_MS, nextDelayMs } from './retry.js';
+import { DISABLE_AFTER_MS, nextDelayMs, RUN_GAP_MS } from './retry.js';
 import { signedHeaders } from './signing.js';
 import { settlesWithin } from '../core/runtime.js';
 import './schema.js';
@@ -183,7 +183,12 @@ async function record(ctx: AppContext, tx: Tx, r: { tenantId: string; d: { id: s
   const delay = nextDelayMs(attempts, r.retryAfterMs);
   if (delay === null) await tx.updateTable('event_deliveries').set({ ...base, status: 'failed' }).where('id', '=', r.d.id).execute();
   else await tx.updateTable('event_deliveries').set({ ...base, next_attempt_at: new Date(now.getTime() + delay) }).where('id', '=', r.d.id).execute();
-  const ep = await tx.updateTable('webhook_endpoints').set({ failing_since: sql`coalesce(failing_since, ${now})` }).where('id', '=', r.endpointId).returning('failing_since').executeTakeFirst();
+  // A run of failures is continuous while its attempts come less than a day apart (the retry
+  // schedule's longest wait is 12 h); after a longer silence the clock starts again (migration 053).
+  const ep = await tx.updateTable('webhook_endpoints').set({
+    failing_since: sql`case when failing_since is null or last_failed_at < ${new Date(now.getTime() - RUN_GAP_MS)} then ${now} else failing_since end`,
+    last_failed_at: now,
+  }).where('id', '=', r.endpointId).returning('failing_since').executeTakeFirst();
   if (ep?.failing_since && now.getTime() - new Date(ep.failing_since).getTime() >= DISABLE_AFTER_MS) {
     await disable(tx, r.tenantId, r.endpointId, 'failing', 'every delivery failed for 5 days');
   }

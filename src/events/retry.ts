@@ -9,6 +9,11 @@ export const RETRY_DELAYS_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000
 export const MAX_ATTEMPTS = RETRY_DELAYS_MS.length + 1;
 /** An endpoint failing without a single success for this long is disabled. */
 export const DISABLE_AFTER_MS = 5 * 24 * 3600 * 1000;
+/**
+ * Failed attempts further apart than this are two runs of failures, not one: twice the schedule's
+ * longest wait (10 h + 20 %), so a run being retried is never split.
+ */
+export const RUN_GAP_MS = 24 * 3600 * 1000;
 
 /** Delay before the next attempt after `attempts` failed ones, or null when retries are used up. */
 export function nextDelayMs(attempts: number, retryAfterMs: number | undefined, random: () => number = Math.random): number | null {

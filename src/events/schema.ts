@@ -25,6 +25,8 @@ export interface WebhookEndpointsTable {
   previous_secret_enc: string | null;
   previous_expires_at: Timestamp | null;
   failing_since: Timestamp | null;
+  /** The last failed attempt (migration 053): a failure more than a day after it starts a new run. */
+  last_failed_at: Timestamp | null;
   /** When a delivery of this endpoint was last claimed as a probe (migration 042): the probe budget goes round. */
   probed_at: Timestamp | null;
   created_at: Generated<Date>;

@@ -251,6 +251,26 @@ describe('tenant webhook endpoints and signed deliveries', () => {
     await deliveriesIdle(t.ctx);
   });
 
+  it('a failure after a day without attempts starts a new run: a month-old failure does not disable the endpoint at once', async () => {
+    const ep = await endpoint(a, rxA.url);
+    rxA.respond = () => ({ status: 503 });
+    const day = 24 * 3600_000;
+    // The endpoint's last run of failures ended a month ago (its deliveries gave up); no events since.
+    await owner(t).updateTable('webhook_endpoints').set({ failing_since: new Date(Date.now() - 31 * day), last_failed_at: new Date(Date.now() - 30 * day) }).where('id', '=', ep.id).execute();
+    await inbound('888000888', 1);
+    await deliverAll();
+    const e = await owner(t).selectFrom('webhook_endpoints').selectAll().where('id', '=', ep.id).executeTakeFirstOrThrow();
+    assert.equal(e.status, 'enabled', 'one 503 after a month of silence is not five days of failing');
+    assert.ok(Date.now() - new Date(e.failing_since!).getTime() < 60_000, 'the new run starts now');
+    // Within a run (the last failure an hour ago) the five days still count from its start.
+    await owner(t).updateTable('webhook_endpoints').set({ failing_since: new Date(Date.now() - 5 * day - 1000), last_failed_at: new Date(Date.now() - 3600_000) }).where('id', '=', ep.id).execute();
+    await owner(t).updateTable('event_deliveries').set({ next_attempt_at: new Date() }).where('endpoint_id', '=', ep.id).where('status', '=', 'pending').execute();
+    await deliverAll();
+    const after = await owner(t).selectFrom('webhook_endpoints').selectAll().where('id', '=', ep.id).executeTakeFirstOrThrow();
+    assert.deepEqual([after.status, after.disabled_reason], ['disabled', 'failing']);
+    rxA.respond = () => ({ status: 200 });
+  });
+
   it('an endpoint failing for 5 days is disabled; replay of all failed since a time re-queues them', async () => {
     const ep = await endpoint(a, rxA.url);
     rxA.respond = () => ({ status: 500 });
