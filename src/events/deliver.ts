@@ -170,19 +170,23 @@ async function record(ctx: AppContext, tx: Tx, r: { tenantId: string; d: { id: s
   const attempts = r.d.attempts + 1;
   const base = { attempts, last_status_code: r.status, last_error: r.error, locked_until: null, updated_at: now };
   const ok = r.status !== null && r.status >= 200 && r.status < 300;
+  // Only a delivery still pending takes the result: one handed back at shutdown (finishDeliveries)
+  // may have been sent and recorded by another process meanwhile, and a late failure here must not
+  // turn its success into `failed` or start its endpoint's failure clock.
+  const pending = tx.updateTable('event_deliveries').where('id', '=', r.d.id).where('status', '=', 'pending');
   if (ok) {
-    await tx.updateTable('event_deliveries').set({ ...base, status: 'succeeded' }).where('id', '=', r.d.id).execute();
+    await pending.set({ ...base, status: 'succeeded' }).execute();
     await tx.updateTable('webhook_endpoints').set({ failing_since: null }).where('id', '=', r.endpointId).where('failing_since', 'is not', null).execute();
     return;
   }
   if (r.status === 410) {
-    await tx.updateTable('event_deliveries').set({ ...base, status: 'failed' }).where('id', '=', r.d.id).execute();
+    await pending.set({ ...base, status: 'failed' }).execute();
     await disable(tx, r.tenantId, r.endpointId, 'gone', 'the endpoint answered 410 Gone');
     return;
   }
   const delay = nextDelayMs(attempts, r.retryAfterMs);
-  if (delay === null) await tx.updateTable('event_deliveries').set({ ...base, status: 'failed' }).where('id', '=', r.d.id).execute();
-  else await tx.updateTable('event_deliveries').set({ ...base, next_attempt_at: new Date(now.getTime() + delay) }).where('id', '=', r.d.id).execute();
+  const taken = await (delay === null ? pending.set({ ...base, status: 'failed' }) : pending.set({ ...base, next_attempt_at: new Date(now.getTime() + delay) })).executeTakeFirst();
+  if (Number(taken.numUpdatedRows) === 0) return;
   // A run of failures is continuous while its attempts come less than a day apart (the retry
   // schedule's longest wait is 12 h); after a longer silence the clock starts again (migration 053).
   const ep = await tx.updateTable('webhook_endpoints').set({

@@ -249,6 +249,22 @@ describe('tenant webhook endpoints and signed deliveries', () => {
     const handedBack = await row();
     assert.deepEqual([handedBack.status, handedBack.locked_until], ['pending', null]);
     await deliveriesIdle(t.ctx);
+
+    // Handed back, sent and recorded by another process, then this process's late answer comes — a
+    // failure on the last try: it must not turn that success into `failed` nor start the failure clock.
+    await owner(t).deleteFrom('event_deliveries').where('endpoint_id', '=', ep.id).execute();
+    rxA.respond = () => ({ status: 500, delayMs: 800 });
+    await inbound('888000888');
+    await owner(t).updateTable('event_deliveries').set({ attempts: 7 }).where('endpoint_id', '=', ep.id).execute();
+    assert.equal(await deliverDue(t.ctx), 1);
+    await finishDeliveries(t.ctx, 100);
+    await owner(t).updateTable('event_deliveries').set({ status: 'succeeded', attempts: 8, last_status_code: 200 }).where('endpoint_id', '=', ep.id).execute();
+    await deliveriesIdle(t.ctx);
+    const late = await row();
+    assert.deepEqual([late.status, late.last_status_code], ['succeeded', 200], 'the other process’s success stands');
+    const e = await owner(t).selectFrom('webhook_endpoints').select(['failing_since', 'status']).where('id', '=', ep.id).executeTakeFirstOrThrow();
+    assert.deepEqual([e.status, e.failing_since], ['enabled', null]);
+    rxA.respond = () => ({ status: 200 });
   });
 
   it('a failure after a day without attempts starts a new run: a month-old failure does not disable the endpoint at once', async () => {
