@@ -135,6 +135,28 @@ async function assertExternalIdFree(tx: Tx, provider: string, externalId: string
   if (rows[0]?.taken) throw new AppError('external_id_taken', `another channel already uses ${provider} line ${externalId}`);
 }
 
+/**
+ * Runs `fn` — which points the provider's webhooks at a channel and stores it — for one line at a
+ * time across tenants, and only for a line no other channel holds. Pointing the webhooks is not
+ * harmless: a WAHA session's Switchboard webhooks and an UltraMsg instance's webhook URL are
+ * replaced, so a create refused as a duplicate *after* it had run took the line's inbound away from
+ * the channel that owns it (review of 2026-12-01). A taken line is still told only after the
+ * credentials proved themselves (a read-only connection test), so nobody learns which lines others
+ * own by naming them with made-up credentials. The lock is a transaction of its own, held while the
+ * provider is called (channel creates and moves are rare).
+ */
+async function onFreeLine<T>(ctx: AppContext, def: AnyDef, ref: { tenantId: string; channelId: string; credentials: unknown }, externalId: string, fn: () => Promise<T>): Promise<T> {
+  return ctx.db.transaction().execute(async (lock) => {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`line:${def.id}:${externalId}`}, 0))`.execute(lock);
+    const { rows } = await sql<{ taken: boolean }>`select sb_external_id_taken(${def.id}, ${externalId}, ${ref.channelId}) as taken`.execute(lock);
+    if (rows[0]?.taken) {
+      await testConnection(ctx, def, ref);
+      throw new AppError('external_id_taken', `another channel already uses ${def.id} line ${externalId}`);
+    }
+    return fn();
+  });
+}
+
 async function assertChannelRoom(tx: Tx, tenantId: TenantId): Promise<void> {
   const limits = await effectiveLimits(tx, tenantId);
   if (limits.max_channels === null) return;
@@ -151,44 +173,45 @@ export async function createChannel(ctx: AppContext, actor: Actor, tenantId: Ten
   const externalId = def.credentials.externalId(creds);
   const id = newId('chn');
   const webhookToken = randomBytes(24).toString('base64url');
-  // The plan's room first, so a doomed request never reaches the provider. Whether the line is
-  // taken is told only after the connection test: before it, anyone could learn which lines other
-  // tenants own by naming them with made-up credentials.
+  // The plan's room first, so a doomed request never reaches the provider.
   await withTenant(ctx.db, tenantId, (tx) => assertChannelRoom(tx, tenantId));
-  const health = await connect(ctx, def, { tenantId, channelId: id, credentials: creds }, webhookToken);
-  const sealed = seal(ctx, def, tenantId, id, creds);
-  return withTenant(ctx.db, tenantId, async (tx) => {
-    // Again, under the tenant's channel lock: concurrent creates each passed the check above while
-    // the others were testing their connections, and all got in past max_channels.
-    await sql`select pg_advisory_xact_lock(hashtextextended(${`channels:${tenantId}`}, 0))`.execute(tx);
-    await assertChannelRoom(tx, tenantId);
-    await assertExternalIdFree(tx, def.id, externalId, null);
-    let row: ChannelRow;
-    try {
-      row = (await tx
-        .insertInto('channels')
-        .values({
-          tenant_id: tenantId,
-          id,
-          name: p.name,
-          provider: def.id,
-          external_id: externalId,
-          secrets_enc: sealed.secrets_enc,
-          settings: JSON.stringify(sealed.settings),
-          webhook_token: webhookToken,
-          rate_per_second: p.rate_per_second ?? def.rateDefaults.perSecond,
-          burst: p.burst ?? def.rateDefaults.burst,
-          daily_limit: p.daily_limit ?? null,
-          health: JSON.stringify({ ok: true, checked_at: ctx.clock.now().toISOString(), detail: health.detail ?? null }),
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow()) as ChannelRow;
-    } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw new AppError('external_id_taken', `another channel already uses ${def.id} line ${externalId}`);
-      throw err;
-    }
-    await audit(tx, { tenantId, actor, action: 'channel.created', targetType: 'channel', targetId: id, details: { name: p.name, provider: def.id, external_id: externalId } });
-    return channelView(ctx, row);
+  const ref = { tenantId, channelId: id, credentials: creds };
+  return onFreeLine(ctx, def, ref, externalId, async () => {
+    const health = await connect(ctx, def, ref, webhookToken);
+    const sealed = seal(ctx, def, tenantId, id, creds);
+    return withTenant(ctx.db, tenantId, async (tx) => {
+      // Again, under the tenant's channel lock: concurrent creates each passed the check above while
+      // the others were testing their connections, and all got in past max_channels.
+      await sql`select pg_advisory_xact_lock(hashtextextended(${`channels:${tenantId}`}, 0))`.execute(tx);
+      await assertChannelRoom(tx, tenantId);
+      await assertExternalIdFree(tx, def.id, externalId, null);
+      let row: ChannelRow;
+      try {
+        row = (await tx
+          .insertInto('channels')
+          .values({
+            tenant_id: tenantId,
+            id,
+            name: p.name,
+            provider: def.id,
+            external_id: externalId,
+            secrets_enc: sealed.secrets_enc,
+            settings: JSON.stringify(sealed.settings),
+            webhook_token: webhookToken,
+            rate_per_second: p.rate_per_second ?? def.rateDefaults.perSecond,
+            burst: p.burst ?? def.rateDefaults.burst,
+            daily_limit: p.daily_limit ?? null,
+            health: JSON.stringify({ ok: true, checked_at: ctx.clock.now().toISOString(), detail: health.detail ?? null }),
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow()) as ChannelRow;
+      } catch (err) {
+        if ((err as { code?: string }).code === '23505') throw new AppError('external_id_taken', `another channel already uses ${def.id} line ${externalId}`);
+        throw err;
+      }
+      await audit(tx, { tenantId, actor, action: 'channel.created', targetType: 'channel', targetId: id, details: { name: p.name, provider: def.id, external_id: externalId } });
+      return channelView(ctx, row);
+    });
   });
 }
 
@@ -241,43 +264,54 @@ export async function updateChannel(ctx: AppContext, actor: Actor, tenantId: Ten
         details: { errors: kept.map((name) => ({ path: `/credentials/${name}`, message: 'required when the address or line changes' })) },
       });
     }
-    // A session provider's new address or session gets its webhooks pointed here again.
-    await connect(ctx, def, { tenantId, channelId: id, credentials: creds }, current.webhook_token);
     sealed = seal(ctx, def, tenantId, id, creds);
+    // A session provider's new address or session gets its webhooks pointed here again — for a move
+    // to another line, only when it is free, and held free until the change is saved.
+    const ref = { tenantId, channelId: id, credentials: creds };
+    const reconnected = () => connect(ctx, def, ref, current.webhook_token);
+    if (externalId === current.external_id) await reconnected();
+    else return onFreeLine(ctx, def, ref, externalId, async () => {
+      await reconnected();
+      return save();
+    });
   }
-  return withTenant(ctx.db, tenantId, async (tx) => {
-    if (externalId !== current.external_id) await assertExternalIdFree(tx, def.id, externalId, id);
-    let row: ChannelRow | undefined;
-    try {
-      row = (await tx
-        .updateTable('channels')
-        .set({
-          ...(patch.name !== undefined ? { name: patch.name } : {}),
-          ...(patch.status !== undefined ? { status: patch.status } : {}),
-          ...(patch.rate_per_second !== undefined ? { rate_per_second: patch.rate_per_second } : {}),
-          ...(patch.burst !== undefined ? { burst: patch.burst } : {}),
-          ...(patch.daily_limit !== undefined ? { daily_limit: patch.daily_limit } : {}),
-          ...(sealed ? { secrets_enc: sealed.secrets_enc, settings: JSON.stringify(sealed.settings), external_id: externalId } : {}),
-          updated_at: new Date(),
-        })
-        .where('id', '=', id)
-        // Credentials were merged with the row as read before the connection test: written only if
-        // nobody changed them meanwhile, or one of two concurrent PATCHes is silently lost.
-        .$if(sealed !== undefined, (q) => q.where('secrets_enc', '=', current.secrets_enc).where(sql<boolean>`settings = ${JSON.stringify(current.settings)}::jsonb`))
-        .returningAll()
-        .executeTakeFirst()) as ChannelRow | undefined;
-    } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw new AppError('external_id_taken', `another channel already uses ${def.id} line ${externalId}`);
-      throw err;
-    }
-    if (!row) {
-      await findChannel(tx, id); // gone: 404
-      throw new AppError('conflict', "the channel's credentials changed while this change was tested; read it again and retry");
-    }
-    const { credentials: _c, ...rest } = patch;
-    await audit(tx, { tenantId, actor, action: 'channel.updated', targetType: 'channel', targetId: id, details: { ...rest, connection_changed: Boolean(patch.credentials) } });
-    return channelView(ctx, row);
-  });
+  return save();
+
+  function save() {
+    return withTenant(ctx.db, tenantId, async (tx) => {
+      if (externalId !== current.external_id) await assertExternalIdFree(tx, def.id, externalId, id);
+      let row: ChannelRow | undefined;
+      try {
+        row = (await tx
+          .updateTable('channels')
+          .set({
+            ...(patch.name !== undefined ? { name: patch.name } : {}),
+            ...(patch.status !== undefined ? { status: patch.status } : {}),
+            ...(patch.rate_per_second !== undefined ? { rate_per_second: patch.rate_per_second } : {}),
+            ...(patch.burst !== undefined ? { burst: patch.burst } : {}),
+            ...(patch.daily_limit !== undefined ? { daily_limit: patch.daily_limit } : {}),
+            ...(sealed ? { secrets_enc: sealed.secrets_enc, settings: JSON.stringify(sealed.settings), external_id: externalId } : {}),
+            updated_at: new Date(),
+          })
+          .where('id', '=', id)
+          // Credentials were merged with the row as read before the connection test: written only if
+          // nobody changed them meanwhile, or one of two concurrent PATCHes is silently lost.
+          .$if(sealed !== undefined, (q) => q.where('secrets_enc', '=', current.secrets_enc).where(sql<boolean>`settings = ${JSON.stringify(current.settings)}::jsonb`))
+          .returningAll()
+          .executeTakeFirst()) as ChannelRow | undefined;
+      } catch (err) {
+        if ((err as { code?: string }).code === '23505') throw new AppError('external_id_taken', `another channel already uses ${def.id} line ${externalId}`);
+        throw err;
+      }
+      if (!row) {
+        await findChannel(tx, id); // gone: 404
+        throw new AppError('conflict', "the channel's credentials changed while this change was tested; read it again and retry");
+      }
+      const { credentials: _c, ...rest } = patch;
+      await audit(tx, { tenantId, actor, action: 'channel.updated', targetType: 'channel', targetId: id, details: { ...rest, connection_changed: Boolean(patch.credentials) } });
+      return channelView(ctx, row);
+    });
+  }
 }
 
 export async function deleteChannel(ctx: AppContext, actor: Actor, tenantId: TenantId, id: string): Promise<void> {
