@@ -24,55 +24,109 @@ export type Resolve = (host: string) => Promise<{ address: string; family: numbe
  * `dns.lookup` runs getaddrinfo on libuv's 4 threads and a timed-out request does not free its
  * thread: one tenant's endpoints on a name whose DNS never answers held all four for ~20 s at a
  * time, and every other tenant's delivery (and file and crypto work) queued behind them. Here
- * names go to the DNS servers of /etc/resolv.conf (or `servers`, EGRESS_DNS_SERVERS) through
- * c-ares on the event loop, bounded by `timeoutMs` × 2 tries; `localhost` and names in /etc/hosts
- * are answered as getaddrinfo would, without a query.
+ * names go through c-ares on the event loop to the DNS servers of /etc/resolv.conf (or `servers`,
+ * EGRESS_DNS_SERVERS), with its `search` list and `ndots` applied as getaddrinfo applies them (c-ares'
+ * plain queries do not: `waha` would not find `waha.corp.internal`), and the whole answer bounded by
+ * `deadlineMs`; `localhost` and names in /etc/hosts are answered from the file, without a query.
  */
-export function createResolve(opts: { servers?: readonly string[]; timeoutMs?: number; hostsFile?: string } = {}): Resolve {
-  const resolver = new Resolver({ timeout: opts.timeoutMs ?? 2_000, tries: 2 });
+export function createResolve(
+  opts: { servers?: readonly string[]; timeoutMs?: number; deadlineMs?: number; hostsFile?: string; resolvConf?: string } = {},
+): Resolve {
+  // c-ares doubles the timeout on its second try and tries each server in turn; the deadline
+  // bounds the sum whatever the number of servers and search domains.
+  const resolver = new Resolver({ timeout: opts.timeoutMs ?? 1_000, tries: 2 });
   if (opts.servers && opts.servers.length > 0) resolver.setServers([...opts.servers]);
-  const hosts = hostsFile(opts.hostsFile ?? '/etc/hosts');
-  return async (host) => {
-    const name = host.toLowerCase().replace(/\.$/, '');
-    if (name === 'localhost' || name.endsWith('.localhost')) return [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }];
-    const listed = hosts().get(name);
-    if (listed) return listed;
+  const deadlineMs = opts.deadlineMs ?? 4_000;
+  const hosts = watchedFile(opts.hostsFile ?? '/etc/hosts', parseHosts, new Map());
+  const conf = watchedFile(opts.resolvConf ?? '/etc/resolv.conf', parseResolvConf, { search: [], ndots: 1 });
+  const query = async (name: string) => {
     const [v4, v6] = await Promise.allSettled([resolver.resolve4(name), resolver.resolve6(name)]);
     const addrs = [
       ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 })) : []),
       ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 })) : []),
     ];
-    if (addrs.length === 0) throw v4.status === 'rejected' ? v4.reason : Object.assign(new Error(`${host} has no address`), { code: 'ENOTFOUND' });
-    return addrs;
+    return { addrs, err: v4.status === 'rejected' ? (v4.reason as NodeJS.ErrnoException) : undefined };
+  };
+  return async (host) => {
+    const name = host.toLowerCase().replace(/\.$/, '');
+    if (name === 'localhost' || name.endsWith('.localhost')) return [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }];
+    const listed = hosts().get(name);
+    if (listed) return listed;
+    const { search, ndots } = conf();
+    const searched = host.endsWith('.') ? [] : search.map((d) => `${name}.${d}`);
+    const candidates = name.split('.').length - 1 >= ndots ? [name, ...searched] : [...searched, name];
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`no DNS answer for ${host} within ${deadlineMs} ms`), { code: 'ETIMEOUT' })), deadlineMs);
+    });
+    const walk = async () => {
+      let first: NodeJS.ErrnoException | undefined;
+      for (const candidate of candidates) {
+        const { addrs, err } = await query(candidate);
+        if (addrs.length > 0) return addrs;
+        // A name that does not exist there: the next candidate. Anything else is remembered.
+        if (err && err.code !== 'ENOTFOUND' && err.code !== 'ENODATA') first ??= err;
+      }
+      throw first ?? Object.assign(new Error(`${host} has no address`), { code: 'ENOTFOUND' });
+    };
+    try {
+      return await Promise.race([walk(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   };
 }
 
-/** /etc/hosts as name → addresses, read again when the file changes (looked at most every 5 s). */
-function hostsFile(path: string): () => Map<string, { address: string; family: number }[]> {
-  let entries = new Map<string, { address: string; family: number }[]>();
+/** A small system file parsed when it changes (looked at most every 5 s); `empty` when unreadable. */
+function watchedFile<T>(path: string, parse: (text: string) => T, empty: T): () => T {
+  let value = empty;
   let mtime = -1;
   let checkedAt = 0;
   return () => {
     const now = Date.now();
-    if (now - checkedAt < 5_000) return entries;
+    if (now - checkedAt < 5_000) return value;
     checkedAt = now;
     try {
       const m = statSync(path).mtimeMs;
-      if (m === mtime) return entries;
-      const next = new Map<string, { address: string; family: number }[]>();
-      for (const line of readFileSync(path, 'utf8').split('\n')) {
-        const [address, ...names] = line.replace(/#.*/, '').trim().split(/\s+/);
-        const family = address ? isIP(address) : 0;
-        if (!address || family === 0) continue;
-        for (const n of names) next.set(n.toLowerCase(), [...(next.get(n.toLowerCase()) ?? []), { address, family }]);
+      if (m !== mtime) {
+        value = parse(readFileSync(path, 'utf8'));
+        mtime = m;
       }
-      entries = next;
-      mtime = m;
     } catch {
-      entries = new Map();
+      value = empty;
+      mtime = -1;
     }
-    return entries;
+    return value;
   };
+}
+
+/** /etc/hosts: name → its addresses, in file order. */
+function parseHosts(text: string): Map<string, { address: string; family: number }[]> {
+  const entries = new Map<string, { address: string; family: number }[]>();
+  for (const line of text.split('\n')) {
+    const [address, ...names] = line.replace(/#.*/, '').trim().split(/\s+/);
+    const family = address ? isIP(address) : 0;
+    if (!address || family === 0) continue;
+    for (const n of names.map((x) => x.toLowerCase())) entries.set(n, [...(entries.get(n) ?? []), { address, family }]);
+  }
+  return entries;
+}
+
+/** /etc/resolv.conf's search list (`search`, or `domain`; the last line wins, as in glibc) and `ndots`. */
+function parseResolvConf(text: string): { search: string[]; ndots: number } {
+  let search: string[] = [];
+  let ndots = 1;
+  for (const line of text.split('\n')) {
+    const [key, ...args] = line.replace(/[#;].*/, '').trim().split(/\s+/);
+    if (key === 'search' || key === 'domain') search = args.map((d) => d.toLowerCase().replace(/\.$/, '')).filter(Boolean);
+    if (key === 'options') {
+      for (const o of args) {
+        const m = /^ndots:(\d+)$/.exec(o);
+        if (m) ndots = Math.min(15, Number(m[1]));
+      }
+    }
+  }
+  return { search, ndots };
 }
 
 const resolvers = new Map<string, Resolve>();

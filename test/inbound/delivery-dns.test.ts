@@ -7,7 +7,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import http from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,9 +18,10 @@ import { emitEvent } from '../../src/events/emit.js';
 import { deliverDue, deliveriesIdle } from '../../src/events/deliver.js';
 import { asTenantId, withTenant } from '../../src/db/db.js';
 import { createResolve } from '../../src/core/egress.js';
+import { startTestDns, type TestDns } from '../support/dns.js';
 
 /** A DNS server that takes every query and answers none. */
-const blackhole = dgram.createSocket('udp4');
+let blackhole: TestDns;
 let dns = '';
 let t: TestApp;
 const hits: number[] = [];
@@ -32,8 +32,8 @@ const ok = http.createServer((req, res) => {
 });
 
 before(async () => {
-  await new Promise<void>((r) => blackhole.bind(0, '127.0.0.1', r));
-  dns = `127.0.0.1:${blackhole.address().port}`;
+  blackhole = await startTestDns({ silent: true });
+  dns = blackhole.server;
   await new Promise<void>((r) => ok.listen(0, '127.0.0.1', r));
   t = await startTestApp({ EGRESS_DNS_SERVERS: dns });
 });
@@ -41,7 +41,7 @@ after(async () => {
   await deliveriesIdle(t.ctx);
   await closeApp(t);
   await new Promise((r) => ok.close(r));
-  blackhole.close();
+  await blackhole.close();
 });
 
 test("one tenant's endpoints on names whose DNS never answers do not hold back another tenant's delivery", { timeout: 60_000 }, async () => {
@@ -66,19 +66,46 @@ test("one tenant's endpoints on names whose DNS never answers do not hold back a
   for (const e of await attempted()) assert.match(String(e), /^the host dead\d\.blackhole\.test does not resolve \(ETIMEOUT\)$/);
 });
 
-test('the resolver answers localhost and /etc/hosts names without asking DNS, and gives up on a silent server', async () => {
+test('the resolver answers localhost and /etc/hosts names without asking DNS, and gives up on a silent server within its deadline', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'sb-hosts-'));
   try {
     const hostsFile = join(dir, 'hosts');
     await writeFile(hostsFile, '# comment\n10.1.2.3 waha.internal waha # trailing\nfd00::5 waha.internal\n');
-    const resolve = createResolve({ servers: [dns], timeoutMs: 200, hostsFile });
+    // Two silent servers: c-ares would try each twice, doubling its timeout (~12 s); the deadline holds.
+    const second = await startTestDns({ silent: true });
+    const resolve = createResolve({ servers: [dns, second.server], hostsFile, resolvConf: join(dir, 'none'), deadlineMs: 1_500 });
     assert.deepEqual(await resolve('WAHA.internal.'), [{ address: '10.1.2.3', family: 4 }, { address: 'fd00::5', family: 6 }]);
     assert.deepEqual(await resolve('waha'), [{ address: '10.1.2.3', family: 4 }]);
     assert.deepEqual((await resolve('localhost')).map((x) => x.address), ['127.0.0.1', '::1']);
     const start = Date.now();
     await assert.rejects(resolve('nowhere.blackhole.test'), (e: NodeJS.ErrnoException) => e.code === 'ETIMEOUT');
-    assert.ok(Date.now() - start < 2_000, `${Date.now() - start} ms`);
+    assert.ok(Date.now() - start < 2_500, `${Date.now() - start} ms`);
+    await second.close();
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("the resolver applies resolv.conf's search list and ndots, as getaddrinfo does", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sb-resolv-'));
+  const server = await startTestDns({ zone: { 'waha.corp.test': '10.9.8.7', 'api.example.test': '10.1.1.1', 'api.example.test.corp.test': '10.6.6.6' } });
+  try {
+    const resolvConf = join(dir, 'resolv.conf');
+    await writeFile(resolvConf, 'nameserver 10.255.255.53\nsearch corp.test other.test\noptions ndots:1 timeout:1\n');
+    const resolve = createResolve({ servers: [server.server], hostsFile: join(dir, 'none'), resolvConf });
+    // Fewer dots than ndots: the search list first.
+    assert.deepEqual(await resolve('waha'), [{ address: '10.9.8.7', family: 4 }]);
+    // At least ndots dots: the name as written first.
+    assert.deepEqual(await resolve('api.example.test'), [{ address: '10.1.1.1', family: 4 }]);
+    // A trailing dot: only the name as written.
+    await assert.rejects(resolve('waha.'), (e: NodeJS.ErrnoException) => e.code === 'ENOTFOUND');
+    await assert.rejects(resolve('nothing'), (e: NodeJS.ErrnoException) => e.code === 'ENOTFOUND');
+    assert.deepEqual(
+      server.queries.filter((q) => q.endsWith(' A')).map((q) => q.slice(0, -2)),
+      ['waha.corp.test', 'api.example.test', 'waha', 'nothing.corp.test', 'nothing.other.test', 'nothing'],
+    );
+  } finally {
+    await server.close();
     await rm(dir, { recursive: true, force: true });
   }
 });
