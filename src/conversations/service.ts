@@ -146,8 +146,9 @@ async function assertAssignable(tx: Tx, userId: string): Promise<void> {
 export const updateConversation = (ctx: AppContext, actor: Actor, tenantId: TenantId, id: string, p: ConversationPatch) =>
   withTenant(ctx.db, tenantId, async (tx) => {
     // Locked before it is compared, so of two PATCHes at once the second sees the first's result:
-    // the same change asked twice is one change, one audit entry, one event.
-    await tx.selectFrom('conversations').select('id').where('id', '=', id).forUpdate().execute();
+    // the same change asked twice is one change, one audit entry, one event. NO KEY UPDATE (what
+    // the UPDATE takes anyway) lets the conversation's new messages in meanwhile (their foreign key).
+    await tx.selectFrom('conversations').select('id').where('id', '=', id).forNoKeyUpdate().execute();
     const cur = await findConversation(tx, id);
     const changes: ConversationPatch = {};
     if (p.status !== undefined && p.status !== cur.status) changes.status = p.status;

@@ -42,13 +42,14 @@ export function signingSecrets(ctx: AppContext, r: Secrets, now: Date): string[]
 }
 
 /**
- * `lock`: held until the transaction ends, for calls that decide from the row what to write —
- * two rotations at once both passed the overlap check and one returned secret never signed; two
- * replays of all failed both queued every event (review of 2026-12-01).
+ * `lock`: held until the (short) transaction ends, for calls that decide from the row what to write
+ * to it — two rotations at once both passed the overlap check and one returned secret never signed
+ * (review of 2026-12-01). FOR NO KEY UPDATE, the lock the row's own UPDATE takes: FOR UPDATE would
+ * also hold up every event the tenant emits meanwhile (a delivery row's foreign key takes KEY SHARE).
  */
 export async function findEndpoint(tx: Tx, id: string, lock = false): Promise<Row> {
   const q = tx.selectFrom('webhook_endpoints').selectAll().where('id', '=', id);
-  const r = await (lock ? q.forUpdate() : q).executeTakeFirst();
+  const r = await (lock ? q.forNoKeyUpdate() : q).executeTakeFirst();
   if (!r) throw notFound('webhook endpoint');
   return r as Row;
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { AppContext } from '../app/context.js';
 import { audit, type Actor } from '../audit/audit.js';
 import { AppError, notFound } from '../core/errors.js';
@@ -7,11 +8,15 @@ import { findEndpoint } from './endpoints.js';
 import './schema.js';
 
 /**
- * A disabled endpoint gets no attempts, so a replay to it would only fail unseen: refused. Locked:
- * replays of one endpoint run one after another, each seeing what the last one queued.
+ * A disabled endpoint gets no attempts, so a replay to it would only fail unseen: refused. Replays
+ * of one endpoint run one after another, each seeing what the last one queued (four at once had
+ * queued every failed event four times, review of 2026-12-01) — under an advisory lock, not the
+ * endpoint's row: a replay of 10,000 events takes a while, and the deliveries' claim (every tenant's)
+ * writes that row.
  */
 async function enabledEndpoint(tx: Tx, endpointId: string) {
-  const ep = await findEndpoint(tx, endpointId, true);
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`replay:${endpointId}`}, 0))`.execute(tx);
+  const ep = await findEndpoint(tx, endpointId);
   if (ep.status !== 'enabled') throw new AppError('conflict', 'the endpoint is disabled: enable it (PATCH status "enabled") before replaying');
   return ep;
 }

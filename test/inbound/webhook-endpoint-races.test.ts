@@ -88,6 +88,25 @@ describe('webhook-endpoint calls at the same moment', () => {
     assert.ok(signs(ep.secret, h.headers, h.body), 'the old one still signs during the overlap');
   });
 
+  it("a rotation or a replay in progress does not hold up the tenant's events (their deliveries reference the endpoint)", async () => {
+    await create();
+    const ep = await create();
+    const emitted = () => withTenant(t.ctx.db, asTenantId(a.id), (tx) => emitEvent(tx, { tenantId: a.id, type: 'conversation.updated', data: {} })).then(() => 'emitted');
+    const within = (p: Promise<string>, ms: number) => Promise.race([p, new Promise<string>((r) => setTimeout(() => r('still waiting'), ms))]);
+    // Each call waits at its audit entry, uncommitted, having read and written the endpoint.
+    await t.asOwner(async (o) => {
+      await o.query('begin');
+      await o.query('lock table audit_log in exclusive mode');
+      const calls = [post(`/${ep.id}/rotate-secret`, {}), post(`/${ep.id}/replay`, { since: new Date(Date.now() - 60_000).toISOString() })];
+      await new Promise((r) => setTimeout(r, 300));
+      const e = emitted();
+      const r = await within(e, 2_000);
+      await o.query('commit');
+      await Promise.all([e, ...calls]);
+      assert.equal(r, 'emitted');
+    });
+  });
+
   it('concurrent creates stop at the limit of 20', async () => {
     for (let i = 0; i < 15; i++) await create();
     const rs = await Promise.all(Array.from({ length: 10 }, () => post('', { url, event_types: ['*'] })));
