@@ -62,7 +62,7 @@ export function channelRoutes(app: App, ctx: AppContext): void {
     schema: { tags, summary: 'Rename, disable, re-credential or re-rate a channel', description: 'Secret credential fields left out (or sent back as `********`) keep their stored values, except when the change points the channel at another address (a URL field) or line: then every secret must be sent again (400 otherwise), so stored secrets never go to a new address. A credential change made by someone else while this one was tested is a 409.', params: P, body: Type.Object({ name: Type.Optional(Name), status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])), credentials: Type.Optional(Credentials), ...Rate }, { additionalProperties: false, minProperties: 1 }), response: { 200: Channel, ...errorResponses, 502: Type.Ref('Problem') } },
   }, async (req) => updateChannel(ctx, actorOf(req), tenantOf(req), req.params.channelId, req.body));
 
-  app.delete('/v1/channels/:channelId', { config: { scope: 'channels:write' }, schema: { tags, summary: 'Delete a channel', params: P, response: { 204: Type.Null(), ...errorResponses } } },
+  app.delete('/v1/channels/:channelId', { config: { scope: 'channels:write' }, schema: { tags, summary: "Delete a channel and everything of it (contacts, conversations, messages, queued sends); a WAHA/UltraMsg line's webhook is taken off its session, which stays paired", params: P, response: { 204: Type.Null(), ...errorResponses } } },
     async (req, reply) => {
       await deleteChannel(ctx, actorOf(req), tenantOf(req), req.params.channelId);
       return reply.status(204).send(null);

@@ -314,12 +314,24 @@ export async function updateChannel(ctx: AppContext, actor: Actor, tenantId: Ten
   }
 }
 
+/**
+ * Deletes the channel and what hangs from it, then takes its webhook off the provider's session
+ * (WAHA, UltraMsg), which would otherwise post the line's traffic to a dead address for good (review
+ * of 2026-12-01). The session itself and the phone's pairing stay: the line may be used elsewhere.
+ * Best effort: a provider that does not answer leaves the webhook, and the delete stands (logged).
+ */
 export async function deleteChannel(ctx: AppContext, actor: Actor, tenantId: TenantId, id: string): Promise<void> {
-  await withTenant(ctx.db, tenantId, async (tx) => {
+  const row = await withTenant(ctx.db, tenantId, async (tx) => {
     const row = await findChannel(tx, id);
     await tx.deleteFrom('channels').where('id', '=', id).execute();
     await audit(tx, { tenantId, actor, action: 'channel.deleted', targetType: 'channel', targetId: id, details: { name: row.name, provider: row.provider } });
+    return row;
   });
+  const session = ctx.providers.adapter(row.provider).session;
+  if (!session) return;
+  await session
+    .unhook(channelRef(ctx, row), { webhookUrl: webhookUrlOf(publicBaseUrl(ctx.config), row.provider, row.webhook_token) })
+    .catch((err: unknown) => ctx.logger.warn({ err: (err as Error)?.message, channel_id: id }, "the deleted channel's webhook could not be taken off its provider session"));
 }
 
 /** Health check on demand (and from the periodic checker): stores and returns the result. */

@@ -61,6 +61,11 @@ export interface SessionOps<C> {
   restart(ch: ChannelRef<C>): Promise<ProviderSessionInfo>;
   logout(ch: ChannelRef<C>): Promise<ProviderSessionInfo>;
   delete(ch: ChannelRef<C>): Promise<void>;
+  /**
+   * Takes Switchboard's webhook off the session and leaves the session (and the phone's pairing)
+   * alone: the channel was deleted, the line may live on elsewhere.
+   */
+  unhook(ch: ChannelRef<C>, opts: { webhookUrl: string }): Promise<void>;
   get(ch: ChannelRef<C>): Promise<ProviderSessionInfo>;
   /** QR code to pair the phone: PNG bytes and/or the raw QR string. */
   qr(ch: ChannelRef<C>, format: 'png' | 'raw'): Promise<{ png?: Buffer; raw?: string }>;

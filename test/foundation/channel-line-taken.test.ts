@@ -19,7 +19,7 @@ before(async () => {
   t = await startTestApp();
   waha = createWahaSimulator({ apiKey: 'waha-key-0123456789' });
   await waha.listen();
-  um = createUltramsgSimulator({ instances: [{ instanceId: 'instance1150', token: 'tok-1150' }, { instanceId: 'instance1151', token: 'tok-1151' }] });
+  um = createUltramsgSimulator({ instances: [{ instanceId: 'instance1150', token: 'tok-1150' }, { instanceId: 'instance1151', token: 'tok-1151' }, { instanceId: 'instance1152', token: 'tok-1152' }] });
   await um.listen();
 });
 after(async () => {
@@ -68,4 +68,22 @@ test("UltraMsg: a duplicate (the same instance written another way) and a PATCH 
   assert.equal(move.json().code, 'external_id_taken', move.body);
   assert.equal(um.instance('instance1150').settings.webhook_url, made.json().webhook_url);
   assert.equal(um.instance('instance1151').settings.webhook_url, other.json().webhook_url);
+});
+
+test("deleting a channel takes its webhook off the provider's session and leaves the session (and others' webhooks) alone", async () => {
+  const a = await t.tenant();
+  const made = await create(a.key, 'waha', wahaCreds('line4', 'hmac-key-AAAAAAAAAAAA'));
+  assert.equal(made.statusCode, 201, made.body);
+  // The operator's own webhook on the same session.
+  const cfg = waha.session('line4').config as { webhooks: unknown[] };
+  cfg.webhooks.push({ url: 'https://crm.example.test/hook', events: ['message'] });
+  const del = await t.app.inject({ method: 'DELETE', url: `/v1/channels/${made.json().id}`, headers: bearer(a.key) });
+  assert.equal(del.statusCode, 204, del.body);
+  assert.deepEqual((waha.session('line4').config.webhooks as { url: string }[]).map((h) => h.url), ['https://crm.example.test/hook']);
+  assert.ok(waha.session('line4'), 'the session stays (it throws once deleted)');
+
+  const u = await create(a.key, 'ultramsg', { instanceId: 'instance1152', token: 'tok-1152', baseUrl: um.url });
+  assert.equal(u.statusCode, 201, u.body);
+  await t.app.inject({ method: 'DELETE', url: `/v1/channels/${u.json().id}`, headers: bearer(a.key) });
+  assert.equal(um.instance('instance1152').settings.webhook_url, '');
 });

@@ -98,6 +98,14 @@ export function createUltramsgSessionOps(client: UltramsgClient): SessionOps<Ult
         // Logging out a line that is not paired is not a reason to keep our webhook on it.
         if (!(err instanceof ProviderError) || err.kind !== 'session_not_ready') throw err;
       }
+      await ops.unhook(ch, { webhookUrl: '' });
+    },
+    /** The instance has one webhook URL: cleared (and its events off) only while it is still ours. */
+    async unhook(ch, opts) {
+      if (opts.webhookUrl) {
+        const current = expectOk(await client.get(ch, 'instance/settings'), client.now());
+        if (isRecord(current) && typeof current.webhook_url === 'string' && current.webhook_url !== opts.webhookUrl) return;
+      }
       const fields: Record<string, string> = { webhook_url: '' };
       for (const f of WEBHOOK_FLAGS) fields[f] = 'false';
       expectOk(await client.post(ch, 'instance/settings', fields), client.now());

@@ -97,6 +97,15 @@ export function createSessionOps(deps: ProviderDeps): SessionOps<WahaCredentials
     stop: (ch) => action(ch, 'stop'),
     restart: (ch) => action(ch, 'restart'),
     logout: (ch) => action(ch, 'logout'),
+    async unhook(ch, opts) {
+      const current = await wahaCall(deps, ch, { method: 'GET', path: base(ch), allow: [404] });
+      if (current.status === 404) return; // no session: nothing posts
+      const cfg = isRecord(current.json) && isRecord(current.json.config) ? current.json.config : {};
+      const hooks = Array.isArray(cfg.webhooks) ? cfg.webhooks : [];
+      const others = hooks.filter((w) => !isOurs(w, opts.webhookUrl));
+      if (others.length === hooks.length) return;
+      await wahaCall(deps, ch, { method: 'PUT', path: base(ch), body: { config: { ...cfg, webhooks: others } } });
+    },
     async delete(ch) {
       // Deleting a session that is already gone is success: the channel wanted it gone.
       await wahaCall(deps, ch, { method: 'DELETE', path: base(ch), allow: [404] });
