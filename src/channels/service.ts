@@ -106,6 +106,9 @@ export async function providerCall<T>(def: AnyDef, call: () => Promise<T>): Prom
       if (err.kind === 'unauthorized' || err.kind === 'not_found' || err.kind === 'invalid_request') {
         throw new AppError('channel_credentials_rejected', `${def.displayName} rejected the credentials: ${err.message}`, { details: { provider_code: err.providerCode } });
       }
+      // The provider answered: the line is not paired (stopping or logging out an UltraMsg instance
+      // that waits for its QR scan). Not an outage (502), a state the caller can act on.
+      if (err.kind === 'session_not_ready') throw new AppError('session_not_ready', `${def.displayName}: ${err.message}`);
       throw new AppError('channel_unreachable', `${def.displayName} could not be reached: ${err.message}`);
     }
     throw err;

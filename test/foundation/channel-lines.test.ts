@@ -87,3 +87,18 @@ test("deleting a channel takes its webhook off the provider's session and leaves
   await t.app.inject({ method: 'DELETE', url: `/v1/channels/${u.json().id}`, headers: bearer(a.key) });
   assert.equal(um.instance('instance1152').settings.webhook_url, '');
 });
+
+test('stopping an UltraMsg line that waits for its QR scan is 409 session_not_ready (the provider answered), not 502', async () => {
+  const a = await t.tenant();
+  const sim = createUltramsgSimulator({ instances: [{ instanceId: 'instance1160', token: 'tok-1160', status: 'qr' }] });
+  await sim.listen();
+  try {
+    const u = await create(a.key, 'ultramsg', { instanceId: 'instance1160', token: 'tok-1160', baseUrl: sim.url });
+    assert.equal(u.statusCode, 201, u.body);
+    const r = await t.app.inject({ method: 'POST', url: `/v1/channels/${u.json().id}/session/stop`, headers: bearer(a.key) });
+    assert.equal(r.statusCode, 409, r.body);
+    assert.equal(r.json().code, 'session_not_ready');
+  } finally {
+    await sim.close();
+  }
+});
