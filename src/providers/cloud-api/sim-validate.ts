@@ -102,6 +102,8 @@ export function validateSendBody(b: Record<string, unknown>, env: SendEnv): SimE
   ) {
     return missing("context['message_id']");
   }
+  // A reaction names its message itself; a reply context on it is refused.
+  if (type === 'reaction' && b.context !== undefined) return badParam('context is not supported for reaction messages');
   if (b.biz_opaque_callback_data !== undefined) {
     if (
       !isStr(b.biz_opaque_callback_data) ||
@@ -211,9 +213,13 @@ function checkTemplate(t: Record<string, unknown>, env: SendEnv): SimError | und
   return undefined;
 }
 
+/** The interactive kinds Graph knows; any other is refused (#100), as Graph refuses it. */
+const INTERACTIVE_TYPES = new Set(['button', 'list', 'cta_url', 'flow', 'product', 'product_list', 'catalog_message', 'location_request_message', 'address_message', 'call_permission_request', 'voice_call']);
+
 function checkInteractive(it: Record<string, unknown>): SimError | undefined {
   const kind = it.type;
   if (!isStr(kind)) return missing("interactive['type']");
+  if (!INTERACTIVE_TYPES.has(kind)) return badParam(`Param interactive['type'] must be one of {${[...INTERACTIVE_TYPES].join(', ')}}`);
   if (!isRecord(it.body)) return missing("interactive['body']");
   const e =
     text(it.body.text, "interactive['body']['text']", LIMITS.interactiveBody) ??

@@ -170,6 +170,17 @@ describe('cloud-api validateContent', () => {
       .string({ minLength: 1, maxLength: max + 2, unit: 'grapheme-ascii' })
       .filter((s) => s.trim().length > 0);
 
+  test('the simulator refuses what Graph refuses beyond the adapter: an unknown interactive type, a reaction with a reply context', () => {
+    const base = { messaging_product: 'whatsapp', recipient_type: 'individual', to: '16505551234' };
+    const unknown = validateSendBody({ ...base, type: 'interactive', interactive: { type: 'bogus', body: { text: 'b' }, action: {} } }, env);
+    assert.match(String(unknown?.details), /interactive\['type'\] must be one of/);
+    const cta = validateSendBody({ ...base, type: 'interactive', interactive: { type: 'cta_url', body: { text: 'b' }, action: { name: 'cta_url', parameters: { display_text: 'Go', url: 'https://x.example' } } } }, env);
+    assert.equal(cta, undefined);
+    const reaction = { ...base, type: 'reaction', reaction: { message_id: 'wamid.X', emoji: '👍' } };
+    assert.equal(validateSendBody(reaction, env), undefined);
+    assert.match(String(validateSendBody({ ...reaction, context: { message_id: 'wamid.Y' } }, env)?.details), /context is not supported/);
+  });
+
   test('adapter and simulator agree on text limits', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 4200 }), (n) => agree({ type: 'text', text: 'x'.repeat(n) })),
