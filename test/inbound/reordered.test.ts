@@ -242,25 +242,17 @@ describe('inbound events out of order, from the phone, from groups', () => {
     assert.equal((await parked()).changes, 0);
   });
 
-  it('a revoke parked while its message is being stored by another transaction is applied by the next retention sweep', async () => {
-    const pmid = 'false_31687654339@c.us_RACE1';
+  /**
+   * Two processes at once, neither seeing the other: `event` (a revoke, a receipt) is applied and held
+   * uncommitted — it finds no message, so it parks — while the message it is about is stored and committed.
+   */
+  const overlapping = async (event: Parameters<typeof applyEvent>[2], m: { pmid: string; chat: string; from: string; fromMe: boolean; text: string }) => {
     let release!: () => void;
     const hold = new Promise<void>((r) => (release = r));
     let parkedNow!: () => void;
     const isParked = new Promise<void>((r) => (parkedNow = r));
-    // Two processes: the revoke is parked and not yet committed while the message is stored; neither sees the other.
     const first = withTenant(t.ctx.db, asTenantId(a.id), async (tx) => {
-      await applyEvent(
-        tx,
-        { tenantId: a.id, channelId: waha.id },
-        {
-          kind: 'message.revoked',
-          externalId: 'default',
-          dedupeKey: 'revoke:RACE1',
-          timestamp: new Date(),
-          providerMessageId: pmid,
-        },
-      );
+      await applyEvent(tx, { tenantId: a.id, channelId: waha.id }, event);
       parkedNow();
       await hold;
     });
@@ -270,21 +262,22 @@ describe('inbound events out of order, from the phone, from groups', () => {
         {
           channelId: waha.id,
           ev: {
-            kind: 'message.received',
-            externalId: 'default',
-            dedupeKey: `message:${pmid}`,
-            timestamp: new Date(),
-            providerMessageId: pmid,
-            chat: '+31687654339',
-            from: '+31687654339',
-            fromMe: false,
-            content: { type: 'text', text: 'oops' },
+            kind: 'message.received', externalId: 'default', dedupeKey: `message:${m.pmid}`, timestamp: new Date(), providerMessageId: m.pmid,
+            chat: m.chat, from: m.from, fromMe: m.fromMe, content: { type: 'text', text: m.text },
           },
         },
       ]),
     );
     release();
     await first;
+  };
+
+  it('a revoke parked while its message is being stored by another transaction is applied by the next retention sweep', async () => {
+    const pmid = 'false_31687654339@c.us_RACE1';
+    await overlapping(
+      { kind: 'message.revoked', externalId: 'default', dedupeKey: 'revoke:RACE1', timestamp: new Date(), providerMessageId: pmid },
+      { pmid, chat: '+31687654339', from: '+31687654339', fromMe: false, text: 'oops' },
+    );
     assert.equal((await message(pmid)).metadata.revoked, undefined, 'the race: neither side saw the other');
     assert.equal((await parked()).changes, 1);
     await pruneOnce(t.ctx);
@@ -294,47 +287,10 @@ describe('inbound events out of order, from the phone, from groups', () => {
 
   it('a receipt parked while the echo of its message is being stored by another transaction is applied by the next retention sweep', async () => {
     const pmid = 'true_31687654340@c.us_RACE2';
-    let release!: () => void;
-    const hold = new Promise<void>((r) => (release = r));
-    let parkedNow!: () => void;
-    const isParked = new Promise<void>((r) => (parkedNow = r));
-    const first = withTenant(t.ctx.db, asTenantId(a.id), async (tx) => {
-      await applyEvent(
-        tx,
-        { tenantId: a.id, channelId: waha.id },
-        {
-          kind: 'message.status',
-          externalId: 'default',
-          dedupeKey: 'ack:RACE2:read',
-          timestamp: new Date(),
-          providerMessageId: pmid,
-          status: 'read',
-        },
-      );
-      parkedNow();
-      await hold;
-    });
-    await isParked;
-    await withTenant(t.ctx.db, asTenantId(a.id), (tx) =>
-      applyReceivedBatch(tx, a.id, [
-        {
-          channelId: waha.id,
-          ev: {
-            kind: 'message.received',
-            externalId: 'default',
-            dedupeKey: `message:${pmid}`,
-            timestamp: new Date(),
-            providerMessageId: pmid,
-            chat: '+31687654340',
-            from: '+31612879047',
-            fromMe: true,
-            content: { type: 'text', text: 'typed on the phone' },
-          },
-        },
-      ]),
+    await overlapping(
+      { kind: 'message.status', externalId: 'default', dedupeKey: 'ack:RACE2:read', timestamp: new Date(), providerMessageId: pmid, status: 'read' },
+      { pmid, chat: '+31687654340', from: '+31612879047', fromMe: true, text: 'typed on the phone' },
     );
-    release();
-    await first;
     assert.equal((await message(pmid)).status, 'sent', 'the race: neither side saw the other');
     assert.equal((await parked()).statuses, 1);
     await pruneOnce(t.ctx);
