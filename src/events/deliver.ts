@@ -17,7 +17,7 @@ import './schema.js';
  * Tenant webhook delivery on durable rows (event_deliveries), claimed with SKIP LOCKED under a
  * 60 s lease (> the 10 s request timeout), so a crashed worker's deliveries come back within a
  * minute. Isolation: at most PER_TENANT requests of one tenant in flight per process and claims are
- * capped per tenant, so a slow endpoint holds at most 4 of 32 slots and other tenants keep flowing;
+ * capped per tenant, so a slow endpoint holds at most 4 of 128 slots and other tenants keep flowing;
  * an endpoint whose last attempt failed is probed one delivery at a time from a budget of its own
  * (PROBES, at most PER_TENANT a tenant), so dead endpoints hold none of the main slots: neither their
  * own tenant's healthy endpoints nor other tenants wait behind them (decision 052). The inbox loop is
@@ -26,7 +26,12 @@ import './schema.js';
  * `createDeliveryTransport`): the egress policy is checked on the address actually connected to,
  * every attempt (decision 043); redirects are not followed (a 3xx is a failed attempt).
  */
-const CONCURRENCY = 32;
+/**
+ * Requests in flight a process (main lane). A request waiting on a slow receiver costs a socket and
+ * a few kilobytes, not CPU: 32 let eight tenants with slow-but-answering endpoints hold every slot
+ * (decision 052); 128 takes thirty-two.
+ */
+const CONCURRENCY = 128;
 const PROBES = 32;
 const PER_TENANT = 4;
 const TIMEOUT_MS = 10_000;

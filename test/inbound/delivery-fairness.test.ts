@@ -234,3 +234,38 @@ test('a failing endpoint whose probe succeeds is back in the main lane: one requ
     await new Promise((r) => recovering.close(r));
   }
 });
+
+test("endpoints that answer slowly (not failing) hold only their own tenant's four slots: twelve such tenants do not hold back a thirteenth", async () => {
+  // Answered only when the test says so: slow, not failing (no failing_since, so the main lane).
+  const slow = holding();
+  const slowBase = await listen(slow.server);
+  const hits: string[] = [];
+  const healthy = http.createServer((req, res) => {
+    hits.push(String(req.url));
+    res.writeHead(200).end();
+  });
+  const healthyBase = await listen(healthy);
+  try {
+    const tenants = await Promise.all(Array.from({ length: 13 }, () => t.tenant()));
+    for (const [i, tenant] of tenants.slice(0, 12).entries()) await endpointWithBacklog(tenant, `${slowBase}/slow-${i}`, 10, false);
+    await until('every slow tenant has its four requests open', async () => {
+      await deliverDue(t.ctx);
+      return slow.open.length >= 48;
+    });
+    // Before: 32 slots a process, and twelve tenants at four each held them all (decision 052's
+    // "eight such tenants would fill a process"); the thirteenth waited for a slow answer.
+    await endpointWithBacklog(tenants[12]!, `${healthyBase}?t=13`, 1, false);
+    const start = Date.now();
+    await until("the thirteenth tenant's delivery", async () => {
+      await deliverDue(t.ctx);
+      return hits.some((h) => h.endsWith('?t=13'));
+    }, 3_000);
+    assert.ok(Date.now() - start < 2_000, `${Date.now() - start} ms`);
+    assert.equal(slow.open.length, 48, 'still four a tenant');
+  } finally {
+    for (const o of slow.open) o.res.writeHead(200).end();
+    slow.server.closeAllConnections();
+    await new Promise((r) => slow.server.close(r));
+    await new Promise((r) => healthy.close(r));
+  }
+});
