@@ -37,7 +37,9 @@ export function parseAddress(input: string): Address | null {
       // `user` may carry a device suffix (`123:4`), which is not part of the number.
       return phoneFromDigits(user.split(':')[0] ?? '');
     }
-    if (server === 'g.us') return /^[0-9-]{5,64}$/.test(user) ? { kind: 'group', value: s } : null;
+    // A WhatsApp group id (`120363…`, or `<creator>-<time>`), or a Cloud API group id that did not
+    // decode (kept opaque, sent back as is: src/providers/cloud-api/addressing.ts).
+    if (server === 'g.us') return /^[0-9-]{5,64}$/.test(user) || /^[A-Za-z0-9+/_=-]{8,120}$/.test(user) ? { kind: 'group', value: s } : null;
     if (server === 'lid') return /^\d{5,64}$/.test(user) ? { kind: 'lid', value: s } : null;
     return { kind: 'other', value: s };
   }

@@ -2,6 +2,7 @@ import type { ProviderDefinition } from '../types.js';
 import { createSandboxAdapter } from './adapter.js';
 import { SandboxCredentialsSchema, sandboxCredentialFields, sandboxExternalId, type SandboxCredentials } from './credentials.js';
 import { sandboxWebhook } from './webhook.js';
+import { checkSandboxContent } from './validate.js';
 
 export type { SandboxCredentials } from './credentials.js';
 export { newSandboxCredentials } from './credentials.js';
@@ -28,6 +29,7 @@ export const sandboxProvider: ProviderDefinition<SandboxCredentials> = {
   },
   // Cloud-API-like numbers so the scheduler behaves as it would in production, just smaller.
   rateDefaults: { perSecond: 20, burst: 40, jitterMs: 0 },
+  checkContent: checkSandboxContent,
   createAdapter: createSandboxAdapter,
   webhook: sandboxWebhook,
 };

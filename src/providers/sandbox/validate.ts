@@ -125,6 +125,21 @@ function content(c: unknown): OutboundContent {
   return c as unknown as OutboundContent;
 }
 
+/**
+ * The sandbox line's accept-time check (the provider's `checkContent`): what the sandbox server would
+ * refuse is refused at accept with a 422, not queued to fail — a template name with capitals, a
+ * language written out, a reaction of many emoji (review of 2026-12-01). The same rules as the server.
+ */
+export function checkSandboxContent(c: OutboundContent): string[] {
+  try {
+    content(c);
+    return [];
+  } catch (err) {
+    if (err instanceof Invalid) return [`${err.field} ${err.message}`];
+    throw err;
+  }
+}
+
 /** Validates a send body; returns the canonical recipient and content. */
 export function validateSend(body: unknown): { to: string; content: OutboundContent; replyTo?: string; clientRef?: string } {
   need(isRecord(body), 'body', 'must be a JSON object');

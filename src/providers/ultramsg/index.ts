@@ -1,9 +1,8 @@
 import type { ProviderDefinition } from '../types.js';
-import { checkWebRecipient } from '../whatsapp-web.js';
 import { createUltramsgAdapter } from './adapter.js';
 import { UltramsgCredentialsSchema, ultramsgCredentialFields, ultramsgExternalId, type UltramsgCredentials } from './credentials.js';
 import { ultramsgWebhook } from './webhook.js';
-import { checkUltramsgContent } from './check.js';
+import { checkUltramsgContent, checkUltramsgRecipient } from './check.js';
 
 export type { UltramsgCredentials } from './credentials.js';
 export { normalizeInstanceId } from './credentials.js';
@@ -19,7 +18,7 @@ export const ultramsgProvider: ProviderDefinition<UltramsgCredentials> = {
     externalId: ultramsgExternalId,
   },
   checkContent: checkUltramsgContent,
-  checkRecipient: checkWebRecipient,
+  checkRecipient: checkUltramsgRecipient,
   capabilities: {
     content: ['text', 'image', 'video', 'audio', 'document', 'sticker', 'location', 'contacts', 'reaction'],
     markRead: true,

@@ -1,6 +1,7 @@
 import type { ContactCard, OutboundContent, SendRequest } from '../../core/canonical.js';
 import { parseAddress, phoneDigits } from '../../core/address.js';
 import { ProviderError } from '../../core/errors.js';
+import { locationText } from './check.js';
 
 /**
  * Canonical outbound message → UltraMsg endpoint + form fields (field names from the official PHP
@@ -93,7 +94,7 @@ function contentCall(content: OutboundContent): UltramsgCall {
       return { endpoint: 'messages/sticker', fields: { sticker: mediaUrl(content) } };
     case 'location': {
       // UltraMsg shows `address` as the text under the pin; name and address both belong there.
-      const address = [content.name, content.address].filter(Boolean).join('\n') || `${content.latitude},${content.longitude}`;
+      const address = locationText(content) || `${content.latitude},${content.longitude}`;
       return { endpoint: 'messages/location', fields: { address, lat: String(content.latitude), lng: String(content.longitude) } };
     }
     case 'contacts': {
