@@ -49,6 +49,19 @@ export function expandScopes(list: readonly string[]): Set<Scope> {
  * admin cannot mint tenant:write). Nothing requested: the holder's own scopes, `*` when it holds
  * every one (decision 041).
  */
+/**
+ * A member's role hands its holder the role's scopes (they sign in and act with them, or mint keys
+ * with them), so granting a role is delegation too: only a credential holding every scope of the
+ * role may grant it (decision 041, amended). A key limited to `members:write` made a user an admin
+ * and through that user minted a key with every admin scope (review of 2026-12-01).
+ */
+export function assertRoleGrantable(holder: ReadonlySet<Scope>, role: Role): void {
+  const missing = ROLE_SCOPES[role].filter((s) => !holder.has(s));
+  if (missing.length > 0) {
+    throw new AppError('insufficient_scope', `the role ${role} can be given only by a credential holding its scopes; this credential lacks ${missing.join(', ')}`, { details: { missing_scopes: missing } });
+  }
+}
+
 export function grantableScopes(holder: ReadonlySet<Scope>, requested?: readonly string[]): string[] {
   const wanted = requested ?? (SCOPES.every((s) => holder.has(s)) ? ['*'] : SCOPES.filter((s) => holder.has(s)));
   const missing = [...expandScopes(wanted)].filter((s) => !holder.has(s));

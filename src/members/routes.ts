@@ -20,11 +20,11 @@ export function memberRoutes(app: App, ctx: AppContext): void {
   app.post('/v1/members', {
     config: { scope: 'members:write' },
     schema: { tags, summary: 'Add a member (creates the user when the e-mail is new)', body: Type.Object({ email: Type.String({ format: 'email', maxLength: 320 }), role: RoleT, name: Type.Optional(Type.String({ maxLength: 200 })), password: Type.Optional(Type.String({ minLength: 12, maxLength: 200 })) }, { additionalProperties: false }), response: { 201: Member, ...errorResponses } },
-  }, async (req, reply) => reply.status(201).send(await addMember(ctx, actorOf(req), tenantOf(req), req.body, scopesOf(req).has('tenant:write'))));
+  }, async (req, reply) => reply.status(201).send(await addMember(ctx, actorOf(req), tenantOf(req), req.body, scopesOf(req))));
   app.get('/v1/members/:userId', { config: { scope: 'members:read' }, schema: { tags, summary: 'Get a member', params: IdParam('userId', 'usr'), response: { 200: Member, ...errorResponses } } },
     async (req) => getMember(ctx, tenantOf(req), req.params.userId));
   app.patch('/v1/members/:userId', { config: { scope: 'members:write' }, schema: { tags, summary: "Change a member's role", params: IdParam('userId', 'usr'), body: Type.Object({ role: RoleT }, { additionalProperties: false }), response: { 200: Member, ...errorResponses } } },
-    async (req) => updateMember(ctx, actorOf(req), tenantOf(req), req.params.userId, req.body.role, scopesOf(req).has('tenant:write')));
+    async (req) => updateMember(ctx, actorOf(req), tenantOf(req), req.params.userId, req.body.role, scopesOf(req)));
   app.delete('/v1/members/:userId', { config: { scope: 'members:write' }, schema: { tags, summary: 'Remove a member', params: IdParam('userId', 'usr'), response: { 204: Type.Null(), ...errorResponses } } },
     async (req, reply) => {
       await removeMember(ctx, actorOf(req), tenantOf(req), req.params.userId, scopesOf(req).has('tenant:write'));

@@ -5,7 +5,7 @@ import { withTenant, type TenantId, type Tx } from '../db/db.js';
 import type { Role } from '../db/schema.js';
 import { audit, type Actor } from '../audit/audit.js';
 import { hashPassword } from '../identity/passwords.js';
-import { ROLE_SCOPES } from '../identity/scopes.js';
+import { assertRoleGrantable, ROLE_SCOPES, type Scope } from '../identity/scopes.js';
 import { unassignMember } from '../conversations/service.js';
 
 export interface MemberView {
@@ -24,7 +24,14 @@ export async function createUser(ctx: AppContext, p: { email: string; password: 
   const existing = await ctx.db.selectFrom('users').select('id').where((eb) => eb(eb.fn('lower', ['email']), '=', p.email.toLowerCase())).executeTakeFirst();
   if (existing) throw new AppError('conflict', 'a user with this e-mail exists');
   const id = newId('usr');
-  await ctx.db.insertInto('users').values({ id, email: p.email, name: p.name ?? '', password_hash: await hashPassword(p.password), is_superadmin: p.superadmin ?? false, managed_by_tenant: p.managedBy ?? null }).execute();
+  const password_hash = await hashPassword(p.password);
+  try {
+    await ctx.db.insertInto('users').values({ id, email: p.email, name: p.name ?? '', password_hash, is_superadmin: p.superadmin ?? false, managed_by_tenant: p.managedBy ?? null }).execute();
+  } catch (err) {
+    // The same new address added at the same moment elsewhere: the unique index tells (was a 500).
+    if ((err as { code?: unknown }).code === '23505') throw new AppError('conflict', 'a user with this e-mail exists');
+    throw err;
+  }
   return { id, email: p.email, name: p.name ?? '', is_superadmin: p.superadmin ?? false };
 }
 
@@ -55,8 +62,9 @@ export async function getMember(ctx: AppContext, tenantId: TenantId, userId: str
 }
 
 /** Adds a member; creates the user when the e-mail is new (then a password is required). */
-export async function addMember(ctx: AppContext, actor: Actor, tenantId: TenantId, p: { email: string; role: Role; name?: string; password?: string }, ownerRights: boolean): Promise<MemberView> {
-  if (p.role === 'owner') assertOwnerRights(ownerRights, 'adding an owner');
+export async function addMember(ctx: AppContext, actor: Actor, tenantId: TenantId, p: { email: string; role: Role; name?: string; password?: string }, holder: ReadonlySet<Scope>): Promise<MemberView> {
+  if (p.role === 'owner') assertOwnerRights(holder.has('tenant:write'), 'adding an owner');
+  assertRoleGrantable(holder, p.role);
   let user = await findUserByEmail(ctx, p.email);
   if (!user) {
     if (!p.password) throw new AppError('validation_failed', 'a password is required for a new user', { details: { errors: [{ path: '/password', message: 'required for a new user' }] } });
@@ -99,11 +107,13 @@ function assertOwnerRights(ownerRights: boolean, what: string): void {
   }
 }
 
-export async function updateMember(ctx: AppContext, actor: Actor, tenantId: TenantId, userId: string, role: Role, ownerRights: boolean): Promise<MemberView> {
+export async function updateMember(ctx: AppContext, actor: Actor, tenantId: TenantId, userId: string, role: Role, holder: ReadonlySet<Scope>): Promise<MemberView> {
+  const ownerRights = holder.has('tenant:write');
   return withTenant(ctx.db, tenantId, async (tx) => {
     const cur = await tx.selectFrom('memberships').select('role').where('user_id', '=', userId).executeTakeFirst();
     if (!cur) throw notFound('member');
     if (cur.role !== role && (role === 'owner' || cur.role === 'owner')) assertOwnerRights(ownerRights, role === 'owner' ? 'making an owner' : "changing an owner's role");
+    if (cur.role !== role) assertRoleGrantable(holder, role);
     if (cur.role === 'owner' && role !== 'owner') await assertNotLastOwner(tx, userId);
     await tx.updateTable('memberships').set({ role }).where('user_id', '=', userId).execute();
     // A role that cannot handle conversations hands back the ones it held (decision 049).

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
 import { startTestApp, bearer, type TestApp } from '../support/app.js';
 import { generateApiKey } from '../../src/identity/api-keys.js';
+import { ROLE_SCOPES } from '../../src/identity/scopes.js';
 
 const JWT_SECRET = 'test-jwt-secret-0123456789abcdefghijklmnop';
 let t: TestApp;
@@ -219,8 +220,8 @@ test('only a credential with tenant:write makes, changes or removes an owner: me
     t.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(key), payload: { email, role, password: 'correct horse battery' } });
   const owner = (await add(tn.key, `owner-${tn.slug}@example.test`, 'owner')).json() as { user_id: string };
   const admin = (await add(tn.key, `admin-${tn.slug}@example.test`, 'admin')).json() as { user_id: string };
-  // A key with an admin's powers over members, without tenant:write.
-  const keyRes = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(tn.key), payload: { name: 'members', scopes: ['members:read', 'members:write'] } });
+  // A key with an admin's powers, without tenant:write.
+  const keyRes = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(tn.key), payload: { name: 'members', scopes: [...ROLE_SCOPES.admin] } });
   assert.equal(keyRes.statusCode, 201, keyRes.body);
   const adminKey = keyRes.json().key as string;
   const selfPromote = await t.app.inject({ method: 'PATCH', url: `/v1/members/${admin.user_id}`, headers: bearer(adminKey), payload: { role: 'owner' } });
@@ -236,6 +237,35 @@ test('only a credential with tenant:write makes, changes or removes an owner: me
   assert.equal((await t.app.inject({ method: 'PATCH', url: `/v1/members/${admin.user_id}`, headers: bearer(tn.key), payload: { role: 'owner' } })).statusCode, 200);
   const roles = (await t.app.inject({ url: '/v1/members', headers: bearer(tn.key) })).json().data.map((m: { role: string }) => m.role).sort();
   assert.deepEqual(roles, ['owner', 'owner', 'viewer']);
+});
+
+test('a role is granted only by a credential holding all its scopes: a key limited to members:write cannot make an admin and sign in as one (review of 2026-12-01)', async () => {
+  const tn = await t.tenant();
+  const key = async (scopes: string[]) => (await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(tn.key), payload: { name: 'k', scopes } })).json().key as string;
+  const membersOnly = await key(['members:read', 'members:write']);
+  const add = (k: string, email: string, role: string) => t.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(k), payload: { email, role, password: 'correct horse battery' } });
+  const sock = await add(membersOnly, `sock-${tn.slug}@example.test`, 'admin');
+  assert.equal(sock.statusCode, 403, sock.body);
+  assert.equal(sock.json().code, 'insufficient_scope');
+  assert.ok((sock.json().missing_scopes as string[]).includes('keys:write'), sock.body);
+  const login = await t.app.inject({ method: 'POST', url: '/auth/login', payload: { email: `sock-${tn.slug}@example.test`, password: 'correct horse battery', tenant: tn.slug } });
+  assert.equal(login.statusCode, 401, 'no such user was made');
+  assert.equal((await add(membersOnly, `viewer-${tn.slug}@example.test`, 'viewer')).statusCode, 403, 'a viewer reads messages, which this key cannot');
+  // Raising an existing member is granting too; lowering is not.
+  const agent = (await add(tn.key, `agent-${tn.slug}@example.test`, 'agent')).json() as { user_id: string };
+  const agentKey = await key([...ROLE_SCOPES.agent, 'members:write']);
+  assert.equal((await t.app.inject({ method: 'PATCH', url: `/v1/members/${agent.user_id}`, headers: bearer(agentKey), payload: { role: 'admin' } })).statusCode, 403);
+  const admin = (await add(tn.key, `admin-${tn.slug}@example.test`, 'admin')).json() as { user_id: string };
+  assert.equal((await t.app.inject({ method: 'PATCH', url: `/v1/members/${admin.user_id}`, headers: bearer(agentKey), payload: { role: 'agent' } })).statusCode, 200);
+});
+
+test('the same new address added by two tenants at once: one gets it, the other a 409 (was a 500)', async () => {
+  for (let round = 0; round < 3; round++) {
+    const [x, y] = [await t.tenant(), await t.tenant()];
+    const email = `race-${round}-${x.slug}@example.test`;
+    const rs = await Promise.all([x, y, x].map((tn) => t.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(tn.key), payload: { email, role: 'agent', password: 'correct horse battery' } })));
+    assert.deepEqual(rs.map((r) => r.statusCode).sort(), [201, 409, 409], rs.map((r) => r.body).join('\n'));
+  }
 });
 
 test('two owners removed at once: one goes, the other is refused — a tenant never ends without an owner', async () => {
