@@ -37,11 +37,17 @@ class WindowCounter {
 
   /**
    * Past windows go whole when a new one starts (no scan per request, however many keys — one a
-   * client address, for logins). Past MAX_LOCAL_KEYS in one window (a spray of addresses) the counts
-   * start again rather than grow without bound.
+   * client address, for logins). Past MAX_LOCAL_KEYS in one window (a spray of addresses or e-mails)
+   * the lower half of the counts goes, not all of them: clearing all let a spray of 200,000 junk
+   * e-mails reset the count of the account under attack (review of 2026-12-01), whose count is among
+   * the highest. One sort per MAX_LOCAL_KEYS / 2 new keys.
    */
   private hitLocal(key: string, window: number): number {
-    if (this.local.window !== window || this.local.counts.size >= MAX_LOCAL_KEYS) this.local = { window, counts: new Map() };
+    if (this.local.window !== window) this.local = { window, counts: new Map() };
+    else if (this.local.counts.size >= MAX_LOCAL_KEYS && !this.local.counts.has(key)) {
+      const kept = [...this.local.counts].sort((x, y) => y[1] - x[1]).slice(0, MAX_LOCAL_KEYS / 2);
+      this.local.counts = new Map(kept);
+    }
     const count = (this.local.counts.get(key) ?? 0) + 1;
     this.local.counts.set(key, count);
     return count;
