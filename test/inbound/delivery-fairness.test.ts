@@ -132,16 +132,21 @@ async function endpointWithBacklog(tenant: { id: string; key: string }, url: str
   return ep.id;
 }
 
-test("failing endpoints are probed one delivery at a time and hold none of the main slots: nine tenants' dead endpoints delay neither their own healthy endpoints nor a tenth tenant", async () => {
-  failing.server.listen(0, '127.0.0.1');
-  await new Promise((r) => failing.server.once('listening', r));
-  const base = `http://127.0.0.1:${(failing.server.address() as AddressInfo).port}`;
+/** A receiver answering 200 at once, and the paths it was sent. */
+async function healthyReceiver() {
   const hits: string[] = [];
   const healthy = http.createServer((req, res) => {
     hits.push(String(req.url));
     res.writeHead(200).end();
   });
-  const healthyBase = await listen(healthy);
+  return { hits, healthy, healthyBase: await listen(healthy) };
+}
+
+test("failing endpoints are probed one delivery at a time and hold none of the main slots: nine tenants' dead endpoints delay neither their own healthy endpoints nor a tenth tenant", async () => {
+  failing.server.listen(0, '127.0.0.1');
+  await new Promise((r) => failing.server.once('listening', r));
+  const base = `http://127.0.0.1:${(failing.server.address() as AddressInfo).port}`;
+  const { hits, healthy, healthyBase } = await healthyReceiver();
   try {
     // Nine tenants, each with two dead endpoints (backlogs of 50 due deliveries) and one healthy one
     // with a single due delivery; a tenth tenant with only a healthy endpoint. Before migration 042,
@@ -239,12 +244,7 @@ test("endpoints that answer slowly (not failing) hold only their own tenant's fo
   // Answered only when the test says so: slow, not failing (no failing_since, so the main lane).
   const slow = holding();
   const slowBase = await listen(slow.server);
-  const hits: string[] = [];
-  const healthy = http.createServer((req, res) => {
-    hits.push(String(req.url));
-    res.writeHead(200).end();
-  });
-  const healthyBase = await listen(healthy);
+  const { hits, healthy, healthyBase } = await healthyReceiver();
   try {
     const tenants = await Promise.all(Array.from({ length: 13 }, () => t.tenant()));
     for (const [i, tenant] of tenants.slice(0, 12).entries()) await endpointWithBacklog(tenant, `${slowBase}/slow-${i}`, 10, false);
