@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { AppContext } from '../app/context.js';
 import { audit, type Actor } from '../audit/audit.js';
 import { AppError, notFound } from '../core/errors.js';
-import { newId } from '../core/ids.js';
+import { idFloor, newId } from '../core/ids.js';
 import { withTenant, type TenantId, type Tx } from '../db/db.js';
 import { findEndpoint } from './endpoints.js';
 import './schema.js';
@@ -36,25 +36,34 @@ export const replayDelivery = (ctx: AppContext, actor: Actor, tenantId: TenantId
 /**
  * Replays, to an endpoint, every event whose delivery to it failed since `since` — by when it was
  * given up (its last change), not when it was queued — (after an outage is fixed) — except events it has since received or still has pending (an earlier replay), so a
- * repeated call sends nothing twice. At most REPLAY_MAX events a call, oldest first: calling again
- * takes the next ones.
+ * repeated call sends nothing twice. With `missed`, also every event since `since` (and since the
+ * endpoint was made) of a type it subscribes to that it never had a delivery of: those emitted
+ * while it was disabled (a disabled
+ * endpoint gets no deliveries, so "replay what failed" could not bring them back). At most
+ * REPLAY_MAX events a call, oldest first: calling again takes the next ones.
  */
 const REPLAY_MAX = 10_000;
-export const replayFailedSince = (ctx: AppContext, actor: Actor, tenantId: TenantId, endpointId: string, since: Date) =>
+export const replayFailedSince = (ctx: AppContext, actor: Actor, tenantId: TenantId, endpointId: string, since: Date, missed = false) =>
   withTenant(ctx.db, tenantId, async (tx) => {
-    await enabledEndpoint(tx, endpointId);
+    const ep = await enabledEndpoint(tx, endpointId);
     const failed = await tx.selectFrom('event_deliveries as d').select(['d.event_id']).distinct()
       .where('d.endpoint_id', '=', endpointId).where('d.status', '=', 'failed').where('d.updated_at', '>=', since)
       .where(({ not, exists, selectFrom }) => not(exists(
         selectFrom('event_deliveries as o').select('o.id').whereRef('o.event_id', '=', 'd.event_id')
           .where('o.endpoint_id', '=', endpointId).where('o.status', 'in', ['succeeded', 'pending']))))
       .orderBy('d.event_id').limit(REPLAY_MAX).execute();
-    const ids = failed.map(() => newId('dlv'));
-    if (failed.length > 0) {
-      await tx.insertInto('event_deliveries').values(failed.map((f, i) => ({ tenant_id: tenantId, id: ids[i]!, endpoint_id: endpointId, event_id: f.event_id }))).execute();
+    const never = !missed ? [] : (await sql<{ event_id: string }>`
+      select e.id as event_id from events e
+      where e.id >= ${idFloor('evt', Math.max(since.getTime(), new Date(ep.created_at).getTime()))} and (e.type = any(${ep.event_types}::text[]) or '*' = any(${ep.event_types}::text[]))
+        and not exists (select 1 from event_deliveries o where o.endpoint_id = ${endpointId} and o.event_id = e.id)
+      order by e.id limit ${REPLAY_MAX}`.execute(tx)).rows;
+    const events = [...new Set([...failed, ...never].map((r) => r.event_id))].sort().slice(0, REPLAY_MAX);
+    const ids = events.map(() => newId('dlv'));
+    if (events.length > 0) {
+      await tx.insertInto('event_deliveries').values(events.map((event_id, i) => ({ tenant_id: tenantId, id: ids[i]!, endpoint_id: endpointId, event_id }))).execute();
     }
-    await audit(tx, { tenantId, actor, action: 'webhook_delivery.replayed', targetType: 'webhook_endpoint', targetId: endpointId, details: { since: since.toISOString(), count: failed.length } });
-    return { queued: failed.length, delivery_ids: ids.slice(0, 100) };
+    await audit(tx, { tenantId, actor, action: 'webhook_delivery.replayed', targetType: 'webhook_endpoint', targetId: endpointId, details: { since: since.toISOString(), count: events.length, failed: failed.length, missed: never.length } });
+    return { queued: events.length, delivery_ids: ids.slice(0, 100) };
   });
 
 export const listDeliveries = (ctx: AppContext, tenantId: TenantId, endpointId: string, limit: number, before?: string, status?: string) =>

@@ -99,8 +99,8 @@ export function eventRoutes(app: App, ctx: AppContext): void {
 
   app.post('/v1/webhook-endpoints/:endpointId/replay', {
     config: { scope: 'webhooks:write' },
-    schema: { tags, summary: 'Deliver again every event whose delivery failed since a time and that has not been received or queued again since (at most 10,000 a call, oldest first; 409 while the endpoint is disabled)', params: P, body: Type.Object({ since: Type.String({ format: 'date-time' }) }, { additionalProperties: false }), response: { 202: Replayed, ...errorResponses } },
-  }, async (req, reply) => reply.status(202).send(await replayFailedSince(ctx, actorOf(req), tenantOf(req), req.params.endpointId, new Date(req.body.since))));
+    schema: { tags, summary: 'Deliver again every event whose delivery failed since a time and that has not been received or queued again since; with `missed`, also every event since then of a subscribed type that the endpoint never had a delivery of (emitted while it was disabled) (at most 10,000 a call, oldest first; 409 while the endpoint is disabled)', params: P, body: Type.Object({ since: Type.String({ format: 'date-time' }), missed: Type.Optional(Type.Boolean({ default: false, description: 'Also events the endpoint never got a delivery of (it was disabled when they were emitted)' })) }, { additionalProperties: false }), response: { 202: Replayed, ...errorResponses } },
+  }, async (req, reply) => reply.status(202).send(await replayFailedSince(ctx, actorOf(req), tenantOf(req), req.params.endpointId, new Date(req.body.since), req.body.missed ?? false)));
 
   app.get('/v1/events', {
     config: { scope: 'webhooks:read' },

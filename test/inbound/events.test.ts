@@ -314,6 +314,21 @@ describe('tenant webhook endpoints and signed deliveries', () => {
     const disabled = await t.app.inject({ method: 'POST', url: `/v1/webhook-endpoints/${ep.id}/replay`, headers: bearer(a.key), payload: { since: new Date(Date.now() - 3600_000).toISOString() } });
     assert.equal(disabled.statusCode, 409, disabled.body);
     assert.equal(disabled.json().code, 'conflict');
+    // Events emitted while it is disabled get no deliveries: "what failed" cannot bring them back,
+    // `missed` does — once, and only the types it subscribes to.
+    await inbound('888000888', 2);
+    await t.app.inject({ method: 'PATCH', url: `/v1/webhook-endpoints/${ep.id}`, headers: bearer(a.key), payload: { status: 'enabled' } });
+    const since = new Date(Date.now() - 60_000).toISOString();
+    const failedOnly = await t.app.inject({ method: 'POST', url: `/v1/webhook-endpoints/${ep.id}/replay`, headers: bearer(a.key), payload: { since } });
+    assert.equal(failedOnly.json().queued, 0, failedOnly.body);
+    rxA.hits = [];
+    const missed = await t.app.inject({ method: 'POST', url: `/v1/webhook-endpoints/${ep.id}/replay`, headers: bearer(a.key), payload: { since, missed: true } });
+    assert.equal(missed.statusCode, 202, missed.body);
+    assert.equal(missed.json().queued, 2, missed.body);
+    await deliverAll();
+    assert.equal(rxA.hits.length, 2);
+    const twice = await t.app.inject({ method: 'POST', url: `/v1/webhook-endpoints/${ep.id}/replay`, headers: bearer(a.key), payload: { since, missed: true } });
+    assert.equal(twice.json().queued, 0, 'received since: nothing twice');
   });
 
   it('secret rotation: both secrets sign during the overlap', async () => {
