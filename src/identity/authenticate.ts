@@ -14,7 +14,7 @@ import { safeEqual } from '../core/signatures.js';
  * Paths, queries, bodies and subdomains never name the tenant a request acts on.
  */
 export type Principal =
-  | { kind: 'api_key'; tenantId: TenantId; keyId: string; scopes: Set<Scope> }
+  | { kind: 'api_key'; tenantId: TenantId; keyId: string; scopes: Set<Scope>; expiresAt: Date | null }
   | { kind: 'jwt'; tenantId: TenantId; subject: string | undefined; scopes: Set<Scope> }
   | { kind: 'session'; tenantId: TenantId; userId: string; role: Role; scopes: Set<Scope>; sessionId: string; csrfHash: Buffer }
   | { kind: 'superadmin'; userId: string | undefined; adminKeyId: string | undefined; sessionId: string | undefined; csrfHash: Buffer | undefined };
@@ -86,7 +86,7 @@ async function authenticateKey(ctx: AppContext, key: string): Promise<Principal>
   if (row.tenant_status !== 'active') throw new AppError('tenant_suspended');
   // sb_touch_api_key also throttles to one write a minute per key, across processes.
   await touchKey(row.id, now, () => sql`select sb_touch_api_key(${row.tenant_id}, ${row.id})`.execute(ctx.db));
-  return { kind: 'api_key', tenantId: asTenantId(row.tenant_id), keyId: row.id, scopes: expandScopes(row.scopes) };
+  return { kind: 'api_key', tenantId: asTenantId(row.tenant_id), keyId: row.id, scopes: expandScopes(row.scopes), expiresAt: row.expires_at === null ? null : new Date(row.expires_at) };
 }
 
 interface KeyRow {

@@ -259,6 +259,25 @@ test('a role is granted only by a credential holding all its scopes: a key limit
   assert.equal((await t.app.inject({ method: 'PATCH', url: `/v1/members/${admin.user_id}`, headers: bearer(agentKey), payload: { role: 'agent' } })).statusCode, 200);
 });
 
+test('a key made by a key that expires expires no later: by default at the same time, a later time refused (review of 2026-12-01)', async () => {
+  const tn = await t.tenant();
+  const soon = new Date(Date.now() + 3_600_000);
+  const made = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(tn.key), payload: { name: 'short', scopes: ['keys:write', 'keys:read'], expires_at: soon.toISOString() } });
+  assert.equal(made.statusCode, 201, made.body);
+  const short = made.json().key as string;
+  const child = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(short), payload: { name: 'child' } });
+  assert.equal(child.statusCode, 201, child.body);
+  assert.equal(new Date(child.json().expires_at).getTime(), soon.getTime(), 'no expires_at: the creator’s');
+  const later = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(short), payload: { name: 'later', expires_at: new Date(soon.getTime() + 1000).toISOString() } });
+  assert.equal(later.statusCode, 400, later.body);
+  assert.equal(later.json().code, 'validation_failed');
+  const earlier = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(short), payload: { name: 'earlier', expires_at: new Date(soon.getTime() - 60_000).toISOString() } });
+  assert.equal(earlier.statusCode, 201, earlier.body);
+  // A key that never expires makes keys that never expire.
+  const forever = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(tn.key), payload: { name: 'forever' } });
+  assert.equal(forever.json().expires_at, null);
+});
+
 test('the same new address added by two tenants at once: one gets it, the other a 409 (was a 500)', async () => {
   for (let round = 0; round < 3; round++) {
     const [x, y] = [await t.tenant(), await t.tenant()];
