@@ -1,7 +1,6 @@
 import type { ContactCard, OutboundContent, SendRequest } from '../../core/canonical.js';
 import { parseAddress, phoneDigits } from '../../core/address.js';
 import { ProviderError } from '../../core/errors.js';
-import { locationText } from './check.js';
 
 /**
  * Canonical outbound message → UltraMsg endpoint + form fields (field names from the official PHP
@@ -21,14 +20,33 @@ function reject(message: string): never {
 }
 
 /**
- * UltraMsg `to`: `+E164` for people (the form its docs show first), group and other JIDs verbatim.
- * Business-scoped ids have no WhatsApp-Web equivalent.
+ * UltraMsg `to`: `+E164` for people (the form its docs show first), `…@g.us` groups verbatim. Its
+ * `to` takes nothing else: no `@lid`, no business-scoped ids (it answers "to invalid phone number or
+ * chatID").
  */
 export function ultramsgTo(canonical: string): string {
   const a = parseAddress(canonical);
   if (!a) reject(`not an address: ${canonical}`);
-  if (a.kind === 'bsuid') reject('UltraMsg cannot address business-scoped user ids');
+  if (a.kind !== 'phone' && a.kind !== 'group') reject(`can send to phone numbers and groups only (${canonical})`);
   return a.value;
+}
+
+/** UltraMsg's `address` under a location pin holds at most this many characters. */
+const LOCATION_TEXT_MAX = 300;
+
+/**
+ * What an UltraMsg line cannot send, as the message the send would fail with — run at accept
+ * (`checkContent` / `checkRecipient`), so it is a 422 there rather than a failure after the 202.
+ * The rules live once, in the payload builder below.
+ */
+export function ultramsgRefusal(build: () => unknown): string | undefined {
+  try {
+    build();
+    return undefined;
+  } catch (err) {
+    if (err instanceof ProviderError && err.kind === 'invalid_request') return err.message;
+    throw err;
+  }
 }
 
 function mediaUrl(c: { media: { url: string } | { id: string } }): string {
@@ -68,7 +86,7 @@ export function toVcard(card: ContactCard): string {
   return lines.join('\n');
 }
 
-function contentCall(content: OutboundContent): UltramsgCall {
+export function contentCall(content: OutboundContent): UltramsgCall {
   switch (content.type) {
     case 'text':
       return { endpoint: 'messages/chat', fields: { body: content.text } };
@@ -94,7 +112,9 @@ function contentCall(content: OutboundContent): UltramsgCall {
       return { endpoint: 'messages/sticker', fields: { sticker: mediaUrl(content) } };
     case 'location': {
       // UltraMsg shows `address` as the text under the pin; name and address both belong there.
-      const address = locationText(content) || `${content.latitude},${content.longitude}`;
+      const text = [content.name, content.address].filter(Boolean).join('\n');
+      if (text.length > LOCATION_TEXT_MAX) reject(`location name and address together must be at most ${LOCATION_TEXT_MAX} characters`);
+      const address = text || `${content.latitude},${content.longitude}`;
       return { endpoint: 'messages/location', fields: { address, lat: String(content.latitude), lng: String(content.longitude) } };
     }
     case 'contacts': {
@@ -105,13 +125,14 @@ function contentCall(content: OutboundContent): UltramsgCall {
       const ids = content.contacts.map((c) => {
         const p = c.phones?.[0];
         const digits = p ? (p.waId ?? p.phone.replace(/\D/g, '')) : '';
-        if (!digits) reject('every contact needs a phone number when sending several contacts');
+        if (!digits) reject('when several contacts are sent, each needs a phone number');
         return `${digits}@c.us`;
       });
       if (ids.length > 50) reject('at most 50 contacts per message');
       return { endpoint: 'messages/contact', fields: { contact: ids.join(',') } };
     }
     case 'reaction':
+      if (content.emoji === '') reject('cannot remove a reaction (emoji "")');
       return { endpoint: 'messages/reaction', fields: { msgId: content.messageId, emoji: content.emoji } };
     case 'template':
       return reject('templates are a Cloud API feature');
