@@ -133,10 +133,7 @@ export function openCredentials(ctx: AppContext, c: { tenant_id: string; id: str
 export const channelRef = <C = Record<string, unknown>>(ctx: AppContext, row: ChannelRow): ChannelRef<C> =>
   ({ tenantId: row.tenant_id, channelId: row.id, credentials: openCredentials(ctx, row) as C });
 
-async function assertExternalIdFree(tx: Tx, provider: string, externalId: string, except: string | null): Promise<void> {
-  const { rows } = await sql<{ taken: boolean }>`select sb_external_id_taken(${provider}, ${externalId}, ${except}) as taken`.execute(tx);
-  if (rows[0]?.taken) throw new AppError('external_id_taken', `another channel already uses ${provider} line ${externalId}`);
-}
+const lineTaken = (provider: string, externalId: string) => new AppError('external_id_taken', `another channel already uses ${provider} line ${externalId}`);
 
 /**
  * Runs `fn` — which points the provider's webhooks at a channel and stores it — for one line at a
@@ -154,8 +151,10 @@ async function onFreeLine<T>(ctx: AppContext, def: AnyDef, ref: { tenantId: stri
     const { rows } = await sql<{ taken: boolean }>`select sb_external_id_taken(${def.id}, ${externalId}, ${ref.channelId}) as taken`.execute(lock);
     if (rows[0]?.taken) {
       await testConnection(ctx, def, ref);
-      throw new AppError('external_id_taken', `another channel already uses ${def.id} line ${externalId}`);
+      throw lineTaken(def.id, externalId);
     }
+    // Held until `fn` has stored the channel: no other create or move of the line runs meanwhile,
+    // so `fn` needs no check of its own (the unique index stays the last word).
     return fn();
   });
 }
@@ -187,7 +186,6 @@ export async function createChannel(ctx: AppContext, actor: Actor, tenantId: Ten
       // the others were testing their connections, and all got in past max_channels.
       await sql`select pg_advisory_xact_lock(hashtextextended(${`channels:${tenantId}`}, 0))`.execute(tx);
       await assertChannelRoom(tx, tenantId);
-      await assertExternalIdFree(tx, def.id, externalId, null);
       let row: ChannelRow;
       try {
         row = (await tx
@@ -209,7 +207,7 @@ export async function createChannel(ctx: AppContext, actor: Actor, tenantId: Ten
           .returningAll()
           .executeTakeFirstOrThrow()) as ChannelRow;
       } catch (err) {
-        if ((err as { code?: string }).code === '23505') throw new AppError('external_id_taken', `another channel already uses ${def.id} line ${externalId}`);
+        if ((err as { code?: string }).code === '23505') throw lineTaken(def.id, externalId);
         throw err;
       }
       await audit(tx, { tenantId, actor, action: 'channel.created', targetType: 'channel', targetId: id, details: { name: p.name, provider: def.id, external_id: externalId } });
@@ -282,7 +280,6 @@ export async function updateChannel(ctx: AppContext, actor: Actor, tenantId: Ten
 
   function save() {
     return withTenant(ctx.db, tenantId, async (tx) => {
-      if (externalId !== current.external_id) await assertExternalIdFree(tx, def.id, externalId, id);
       let row: ChannelRow | undefined;
       try {
         row = (await tx
@@ -303,7 +300,7 @@ export async function updateChannel(ctx: AppContext, actor: Actor, tenantId: Ten
           .returningAll()
           .executeTakeFirst()) as ChannelRow | undefined;
       } catch (err) {
-        if ((err as { code?: string }).code === '23505') throw new AppError('external_id_taken', `another channel already uses ${def.id} line ${externalId}`);
+        if ((err as { code?: string }).code === '23505') throw lineTaken(def.id, externalId);
         throw err;
       }
       if (!row) {
