@@ -49,7 +49,7 @@ export function createResolve(
   };
   return async (host) => {
     const name = host.toLowerCase().replace(/\.$/, '');
-    if (name === 'localhost' || name.endsWith('.localhost')) return [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }];
+    if (isLocalhostName(name)) return [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }];
     const listed = hosts().get(name);
     if (listed) return listed;
     const { search, ndots } = conf();

@@ -34,13 +34,13 @@ export const replayDelivery = (ctx: AppContext, actor: Actor, tenantId: TenantId
   });
 
 /**
- * Replays, to an endpoint, every event whose delivery to it failed since `since` — by when it was
- * given up (its last change), not when it was queued — (after an outage is fixed) — except events it has since received or still has pending (an earlier replay), so a
- * repeated call sends nothing twice. With `missed`, also every event since `since` (and since the
- * endpoint was made) of a type it subscribes to that it never had a delivery of: those emitted
- * while it was disabled (a disabled
- * endpoint gets no deliveries, so "replay what failed" could not bring them back). At most
- * REPLAY_MAX events a call, oldest first: calling again takes the next ones.
+ * Replays, to an endpoint (after an outage is fixed), every event whose delivery to it failed since
+ * `since` — by when it was given up (its last change), not when it was queued — except events it
+ * has since received or still has pending (an earlier replay), so a repeated call sends nothing
+ * twice. With `missed`, also every event since `since` (and since the endpoint was made) of a type
+ * it subscribes to that it never had a delivery of: those emitted while it was disabled, which gets
+ * no deliveries, so "replay what failed" could not bring them back. At most REPLAY_MAX events a
+ * call, oldest first: calling again takes the next ones.
  */
 const REPLAY_MAX = 10_000;
 export const replayFailedSince = (ctx: AppContext, actor: Actor, tenantId: TenantId, endpointId: string, since: Date, missed = false) =>

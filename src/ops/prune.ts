@@ -51,7 +51,11 @@ async function applyFoundStatuses(ctx: AppContext, batch: number): Promise<numbe
   const { rows } = await sql<{ tenant_id: string; channel_id: string; provider_message_id: string }>`
     select * from sb_parked_statuses_found(${batch})`.execute(ctx.db);
   const byTenant = new Map<string, { channelId: string; providerMessageId: string }[]>();
-  for (const r of rows) byTenant.set(r.tenant_id, [...(byTenant.get(r.tenant_id) ?? []), { channelId: r.channel_id, providerMessageId: r.provider_message_id }]);
+  for (const r of rows) {
+    const list = byTenant.get(r.tenant_id) ?? [];
+    if (list.length === 0) byTenant.set(r.tenant_id, list);
+    list.push({ channelId: r.channel_id, providerMessageId: r.provider_message_id });
+  }
   let applied = 0;
   for (const [tenantId, found] of byTenant) {
     try {
