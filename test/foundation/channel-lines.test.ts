@@ -102,3 +102,30 @@ test('stopping an UltraMsg line that waits for its QR scan is 409 session_not_re
     await sim.close();
   }
 });
+
+test("a deleted channel's webhook is left alone when it is no longer this channel's, and the delete stands when the provider is down", async () => {
+  const a = await t.tenant();
+  const own = createUltramsgSimulator({ instances: [{ instanceId: 'instance1170', token: 'tok-1170' }] });
+  await own.listen();
+  const gone = createWahaSimulator({ apiKey: 'waha-key-0123456789' });
+  await gone.listen();
+  try {
+    const made = await create(a.key, 'ultramsg', { instanceId: 'instance1170', token: 'tok-1170', baseUrl: own.url });
+    assert.equal(made.statusCode, 201, made.body);
+    // Someone pointed the instance elsewhere since: the delete must not clear their webhook.
+    own.instance('instance1170').settings.webhook_url = 'https://other.example.test/hook';
+    assert.equal((await t.app.inject({ method: 'DELETE', url: `/v1/channels/${made.json().id}`, headers: bearer(a.key) })).statusCode, 204);
+    assert.equal(own.instance('instance1170').settings.webhook_url, 'https://other.example.test/hook');
+
+    const down = await create(a.key, 'waha', { baseUrl: gone.url, apiKey: 'waha-key-0123456789', sessionName: 'line5', webhookHmacKey: 'hmac-key-AAAAAAAAAAAA' });
+    assert.equal(down.statusCode, 201, down.body);
+    await gone.close();
+    const del = await t.app.inject({ method: 'DELETE', url: `/v1/channels/${down.json().id}`, headers: bearer(a.key) });
+    assert.equal(del.statusCode, 204, del.body);
+    assert.equal((await t.app.inject({ url: `/v1/channels/${down.json().id}`, headers: bearer(a.key) })).statusCode, 404);
+    assert.ok(t.logs.some((l) => l.includes('webhook could not be taken off its provider session')), 'logged');
+  } finally {
+    await own.close();
+    await gone.close().catch(() => undefined);
+  }
+});
